@@ -1,0 +1,1 @@
+"""Settings from the environment and the sources file: the leaf every other package may read."""

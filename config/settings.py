@@ -1,0 +1,130 @@
+"""Process settings, read once from the environment (prefix ``WIREFEED_``) at the entry point.
+
+Every variable is validated here and turned into a plain value; nothing below the entry point
+reads the environment. A bad value raises :class:`SettingsError` naming the variable.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PREFIX = "WIREFEED_"
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value we cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a wirefeed process needs to know about its surroundings."""
+
+    redis_url: str | None = None
+    data_dir: Path = Path("var")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    sources_path: Path = Path("config/sources.yaml")
+    public_url: str | None = None
+    fetch_allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    fetch_max_bytes: int = 10 * 1024 * 1024
+    fetch_connect_timeout: float = 10.0
+    fetch_read_timeout: float = 30.0
+    fetch_total_timeout: float = 60.0
+    max_entries_per_fetch: int = 500
+    worker_concurrency: int = 20
+    lease_seconds: float = 120.0
+    feed_page_size: int = 50
+    feed_max_age: int = 60
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from ``environ``; raise :class:`SettingsError` on the first bad value."""
+        env = _Env(environ)
+        return cls(
+            redis_url=env.text("REDIS_URL"),
+            data_dir=Path(env.text("DATA_DIR") or "var"),
+            http_host=env.text("HTTP_HOST") or "127.0.0.1",
+            http_port=env.integer("HTTP_PORT", 8080, low=1, high=65535),
+            sources_path=Path(env.text("SOURCES") or "config/sources.yaml"),
+            public_url=(env.text("PUBLIC_URL") or "").rstrip("/") or None,
+            fetch_allow_networks=env.networks("FETCH_ALLOW_NETWORKS"),
+            fetch_max_bytes=env.integer("FETCH_MAX_BYTES", 10 * 1024 * 1024, low=1024),
+            fetch_connect_timeout=env.number("FETCH_CONNECT_TIMEOUT", 10.0),
+            fetch_read_timeout=env.number("FETCH_READ_TIMEOUT", 30.0),
+            fetch_total_timeout=env.number("FETCH_TOTAL_TIMEOUT", 60.0),
+            max_entries_per_fetch=env.integer("MAX_ENTRIES_PER_FETCH", 500, low=1),
+            worker_concurrency=env.integer("WORKER_CONCURRENCY", 20, low=1, high=1000),
+            lease_seconds=env.number("LEASE_SECONDS", 120.0),
+            feed_page_size=env.integer("FEED_PAGE_SIZE", 50, low=1, high=1000),
+            feed_max_age=env.integer("FEED_MAX_AGE", 60, low=0),
+            log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        )
+
+    def redis_env(self) -> dict[str, str]:
+        """The variables a child process needs to reach the same Redis."""
+        return {PREFIX + "REDIS_URL": self.redis_url} if self.redis_url else {}
+
+
+class _Env:
+    """Typed reads of ``WIREFEED_*`` variables with messages that name the variable."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def text(self, name: str) -> str | None:
+        value = self._environ.get(PREFIX + name, "").strip()
+        return value or None
+
+    def _fail(self, name: str, what: str, raw: str) -> SettingsError:
+        return SettingsError(f"{PREFIX}{name}: {what}, got {raw!r}")
+
+    def integer(self, name: str, default: int, *, low: int = 0, high: int | None = None) -> int:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        bounds = f"from {low} to {high}" if high is not None else f">= {low}"
+        try:
+            value = int(raw)
+        except ValueError:
+            raise self._fail(name, f"must be a whole number {bounds}", raw) from None
+        if value < low or (high is not None and value > high):
+            raise self._fail(name, f"must be a whole number {bounds}", raw)
+        return value
+
+    def number(self, name: str, default: float) -> float:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise self._fail(name, "must be a number of seconds > 0", raw) from None
+        if not value > 0:
+            raise self._fail(name, "must be a number of seconds > 0", raw)
+        return value
+
+    def choice(self, name: str, default: str, options: tuple[str, ...]) -> str:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        if raw.upper() not in options:
+            raise self._fail(name, "must be one of " + ", ".join(options), raw)
+        return raw.upper()
+
+    def networks(self, name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        raw = self.text(name)
+        if raw is None:
+            return ()
+        nets = []
+        for part in (p.strip() for p in raw.split(",")):
+            if not part:
+                continue
+            try:
+                nets.append(ipaddress.ip_network(part, strict=False))
+            except ValueError:
+                raise self._fail(name, "must be a comma-separated list of CIDRs", part) from None
+        return tuple(nets)

@@ -1,0 +1,282 @@
+"""The sources file: its schema, its loader and its error messages.
+
+The file is YAML::
+
+    demo: {port: 8181}          # optional: start the demo wire simulator on this loopback port
+    sources:
+      - id: wire-a              # [a-z0-9][a-z0-9._-]*, unique
+        url: https://example.org/wire.xml
+        title: Wire A
+        kind: auto              # auto | rss | atom | jsonfeed
+        interval: 60            # seconds between polls, >= 1
+        enabled: true
+        timezone: America/New_York   # IANA name; story times are rendered in it
+        tags: [world, weather]
+        headers: {X-Api-Key: secret}
+
+Every problem is reported as ``FILE: source "ID": FIELD: what is wrong, got VALUE``, and all
+problems of a file are reported together so an editor can fix them in one pass.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+KINDS = ("auto", "rss", "atom", "jsonfeed")
+_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_TAG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
+_FIELDS = ("id", "url", "title", "kind", "interval", "enabled", "timezone", "tags", "headers")
+
+
+class SourcesError(ValueError):
+    """A sources file that cannot be used; ``problems`` lists every message."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One configured wire source. Plain values only; see the module docstring for fields."""
+
+    id: str
+    url: str
+    title: str = ""
+    kind: str = "auto"
+    interval: float = 60.0
+    enabled: bool = True
+    timezone: str = "UTC"
+    tags: tuple[str, ...] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        """A stable JSON form, for storing the source where other processes can read it."""
+        data = {name: getattr(self, name) for name in _FIELDS}
+        data["tags"] = list(self.tags)
+        data["headers"] = dict(self.headers)
+        return json.dumps(data, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Source:
+        data = json.loads(text)
+        data["tags"] = tuple(data.get("tags", ()))
+        return cls(**{k: v for k, v in data.items() if k in _FIELDS})
+
+
+@dataclass(frozen=True, slots=True)
+class SourcesFile:
+    """A validated sources file."""
+
+    path: Path
+    sources: tuple[Source, ...]
+    demo_port: int | None = None
+
+
+def load_sources(path: Path) -> SourcesFile:
+    """Read and validate ``path``; raise :class:`SourcesError` listing every problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SourcesError([f"{path}: cannot read the file: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise SourcesError([f"{path}: not UTF-8 text: {exc.reason} at byte {exc.start}"]) from None
+    return parse_sources(text, path)
+
+
+def parse_sources(text: str, path: Path) -> SourcesFile:
+    """Validate the YAML ``text`` of a sources file named ``path`` (used in messages)."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SourcesError([f"{path}: invalid YAML: {_yaml_message(exc)}"]) from None
+    problems: list[str] = []
+    if doc is None:
+        doc = {"sources": []}
+    if not isinstance(doc, dict):
+        raise SourcesError([f"{path}: must be a mapping with a 'sources' list, got {_show(doc)}"])
+    for key in doc:
+        if key not in ("sources", "demo"):
+            problems.append(f"{path}: {key}: unknown top-level key (expected 'sources', 'demo')")
+    demo_port = _demo_port(doc.get("demo"), path, problems)
+    raw_sources = doc.get("sources", [])
+    if not isinstance(raw_sources, list):
+        problems.append(f"{path}: sources: must be a list, got {_show(raw_sources)}")
+        raw_sources = []
+    sources = _check_sources(raw_sources, path, problems)
+    if problems:
+        raise SourcesError(problems)
+    return SourcesFile(path=path, sources=tuple(sources), demo_port=demo_port)
+
+
+def _check_sources(raw_sources: list[Any], path: Path, problems: list[str]) -> list[Source]:
+    sources: list[Source] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_sources, start=1):
+        checker = _SourceChecker(path, index, raw)
+        source = checker.build()
+        problems.extend(checker.problems)
+        if source is None:
+            continue
+        if source.id in seen:
+            problems.append(f'{path}: source "{source.id}": id: duplicate id')
+        seen.add(source.id)
+        sources.append(source)
+    return sources
+
+
+def _demo_port(raw: object, path: Path, problems: list[str]) -> int | None:
+    if raw is None:
+        return None
+    port = raw.get("port") if isinstance(raw, dict) else None
+    if isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535:
+        return port
+    problems.append(f"{path}: demo: port: must be a whole number from 1 to 65535, got {_show(raw)}")
+    return None
+
+
+class _SourceChecker:
+    """Validates one entry of the ``sources`` list, collecting messages instead of raising."""
+
+    def __init__(self, path: Path, index: int, raw: object) -> None:
+        self.path = path
+        self.raw = raw
+        self.problems: list[str] = []
+        raw_id = raw.get("id") if isinstance(raw, dict) else None
+        self.label = f'source "{raw_id}"' if isinstance(raw_id, str) else f"source #{index}"
+
+    def fail(self, name: str, what: str, value: object = None, *, show: bool = True) -> None:
+        got = f", got {_show(value)}" if show else ""
+        self.problems.append(f"{self.path}: {self.label}: {name}: {what}{got}")
+
+    def build(self) -> Source | None:
+        if not isinstance(self.raw, dict):
+            self.problems.append(
+                f"{self.path}: {self.label}: must be a mapping of fields, got {_show(self.raw)}"
+            )
+            return None
+        raw: dict[str, Any] = self.raw
+        for key in raw:
+            if key not in _FIELDS:
+                self.fail(
+                    str(key),
+                    "unknown field (expected one of " + ", ".join(_FIELDS) + ")",
+                    show=False,
+                )
+        source = Source(
+            id=self._id(raw.get("id")),
+            url=self._url(raw.get("url")),
+            title=self._title(raw.get("title")),
+            kind=self._kind(raw.get("kind", "auto")),
+            interval=self._interval(raw.get("interval", 60)),
+            enabled=self._enabled(raw.get("enabled", True)),
+            timezone=self._timezone(raw.get("timezone", "UTC")),
+            tags=self._tags(raw.get("tags", [])),
+            headers=self._headers(raw.get("headers", {})),
+        )
+        return None if self.problems else source
+
+    def _id(self, value: object) -> str:
+        if value is None:
+            self.fail("id", "required", show=False)
+        elif not isinstance(value, str) or not _ID.fullmatch(value):
+            self.fail(
+                "id",
+                "must be lowercase letters, digits, '.', '_' or '-' "
+                "(at most 64, starting with a letter or digit)",
+                value,
+            )
+        return value if isinstance(value, str) else ""
+
+    def _url(self, value: object) -> str:
+        if value is None:
+            self.fail("url", "required", show=False)
+            return ""
+        parts = urlsplit(value) if isinstance(value, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            self.fail("url", "must be an absolute http:// or https:// URL", value)
+        return value if isinstance(value, str) else ""
+
+    def _title(self, value: object) -> str:
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            self.fail("title", "must be text", value)
+            return ""
+        return value.strip()
+
+    def _kind(self, value: object) -> str:
+        if value not in KINDS:
+            self.fail("kind", "must be one of " + ", ".join(KINDS), value)
+            return "auto"
+        return str(value)
+
+    def _interval(self, value: object) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 1:
+            self.fail("interval", "must be a number of seconds >= 1", value)
+            return 60.0
+        return float(value)
+
+    def _enabled(self, value: object) -> bool:
+        if not isinstance(value, bool):
+            self.fail("enabled", "must be true or false", value)
+            return True
+        return value
+
+    def _timezone(self, value: object) -> str:
+        try:
+            if not isinstance(value, str) or not value:
+                raise ValueError
+            ZoneInfo(value)
+        except (ValueError, ZoneInfoNotFoundError):
+            self.fail("timezone", "must be an IANA time zone name such as America/New_York", value)
+            return "UTC"
+        return value
+
+    def _tags(self, value: object) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            self.fail("tags", "must be a list of tags", value)
+            return ()
+        for tag in value:
+            if not isinstance(tag, str) or not _TAG.fullmatch(tag):
+                self.fail("tags", "each tag must be lowercase letters, digits, '_' or '-'", tag)
+                return ()
+        return tuple(value)
+
+    def _headers(self, value: object) -> dict[str, str]:
+        if not isinstance(value, dict):
+            self.fail("headers", "must be a mapping of header name to value", value)
+            return {}
+        for name, text in value.items():
+            if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+                self.fail("headers", "header names must be HTTP tokens", name)
+            elif not isinstance(text, str) or "\n" in text or "\r" in text:
+                self.fail(f"headers: {name}", "must be a single line of text", text)
+        return {str(k): str(v) for k, v in value.items()}
+
+
+def _show(value: object) -> str:
+    """Render a bad value for a message: JSON style, so strings show in double quotes."""
+    try:
+        text = json.dumps(value, default=str, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _yaml_message(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    if mark is not None:
+        return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    return str(problem)

@@ -1,0 +1,1 @@
+"""The output side: queries over the store, renderers, and the HTTP app."""

@@ -1,0 +1,1 @@
+"""Pure renderers: our model in, bytes or text out. No I/O and no clocks."""

@@ -1,0 +1,31 @@
+"""What renderers need beyond the stories: absolute URLs, source names and WebSub hubs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Rendering context built once per request from settings and the store's source list."""
+
+    base: str
+    source_names: Mapping[str, str] = field(default_factory=dict)
+    hubs: tuple[str, ...] = ()
+
+    def home(self) -> str:
+        return self.base + "/"
+
+    def story_page(self, story_id: str) -> str:
+        return f"{self.base}/stories/{story_id}"
+
+    def story_feed(self, story_id: str, ext: str) -> str:
+        return f"{self.base}/feeds/stories/{story_id}.{ext}"
+
+    def stories_feed(self, ext: str) -> str:
+        return f"{self.base}/feeds/stories.{ext}"
+
+    def credit(self, source_id: str) -> str:
+        """The name to credit for ``source_id``: its configured title, else its id."""
+        return self.source_names.get(source_id) or source_id

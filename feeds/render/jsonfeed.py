@@ -1,0 +1,50 @@
+"""JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/), written by us. Pure."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from feeds.render.doc import SERVICE_NAME, FeedDoc, FeedItem
+
+JSONFEED_TYPE = "application/feed+json"
+VERSION = "https://jsonfeed.org/version/1.1"
+
+
+def jsonfeed(doc: FeedDoc) -> bytes:
+    """The JSON Feed document of ``doc``, as compact UTF-8 JSON."""
+    data: dict[str, Any] = {
+        "version": VERSION,
+        "title": doc.title,
+        "home_page_url": doc.home_url,
+        "feed_url": doc.self_url,
+        "description": doc.subtitle,
+        "authors": [{"name": SERVICE_NAME}],
+        "language": "en",
+    }
+    if doc.next_url:
+        data["next_url"] = doc.next_url
+    if doc.hubs:
+        data["hubs"] = [{"type": "WebSub", "url": hub} for hub in doc.hubs]
+    data["items"] = [_item(item) for item in doc.items]
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _item(item: FeedItem) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": item.id}
+    if item.url:
+        out["url"] = item.url
+    if item.external_url and item.external_url != item.url:
+        out["external_url"] = item.external_url
+    out["title"] = item.title
+    out["content_html"] = item.html
+    out["date_published"] = rfc3339(item.published)
+    out["date_modified"] = rfc3339(item.updated)
+    out["authors"] = [{"name": name} for name in item.authors]
+    return out
+
+
+def rfc3339(moment: datetime) -> str:
+    """UTC, second precision, with a ``Z``: the form every reader accepts (RFC 3339)."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

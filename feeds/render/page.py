@@ -1,0 +1,107 @@
+"""HTML pages: the story page laid out like an agency's rolling story, and the story list. Pure.
+
+Entry HTML was sanitized at ingestion (nh3); everything else we put on the page is escaped here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from html import escape
+
+from feeds.render.aptime import ap_date, ap_stamp, ap_time
+from feeds.render.context import Context
+from ingest.model import Entry, Story
+
+_STYLE = """
+body{font:17px/1.5 Georgia,serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#111}
+h1{font-size:1.9rem;line-height:1.2;margin-bottom:.4rem}
+.lede{font-size:1.1rem}
+.meta,.credit,.feeds{color:#555;font:14px/1.4 system-ui,sans-serif}
+.update{border-top:1px solid #ddd;padding-top:.6rem;margin-top:1rem}
+.update h2{font:700 15px/1.3 system-ui,sans-serif;margin:0 0 .3rem;color:#a00}
+.update h3{font-size:1rem;margin:.2rem 0}
+ol.stories{list-style:none;padding:0}
+ol.stories li{margin:1rem 0}
+ol.stories a{font-size:1.2rem}
+"""
+
+
+def timeline_fragment(story: Story, credit: Callable[[str], str]) -> str:
+    """The story as one HTML fragment: lede, then each update newest first under its time."""
+    parts = [f'<div class="lede">{story.lede_html}</div>' if story.lede_html else ""]
+    reference = story.entries[0].published if story.entries else story.updated
+    parts += [_update(e, story.timezone, reference, credit) for e in story.entries]
+    return "\n".join(p for p in parts if p)
+
+
+def _update(entry: Entry, tz: str, reference: datetime, credit: Callable[[str], str]) -> str:
+    stamp = ap_stamp(entry.published, tz, reference=reference)
+    body = entry.body_html
+    heading = f"<h3>{escape(entry.title)}</h3>" if entry.title else ""
+    return (
+        f'<section class="update" id="e-{entry.id}">'
+        f'<h2><time datetime="{entry.published.isoformat()}">{escape(stamp)}</time></h2>'
+        f"{heading}{body}"
+        f'<p class="credit">{escape(credit(entry.source_id))}</p>'
+        "</section>"
+    )
+
+
+def story_page(story: Story, ctx: Context) -> str:
+    """The public page of one story."""
+    updated = f"{ap_date(story.updated, story.timezone)}, {ap_time(story.updated, story.timezone)}"
+    feeds = (
+        f'<a href="{escape(ctx.story_feed(story.id, "atom"))}">Atom</a> · '
+        f'<a href="{escape(ctx.story_feed(story.id, "json"))}">JSON Feed</a>'
+    )
+    body = (
+        f'<p class="meta"><a href="{escape(ctx.home())}">All stories</a> · '
+        f"Updated {escape(updated)} · {_updates(story.entry_count)}</p>"
+        f"<article><h1>{escape(story.title)}</h1>\n"
+        f"{timeline_fragment(story, ctx.credit)}</article>"
+        f'<p class="feeds">Follow this story: {feeds}</p>'
+    )
+    alternates = _alternates(ctx.story_feed(story.id, "atom"), ctx.story_feed(story.id, "json"))
+    return _document(story.title, body, alternates)
+
+
+def index_page(stories: Sequence[Story], ctx: Context) -> str:
+    """The list of stories, most recently updated first."""
+    rows = []
+    for story in stories:
+        when = ap_time(story.updated, story.timezone)
+        rows.append(
+            f'<li><a href="{escape(ctx.story_page(story.id))}">{escape(story.title)}</a>'
+            f'<div class="meta">{_updates(story.entry_count)} · last at {escape(when)}</div></li>'
+        )
+    listing = f'<ol class="stories">{"".join(rows)}</ol>' if rows else "<p>No stories yet.</p>"
+    body = (
+        f"<h1>Latest stories</h1>{listing}"
+        f'<p class="feeds">Feeds: <a href="{escape(ctx.stories_feed("atom"))}">Atom</a> · '
+        f'<a href="{escape(ctx.stories_feed("json"))}">JSON Feed</a></p>'
+    )
+    return _document(
+        "wirefeed", body, _alternates(ctx.stories_feed("atom"), ctx.stories_feed("json"))
+    )
+
+
+def _updates(count: int) -> str:
+    return "1 update" if count == 1 else f"{count} updates"
+
+
+def _alternates(atom: str, json: str) -> str:
+    return (
+        f'<link rel="alternate" type="application/atom+xml" href="{escape(atom)}">'
+        f'<link rel="alternate" type="application/feed+json" href="{escape(json)}">'
+    )
+
+
+def _document(title: str, body: str, head: str) -> str:
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta http-equiv="refresh" content="20">'
+        f"<title>{escape(title)}</title>{head}<style>{_STYLE}</style></head>"
+        f"<body>{body}</body></html>\n"
+    )

@@ -1,0 +1,1 @@
+"""The core: the model, errors, keys, and the stages from fetch to store."""

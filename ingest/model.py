@@ -1,0 +1,244 @@
+"""Our own data model: frozen dataclasses that every stage passes along.
+
+Nothing from feedparser, httpx or Redis leaves the module that talks to it; those modules build
+these classes instead. All datetimes here are timezone-aware and, after normalization, UTC.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+IdentityKind = Literal["native", "url", "hash"]
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """HTTP cache validators remembered from the last successful fetch (RFC 9110 section 8.8)."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What one fetch brought back. ``headers`` names are lowercase."""
+
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    body: bytes = b""
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def validators(self) -> Validators:
+        return Validators(self.headers.get("etag"), self.headers.get("last-modified"))
+
+
+@dataclass(frozen=True, slots=True)
+class RawEntry:
+    """One entry as a parser read it, before normalization. Times are aware or ``None``."""
+
+    native_id: str | None = None
+    title: str | None = None
+    link: str | None = None
+    summary: str | None = None
+    content: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    authors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """A parsed document: its format, a few feed-level fields and its entries in document order."""
+
+    format: str
+    title: str | None = None
+    link: str | None = None
+    entries: tuple[RawEntry, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A normalized entry: UTC times, sanitized HTML, canonical URL and an identity.
+
+    ``identity`` names the item within its source (see ``normalize.identity_of`` for the fallback
+    chain); ``content_hash`` covers what a reader sees, never dates, so a re-sent item with a new
+    timestamp but the same words is not a new version.
+    """
+
+    source_id: str
+    identity: str
+    identity_kind: IdentityKind
+    url: str | None
+    title: str
+    summary_html: str
+    content_html: str
+    published: datetime
+    updated: datetime
+    authors: tuple[str, ...]
+    content_hash: str
+    dated: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the store remembers about an identity: enough to decide without reading the entry."""
+
+    entry_id: str
+    story_id: str
+    version: int
+    content_hash: str
+
+
+class Action(enum.Enum):
+    NEW = "new"
+    UNCHANGED = "unchanged"
+    UPDATE = "update"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The dedupe verdict for one item: what to do and which version the entry becomes."""
+
+    action: Action
+    entry_id: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """Which story an entry belongs to, and whether that story is new."""
+
+    story_id: str
+    new_story: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One entry of a story's timeline, as stored and rendered."""
+
+    id: str
+    story_id: str
+    source_id: str
+    identity: str
+    identity_kind: IdentityKind
+    url: str | None
+    title: str
+    summary_html: str
+    content_html: str
+    published: datetime
+    updated: datetime
+    authors: tuple[str, ...]
+    content_hash: str
+    version: int
+    first_seen: datetime
+    versions: tuple[tuple[int, str, datetime], ...] = ()
+
+    @property
+    def body_html(self) -> str:
+        """What a reader reads: the full content when there is one, else the summary."""
+        return self.content_html or self.summary_html
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = {
+            name: getattr(self, name)
+            for name in (
+                "id",
+                "story_id",
+                "source_id",
+                "identity",
+                "identity_kind",
+                "url",
+                "title",
+                "summary_html",
+                "content_html",
+                "content_hash",
+                "version",
+            )
+        }
+        data["authors"] = list(self.authors)
+        for name in ("published", "updated", "first_seen"):
+            data[name] = to_ms(getattr(self, name))
+        data["versions"] = [[v, h, to_ms(at)] for v, h, at in self.versions]
+        return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Entry:
+        data = json.loads(text)
+        data["authors"] = tuple(data["authors"])
+        for name in ("published", "updated", "first_seen"):
+            data[name] = from_ms(data[name])
+        data["versions"] = tuple((v, h, from_ms(at)) for v, h, at in data["versions"])
+        return cls(**data)
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """A rolling story: a headline and lede that follow its newest entry, and its timeline."""
+
+    id: str
+    title: str
+    lede_html: str
+    created: datetime
+    updated: datetime
+    timezone: str
+    entry_count: int
+    sources: tuple[str, ...] = ()
+    entries: tuple[Entry, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """A source's last known health, as stored in Redis and shown to ops."""
+
+    source_id: str
+    state: str = "new"
+    http_status: int | None = None
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    entries_seen: int = 0
+
+    @property
+    def validators(self) -> Validators:
+        return Validators(self.etag, self.last_modified)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    """What one run of the pipeline did for one source."""
+
+    source_id: str
+    status: str
+    http_status: int | None = None
+    entries: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    error: str | None = None
+    stories: tuple[str, ...] = ()
+
+
+def to_ms(value: datetime) -> int:
+    """Milliseconds since the epoch: the unit of every time we store."""
+    return int(value.timestamp() * 1000)
+
+
+def from_ms(value: int | float | str | bytes) -> datetime:
+    """The inverse of :func:`to_ms`, in UTC."""
+    return datetime.fromtimestamp(int(float(value)) / 1000, tz=UTC)

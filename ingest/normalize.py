@@ -1,0 +1,177 @@
+"""RawEntry -> Item: UTC times, sanitized HTML, a canonical URL and an identity. Pure.
+
+Identity (who is this item?) and version (which edition of it?) are kept apart:
+
+* identity, first match wins: the native id (RSS ``guid``, Atom ``id``, JSON Feed ``id``), then
+  the canonical URL, then a hash of the content. ``Item.identity_kind`` records which one.
+* ``Item.content_hash`` covers the title, text and URL a reader sees and never the dates, so an
+  item re-sent with a fresh timestamp is not a new version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import nh3
+
+from ingest.errors import EntryError
+from ingest.model import IdentityKind, Item, RawEntry
+from ingest.text import collapse, html_to_text, shorten
+
+MAX_TITLE = 300
+MAX_ID = 512
+FUTURE_SKEW = timedelta(minutes=10)
+"""Clocks drift; a date further ahead than this is clamped to the time we saw the item."""
+
+_TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "hsa_")
+_TRACKING_NAMES = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "_ga",
+        "_gl",
+        "mkt_tok",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "wt_mc",
+        "cmpid",
+    }
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_URL_SCHEMES = {"http", "https", "mailto"}
+
+
+def normalize(raw: RawEntry, source_id: str, *, now: datetime, base_url: str | None = None) -> Item:
+    """Normalize one parsed entry of ``source_id`` as seen at ``now`` (aware).
+
+    Deterministic: the same entry and ``now`` give the same Item. Raises :class:`EntryError`
+    for an entry with nothing to show (no title, no text and no link).
+    """
+    url = canonical_url(raw.link, base_url) if raw.link else None
+    summary = sanitize(raw.summary or "", url or base_url)
+    content = sanitize(raw.content or "", url or base_url)
+    if content and html_to_text(content) == html_to_text(summary):
+        summary = ""  # RSS feeds often repeat the description as content
+    title = _title(raw.title, content or summary)
+    if not title and not url:
+        raise EntryError("entry has no title, no text and no link")
+    published, updated, dated = _times(raw, now)
+    content_hash = hash_content(title, summary, content, url)
+    identity, kind = identity_of(raw.native_id, url, content_hash)
+    return Item(
+        source_id=source_id,
+        identity=identity,
+        identity_kind=kind,
+        url=url,
+        title=title,
+        summary_html=summary,
+        content_html=content,
+        published=published,
+        updated=updated,
+        authors=tuple(collapse(a) for a in raw.authors if collapse(a))[:10],
+        content_hash=content_hash,
+        dated=dated,
+    )
+
+
+def identity_of(
+    native_id: str | None, url: str | None, content_hash: str
+) -> tuple[str, IdentityKind]:
+    """The fallback chain: native id, then canonical URL, then content hash."""
+    if native_id:
+        ident = collapse(native_id)
+        if len(ident) > MAX_ID:
+            ident = "sha256:" + hashlib.sha256(ident.encode()).hexdigest()
+        return ident, "native"
+    if url:
+        return url, "url"
+    return "hash:" + content_hash, "hash"
+
+
+def hash_content(title: str, summary: str, content: str, url: str | None) -> str:
+    """A hash of what a reader sees, leaving dates out, so re-sent copies hash alike."""
+    material = "\x1f".join((title, html_to_text(summary), html_to_text(content), url or ""))
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+def canonical_url(url: str, base: str | None = None) -> str | None:
+    """An absolute http(s) URL in one spelling: lowercase scheme and host, no default port,
+    no fragment, no tracking parameters. ``None`` if ``url`` is not a usable web address.
+    """
+    if base:
+        url = urljoin(base, url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    try:
+        host = parts.hostname.encode("idna").decode("ascii")
+    except UnicodeError:
+        host = parts.hostname
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _tracking(k)]
+    return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query), ""))
+
+
+def _tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered.startswith(_TRACKING_PREFIXES) or lowered in _TRACKING_NAMES
+
+
+def sanitize(fragment: str, base_url: str | None = None) -> str:
+    """HTML safe to republish: no scripts, handlers, styles or dangerous URL schemes.
+
+    Relative URLs are resolved against ``base_url`` when known, and dropped otherwise, since a
+    relative link is meaningless once the HTML leaves its original page.
+    """
+    if not fragment.strip():
+        return ""
+    relative: Any = ("rewrite_with_base", base_url) if base_url else "deny"
+    cleaned: str = nh3.clean(
+        fragment,
+        url_schemes=_URL_SCHEMES,
+        url_relative=relative,
+        link_rel="noopener noreferrer nofollow",
+    )
+    return cleaned.strip()
+
+
+def _title(raw_title: str | None, body_html: str) -> str:
+    if raw_title:
+        return shorten(collapse(raw_title), MAX_TITLE)  # parsers hand us plain text
+    # JSON Feed and some RSS items have no title: use the opening words of the text.
+    return shorten(html_to_text(body_html), 90) if body_html else ""
+
+
+def _times(raw: RawEntry, now: datetime) -> tuple[datetime, datetime, bool]:
+    limit = now + FUTURE_SKEW
+    published = _utc(raw.published, limit, now)
+    updated = _utc(raw.updated, limit, now)
+    dated = published is not None or updated is not None
+    first = published or updated or now.astimezone(UTC)
+    last = max(updated or first, first)
+    return first, last, dated
+
+
+def _utc(value: datetime | None, limit: datetime, now: datetime) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (now if value > limit else value).astimezone(UTC)

@@ -1,0 +1,37 @@
+"""Bytes and response headers in, :class:`~ingest.model.ParsedFeed` out. Pure: no I/O.
+
+``parse`` picks the parser from the source's ``kind`` and, for ``auto``, from the bytes
+themselves (a JSON object is a JSON Feed; anything else goes to the XML parser).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ingest.errors import ParseError
+from ingest.model import ParsedFeed
+from ingest.parse import jsonfeed, xml
+
+__all__ = ["ParseError", "parse"]
+
+
+def parse(body: bytes, headers: Mapping[str, str], kind: str = "auto") -> ParsedFeed:
+    """Parse one fetched document.
+
+    Raises :class:`ParseError` with the parser's own words when the document is unusable; a
+    document that is merely sloppy comes back with ``warnings``.
+    """
+    if not body.strip():
+        raise ParseError("empty document")
+    if kind == "jsonfeed" or (kind == "auto" and _looks_like_json(body)):
+        return jsonfeed.parse(body, headers)
+    feed = xml.parse(body, headers)
+    if kind in ("rss", "atom") and not feed.format.startswith(kind):
+        note = f"configured as {kind} but the document is {feed.format}"
+        return ParsedFeed(feed.format, feed.title, feed.link, feed.entries, (*feed.warnings, note))
+    return feed
+
+
+def _looks_like_json(body: bytes) -> bool:
+    head = body[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"{")

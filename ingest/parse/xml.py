@@ -1,0 +1,118 @@
+"""RSS and Atom (and their relatives) through feedparser: the only module that imports it.
+
+feedparser is always handed an in-memory stream, never a string: given a string or bytes it
+would treat a URL-looking or path-looking value as something to open, and a hostile body that
+reads ``/etc/passwd`` must stay a body. Its own HTML sanitizer is off because normalization
+sanitizes everything with nh3; relative URLs are still resolved against the document's base.
+"""
+
+from __future__ import annotations
+
+import calendar
+import io
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from ingest.errors import ParseError
+from ingest.model import ParsedFeed, RawEntry
+from ingest.text import clean_str, html_to_text, paragraphs
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def parse(body: bytes, headers: Mapping[str, str]) -> ParsedFeed:
+    """Parse RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and CDF bytes; raise ParseError if unusable."""
+    try:
+        result = feedparser.parse(
+            io.BytesIO(body),
+            response_headers=dict(headers),
+            sanitize_html=False,
+            resolve_relative_uris=True,
+        )
+    except Exception as exc:  # feedparser's internals can raise almost anything on hostile input
+        raise ParseError(f"the XML parser failed: {type(exc).__name__}: {exc}") from None
+    version = result.get("version") or ""
+    problem = _describe(result.get("bozo_exception")) if result.get("bozo") else None
+    if not version and not result.entries:
+        raise ParseError(problem or "not a feed: no RSS, Atom or JSON Feed structure found")
+    feed = result.get("feed", {})
+    return ParsedFeed(
+        format=version or "unknown",
+        title=clean_str(feed.get("title")),
+        link=clean_str(feed.get("link")),
+        entries=tuple(_entry(e) for e in result.entries),
+        warnings=(problem,) if problem else (),
+    )
+
+
+def _entry(e: Mapping[str, Any]) -> RawEntry:
+    link = clean_str(e.get("link"))
+    if e.get("guidislink") and link == clean_str(e.get("id")):
+        # feedparser copies a permalink guid into ``link``; keep it only if it is a real URL.
+        link = link if link and link.startswith(("http://", "https://")) else None
+    return RawEntry(
+        native_id=clean_str(e.get("id")),
+        title=_title(e),
+        link=link,
+        summary=_html_of(e.get("summary_detail")) or clean_str(e.get("summary")),
+        content=_content(e.get("content")),
+        published=_when(e.get("published_parsed")),
+        # dict.get: FeedParserDict.get would fall back to the published date (feedparser #310)
+        updated=_when(dict.get(e, "updated_parsed")),
+        authors=_authors(e),
+    )
+
+
+def _title(e: Mapping[str, Any]) -> str | None:
+    detail = e.get("title_detail") or {}
+    value = clean_str(e.get("title"))
+    if value is not None and detail.get("type") in _HTML_TYPES:
+        return html_to_text(value) or None  # titles are plain text in our model
+    return value
+
+
+def _content(content: Any) -> str | None:
+    if not content:
+        return None
+    best = next((c for c in content if c.get("type") in _HTML_TYPES), content[0])
+    return _html_of(best)
+
+
+def _html_of(detail: Any) -> str | None:
+    if not detail:
+        return None
+    value = clean_str(detail.get("value"))
+    if value is None:
+        return None
+    if detail.get("type") in _HTML_TYPES:
+        return value
+    return paragraphs(value)
+
+
+def _authors(e: Mapping[str, Any]) -> tuple[str, ...]:
+    names = [clean_str(a.get("name")) for a in e.get("authors") or () if isinstance(a, Mapping)]
+    found = tuple(n for n in names if n)
+    if found:
+        return found
+    single = clean_str(e.get("author"))
+    return (single,) if single else ()
+
+
+def _when(parsed: time.struct_time | None) -> datetime | None:
+    if not parsed:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def _describe(exc: object) -> str | None:
+    if exc is None:
+        return None
+    text = str(exc).strip() or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text

@@ -1,0 +1,171 @@
+"""The one orchestrator of a fetch: everything that happens to a source's items is in here.
+
+::
+
+    ingest_source(source)
+        fetch        conditional GET                       -> FetchResult (200 / 304)
+        | parse      bytes + headers -> ParsedFeed          (skipped when the body is unchanged)
+        | normalize  each RawEntry -> Item                  (a bad entry is skipped and counted)
+        | dedupe     Item + Known -> NEW / UPDATE / UNCHANGED
+        | assign     NEW / UPDATE -> story
+        | store      idempotent writes; the identity record last
+        then the source's status is saved (validators, state, error, failure count)
+
+A failure to fetch or parse is recorded on the source and reported; it is never raised, so one
+bad source cannot stop a worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from config.sources import Source
+from ingest.dedupe import decide
+from ingest.errors import EntryError, FetchError, FetchHTTPError, ParseError
+from ingest.fetch import Fetcher
+from ingest.model import Action, FetchResult, IngestReport, ParsedFeed, SourceStatus
+from ingest.normalize import normalize
+from ingest.parse import parse
+from ingest.store import Store
+from ingest.stories import assign
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineLimits:
+    max_entries: int = 500
+
+
+async def ingest_source(
+    source: Source,
+    *,
+    fetcher: Fetcher,
+    store: Store,
+    now: datetime,
+    limits: PipelineLimits = PipelineLimits(),
+) -> IngestReport:
+    """Fetch ``source`` once and store what is new. Idempotent: running it twice on the same
+    answer changes nothing the second time. ``now`` is the time of the attempt (aware).
+    """
+    status = await store.source_status(source.id)
+    try:
+        result = await fetcher.fetch(source.url, status.validators, source.headers)
+    except FetchError as exc:
+        return await _failed(store, status, now, exc)
+    body_hash = hashlib.sha256(result.body).hexdigest()[:32] if not result.not_modified else None
+    if result.not_modified or body_hash == status.body_hash:
+        return await _unchanged(store, status, result, now)
+    try:
+        feed = parse(result.body, result.headers, source.kind)
+    except ParseError as exc:
+        return await _failed(store, status, now, exc, http_status=result.status)
+    report = await _store_entries(source, feed, result.url, store=store, now=now, limits=limits)
+    await store.save_status(_succeeded(status, result, now, body_hash, len(feed.entries)))
+    return report
+
+
+async def _store_entries(
+    source: Source,
+    feed: ParsedFeed,
+    base_url: str,
+    *,
+    store: Store,
+    now: datetime,
+    limits: PipelineLimits,
+) -> IngestReport:
+    counts = {Action.NEW: 0, Action.UPDATE: 0, Action.UNCHANGED: 0}
+    skipped = max(0, len(feed.entries) - limits.max_entries)
+    stories: list[str] = []
+    for raw in feed.entries[: limits.max_entries]:
+        try:
+            item = normalize(raw, source.id, now=now, base_url=feed.link or base_url)
+        except EntryError:
+            skipped += 1
+            continue
+        known = await store.known(source.id, item.identity)
+        decision = decide(item, known)
+        counts[decision.action] += 1
+        if decision.action is Action.UNCHANGED:
+            continue
+        url_story = await store.story_for_url(item.url) if item.url and known is None else None
+        assignment = assign(decision, known, url_story)
+        await store.apply(item, decision, assignment, timezone=source.timezone, now=now)
+        if assignment.story_id not in stories:
+            stories.append(assignment.story_id)
+    return IngestReport(
+        source_id=source.id,
+        status="ok",
+        http_status=200,
+        entries=len(feed.entries),
+        new=counts[Action.NEW],
+        updated=counts[Action.UPDATE],
+        unchanged=counts[Action.UNCHANGED],
+        skipped=skipped,
+        stories=tuple(stories),
+    )
+
+
+async def _unchanged(
+    store: Store, status: SourceStatus, result: FetchResult, now: datetime
+) -> IngestReport:
+    validators = result.validators
+    await store.save_status(
+        replace(
+            status,
+            state="ok",
+            http_status=result.status,
+            last_attempt=now,
+            last_success=now,
+            last_error=None,
+            consecutive_failures=0,
+            etag=validators.etag or status.etag,
+            last_modified=validators.last_modified or status.last_modified,
+        )
+    )
+    return IngestReport(source_id=status.source_id, status="unchanged", http_status=result.status)
+
+
+def _succeeded(
+    status: SourceStatus, result: FetchResult, now: datetime, body_hash: str | None, seen: int
+) -> SourceStatus:
+    return replace(
+        status,
+        state="ok",
+        http_status=result.status,
+        last_attempt=now,
+        last_success=now,
+        last_error=None,
+        consecutive_failures=0,
+        etag=result.validators.etag,
+        last_modified=result.validators.last_modified,
+        body_hash=body_hash,
+        entries_seen=seen,
+    )
+
+
+async def _failed(
+    store: Store,
+    status: SourceStatus,
+    now: datetime,
+    exc: FetchError | ParseError,
+    *,
+    http_status: int | None = None,
+) -> IngestReport:
+    if isinstance(exc, FetchHTTPError):
+        http_status = exc.status
+    prefix = "cannot parse the feed: " if isinstance(exc, ParseError) else ""
+    message = prefix + str(exc)
+    await store.save_status(
+        replace(
+            status,
+            state="failing",
+            http_status=http_status,
+            last_attempt=now,
+            last_error=message,
+            consecutive_failures=status.consecutive_failures + 1,
+        )
+    )
+    return IngestReport(
+        source_id=status.source_id, status="error", http_status=http_status, error=message
+    )

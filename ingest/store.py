@@ -1,0 +1,312 @@
+"""The store port (:class:`Store`) and its Redis implementation (:class:`RedisStore`).
+
+Layout: see :mod:`ingest.keys`. Writes are idempotent and ordered so that a worker dying between
+any two of them leaves a state that a replay of the same item repairs rather than duplicates:
+
+1. the story's entries hash, timeline and meta, in one Lua script (one slot, atomic);
+2. the stories index and the canonical-URL index (each idempotent on its own);
+3. last, the source's identity record, which is what the next dedupe decision reads.
+
+Until step 3 lands, a replay decides the same way again and rewrites the same values.
+Raw Redis replies never leave this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Protocol
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from config.sources import Source
+from ingest import keys
+from ingest.errors import StoreError
+from ingest.model import (
+    Action,
+    Assignment,
+    Decision,
+    Entry,
+    Item,
+    Known,
+    SourceStatus,
+    Story,
+    from_ms,
+    to_ms,
+)
+
+MAX_VERSIONS_KEPT = 20
+EVENTS_MAXLEN = 10_000
+
+# One slot: KEYS share the {story:ID} tag. Returns the story's updated time (ms).
+_APPLY_ENTRY = """
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[7])
+redis.call('HSETNX', KEYS[1], 'created', ARGV[5])
+redis.call('HSETNX', KEYS[1], 'timezone', ARGV[6])
+local current = tonumber(redis.call('HGET', KEYS[1], 'updated') or '0')
+local updated = math.max(current, tonumber(ARGV[4]))
+redis.call('HSET', KEYS[1], 'updated', updated)
+return updated
+"""
+
+
+class Store(Protocol):
+    """What the pipeline and the web app need from storage. Every write is idempotent."""
+
+    async def known(self, source_id: str, identity: str) -> Known | None: ...
+    async def story_for_url(self, url: str) -> str | None: ...
+    async def apply(
+        self,
+        item: Item,
+        decision: Decision,
+        assignment: Assignment,
+        *,
+        timezone: str,
+        now: datetime,
+    ) -> Entry: ...
+    async def source_status(self, source_id: str) -> SourceStatus: ...
+    async def save_status(self, status: SourceStatus) -> None: ...
+    async def put_sources(self, sources: Sequence[Source]) -> None: ...
+    async def get_sources(self, source_ids: Iterable[str] | None = None) -> list[Source]: ...
+    async def recent_stories(self, limit: int, *, entries: int = 10) -> list[Story]: ...
+    async def story(self, story_id: str, *, entries: int = 200) -> Story | None: ...
+
+
+class RedisStore:
+    """:class:`Store` over one Redis (or Redis Cluster) connection owned by the caller."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._r = client
+        self._apply_entry = client.register_script(_APPLY_ENTRY)
+
+    # -- ingest side -------------------------------------------------------------------------
+
+    async def known(self, source_id: str, identity: str) -> Known | None:
+        """What we know of ``identity`` in ``source_id``, or ``None`` if it is new to us."""
+        raw = await self._call(self._r.hget(keys.source_ids(source_id), identity))
+        if raw is None:
+            return None
+        entry_id, story_id, version, content_hash = str(raw).split(" ", 3)
+        return Known(entry_id, story_id, int(version), content_hash)
+
+    async def story_for_url(self, url: str) -> str | None:
+        """The story that first carried canonical ``url``, if any."""
+        raw = await self._call(self._r.get(keys.url_story(url)))
+        return None if raw is None else str(raw)
+
+    async def apply(
+        self,
+        item: Item,
+        decision: Decision,
+        assignment: Assignment,
+        *,
+        timezone: str,
+        now: datetime,
+    ) -> Entry:
+        """Store a NEW entry or an UPDATE of one; see the module docstring for the write order.
+
+        Idempotent: applying the same decision twice leaves the same state. UNCHANGED
+        decisions must not reach here.
+        """
+        if decision.action is Action.UNCHANGED:
+            raise ValueError("apply() called with an UNCHANGED decision")
+        sid = assignment.story_id
+        previous = None
+        if decision.action is Action.UPDATE:
+            previous = await self._entry(sid, decision.entry_id)
+        entry = _entry_of(item, decision, sid, previous, now)
+        changed_ms = to_ms(entry.updated if assignment.new_story else max(entry.updated, now))
+        updated = await self._call(
+            self._apply_entry(
+                keys=[
+                    keys.story_meta(sid),
+                    keys.story_timeline(sid),
+                    keys.story_entries(sid),
+                    keys.story_sources(sid),
+                ],
+                args=[
+                    entry.id,
+                    to_ms(entry.published),
+                    entry.to_json(),
+                    changed_ms,
+                    to_ms(entry.first_seen),
+                    timezone,
+                    item.source_id,
+                ],
+            )
+        )
+        await self._call(self._r.zadd(keys.STORIES, {sid: int(updated)}, gt=True))
+        if item.url:
+            await self._call(self._r.set(keys.url_story(item.url), sid, nx=True))
+        record = f"{entry.id} {sid} {entry.version} {entry.content_hash}"
+        await self._call(self._r.hset(keys.source_ids(item.source_id), item.identity, record))
+        await self._call(
+            self._r.xadd(
+                keys.EVENTS,
+                {"story": sid, "kind": decision.action.value, "entry": entry.id},
+                maxlen=EVENTS_MAXLEN,
+                approximate=True,
+            )
+        )
+        return entry
+
+    async def _entry(self, story_id: str, entry_id: str) -> Entry | None:
+        raw = await self._call(self._r.hget(keys.story_entries(story_id), entry_id))
+        return None if raw is None else Entry.from_json(raw)
+
+    async def source_status(self, source_id: str) -> SourceStatus:
+        raw: dict[str, str] = await self._call(self._r.hgetall(keys.source_status(source_id)))
+        return _status_of(source_id, raw)
+
+    async def save_status(self, status: SourceStatus) -> None:
+        """Replace the stored status of ``status.source_id`` with ``status``."""
+        fields = _status_fields(status)
+        key = keys.source_status(status.source_id)
+        pipe = self._r.pipeline(transaction=True)
+        pipe.delete(key)
+        pipe.hset(key, mapping=fields)
+        await self._call(pipe.execute())
+
+    async def put_sources(self, sources: Sequence[Source]) -> None:
+        """Make ``sources`` the configured set: write each config, forget the others."""
+        wanted = {s.id for s in sources}
+        current = {str(m) for m in await self._call(self._r.smembers(keys.SOURCES))}
+        for source in sources:
+            await self._call(self._r.set(keys.source_config(source.id), source.to_json()))
+        if wanted:
+            await self._call(self._r.sadd(keys.SOURCES, *wanted))
+        for gone in current - wanted:
+            await self._call(self._r.srem(keys.SOURCES, gone))
+            await self._call(self._r.delete(keys.source_config(gone)))
+
+    async def get_sources(self, source_ids: Iterable[str] | None = None) -> list[Source]:
+        """The configured sources (all, or those of ``source_ids`` that exist), sorted by id."""
+        ids = sorted(
+            source_ids
+            if source_ids is not None
+            else [str(m) for m in await self._call(self._r.smembers(keys.SOURCES))]
+        )
+        if not ids:
+            return []
+        raws = await self._call(self._r.mget([keys.source_config(i) for i in ids]))
+        return [Source.from_json(raw) for raw in raws if raw is not None]
+
+    # -- read side ---------------------------------------------------------------------------
+
+    async def recent_stories(self, limit: int, *, entries: int = 10) -> list[Story]:
+        """Up to ``limit`` stories, most recently updated first, each with its newest entries."""
+        ids = await self._call(self._r.zrevrange(keys.STORIES, 0, limit - 1))
+        stories = [await self.story(str(sid), entries=entries) for sid in ids]
+        return [s for s in stories if s is not None]
+
+    async def story(self, story_id: str, *, entries: int = 200) -> Story | None:
+        """One story with up to ``entries`` of its timeline, newest first; ``None`` if unknown."""
+        pipe = self._r.pipeline(transaction=False)
+        pipe.hgetall(keys.story_meta(story_id))
+        pipe.zrevrange(keys.story_timeline(story_id), 0, entries - 1)
+        pipe.zcard(keys.story_timeline(story_id))
+        pipe.smembers(keys.story_sources(story_id))
+        meta, entry_ids, count, sources = await self._call(pipe.execute())
+        if not meta or not entry_ids:
+            return None
+        raws = await self._call(self._r.hmget(keys.story_entries(story_id), entry_ids))
+        timeline = tuple(Entry.from_json(r) for r in raws if r is not None)
+        return _story_of(story_id, meta, timeline, int(count), sources)
+
+    async def _call(self, awaitable: Any) -> Any:
+        try:
+            return await awaitable
+        except RedisError as exc:
+            raise StoreError(f"redis: {type(exc).__name__}: {exc}") from exc
+
+
+def _entry_of(
+    item: Item, decision: Decision, story_id: str, previous: Entry | None, now: datetime
+) -> Entry:
+    """The stored form of ``item`` at ``decision.version``, carrying history from ``previous``."""
+    history = ((decision.version, item.content_hash, now),)
+    entry = Entry(
+        id=decision.entry_id,
+        story_id=story_id,
+        source_id=item.source_id,
+        identity=item.identity,
+        identity_kind=item.identity_kind,
+        url=item.url,
+        title=item.title,
+        summary_html=item.summary_html,
+        content_html=item.content_html,
+        published=item.published,
+        updated=item.updated,
+        authors=item.authors,
+        content_hash=item.content_hash,
+        version=decision.version,
+        first_seen=now,
+        versions=history,
+    )
+    if previous is None:
+        return entry
+    # A new version keeps the entry's place in the timeline and gets a fresh updated time:
+    # the feed's date if it moved, else the moment we saw the change.
+    kept = tuple(v for v in previous.versions if v[0] < decision.version)
+    return replace(
+        entry,
+        published=previous.published,
+        first_seen=previous.first_seen,
+        updated=item.updated if item.updated > previous.updated else max(now, previous.updated),
+        versions=(kept + history)[-MAX_VERSIONS_KEPT:],
+    )
+
+
+def _story_of(
+    story_id: str,
+    meta: dict[str, str],
+    timeline: tuple[Entry, ...],
+    count: int,
+    sources: Iterable[str],
+) -> Story:
+    head = timeline[0]
+    return Story(
+        id=story_id,
+        title=meta.get("title") or head.title,
+        lede_html=meta.get("lede") or head.summary_html or _first_paragraph(head.content_html),
+        created=from_ms(meta.get("created", to_ms(head.first_seen))),
+        updated=from_ms(meta.get("updated", to_ms(head.updated))),
+        timezone=meta.get("timezone", "UTC"),
+        entry_count=count,
+        sources=tuple(sorted(str(s) for s in sources)),
+        entries=timeline,
+    )
+
+
+def _first_paragraph(fragment: str) -> str:
+    end = fragment.find("</p>")
+    return fragment[: end + 4] if fragment.startswith("<p>") and end > 0 else fragment
+
+
+_STATUS_TIMES = ("last_attempt", "last_success")
+_STATUS_INTS = ("http_status", "consecutive_failures", "entries_seen")
+_STATUS_TEXT = ("state", "last_error", "etag", "last_modified", "body_hash")
+
+
+def _status_fields(status: SourceStatus) -> dict[Any, str]:  # Any: redis-py's key union
+    fields: dict[Any, str] = {}
+    for name in _STATUS_TEXT + _STATUS_INTS:
+        value = getattr(status, name)
+        if value is not None:
+            fields[name] = str(value)
+    for name in _STATUS_TIMES:
+        value = getattr(status, name)
+        if value is not None:
+            fields[name] = str(to_ms(value))
+    return fields
+
+
+def _status_of(source_id: str, raw: dict[str, str]) -> SourceStatus:
+    values: dict[str, Any] = {name: raw[name] for name in _STATUS_TEXT if name in raw}
+    values |= {name: int(raw[name]) for name in _STATUS_INTS if name in raw}
+    values |= {name: from_ms(raw[name]) for name in _STATUS_TIMES if name in raw}
+    return SourceStatus(source_id=source_id, **values)

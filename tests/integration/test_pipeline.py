@@ -1,0 +1,150 @@
+"""The whole ingest path against a real Redis and a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis.asyncio as aioredis
+
+from config.sources import Source
+from ingest import keys
+from ingest.fetch import FetchLimits, HttpFetcher
+from ingest.pipeline import ingest_source
+from ingest.store import RedisStore
+from tests.support import FeedServer, Reply
+
+NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
+
+
+def rss(*items: tuple[str, str, str]) -> bytes:
+    rows = "".join(
+        f"<item><guid>{guid}</guid><title>{title}</title><link>https://news.example/{guid}</link>"
+        f"<description>{text}</description><pubDate>Sun, 29 Nov 2026 14:00:00 GMT</pubDate></item>"
+        for guid, title, text in items
+    )
+    return f'<rss version="2.0"><channel><title>T</title>{rows}</channel></rss>'.encode()
+
+
+@pytest.fixture
+async def fetcher() -> AsyncIterator[HttpFetcher]:
+    f = HttpFetcher(FetchLimits(connect_timeout=2, read_timeout=2, total_timeout=5))
+    try:
+        yield f
+    finally:
+        await f.aclose()
+
+
+async def snapshot(client: aioredis.Redis, *, ignore: tuple[str, ...] = ()) -> dict[str, bytes]:
+    """Every key's serialized value, so tests can prove that nothing was written."""
+    out = {}
+    async for key in client.scan_iter("*"):
+        if key not in ignore:
+            out[key] = await client.dump(key)
+    return out
+
+
+async def test_unchanged_source_writes_nothing_but_its_status(
+    server: FeedServer, store: RedisStore, rclient: aioredis.Redis, fetcher: HttpFetcher
+) -> None:
+    url = server.set("/wire.rss", Reply(rss(("a", "Alpha", "one"), ("b", "Beta", "two"))))
+    source = Source(id="wire-a", url=url)
+    first = await ingest_source(source, fetcher=fetcher, store=store, now=NOW)
+    assert (first.new, first.updated) == (2, 0)
+    status_key = keys.source_status("wire-a")
+    before = await snapshot(rclient, ignore=(status_key,))
+    again = await ingest_source(source, fetcher=fetcher, store=store, now=NOW + timedelta(minutes=1))
+    assert again.status == "unchanged"
+    assert await snapshot(rclient, ignore=(status_key,)) == before
+
+
+async def test_server_ignoring_validators_still_writes_nothing(
+    server: FeedServer, store: RedisStore, rclient: aioredis.Redis, fetcher: HttpFetcher
+) -> None:
+    url = server.set("/wire.rss", Reply(rss(("a", "Alpha", "one"))))
+    source = Source(id="wire-a", url=url)
+    await ingest_source(source, fetcher=fetcher, store=store, now=NOW)
+    before = await snapshot(rclient, ignore=(keys.source_status("wire-a"),))
+    # Same items, re-serialized: a different body, so parsing happens, but nothing is new.
+    server.set("/wire.rss", Reply(rss(("a", "Alpha", "one")) + b"\n"))
+    report = await ingest_source(source, fetcher=fetcher, store=store, now=NOW)
+    assert (report.new, report.updated, report.unchanged) == (0, 0, 1)
+    assert await snapshot(rclient, ignore=(keys.source_status("wire-a"),)) == before
+
+
+async def test_conditional_get_sends_validators_and_handles_304(
+    server: FeedServer, store: RedisStore, fetcher: HttpFetcher
+) -> None:
+    url = server.set("/wire.rss", Reply(rss(("a", "Alpha", "one")), etag='"v1"',
+                                        last_modified="Sun, 29 Nov 2026 14:00:00 GMT"))
+    source = Source(id="wire-a", url=url)
+    await ingest_source(source, fetcher=fetcher, store=store, now=NOW)
+    report = await ingest_source(source, fetcher=fetcher, store=store, now=NOW)
+    assert report.http_status == 304
+    sent = server.request_headers["/wire.rss"][-1]
+    assert sent["if-none-match"] == '"v1"'
+    assert sent["if-modified-since"] == "Sun, 29 Nov 2026 14:00:00 GMT"
+    status = await store.source_status("wire-a")
+    assert status.last_modified == "Sun, 29 Nov 2026 14:00:00 GMT"
+
+
+async def test_changed_item_is_a_new_version_of_one_entry(
+    server: FeedServer, store: RedisStore, fetcher: HttpFetcher
+) -> None:
+    url = server.set("/wire.rss", Reply(rss(("a", "Alpha", "first words"))))
+    source = Source(id="wire-a", url=url)
+    first = await ingest_source(source, fetcher=fetcher, store=store, now=NOW)
+    server.set("/wire.rss", Reply(rss(("a", "Alpha", "corrected words"))))
+    second = await ingest_source(source, fetcher=fetcher, store=store, now=NOW + timedelta(minutes=5))
+    assert (second.new, second.updated) == (0, 1)
+    assert second.stories == first.stories
+    story = await store.story(first.stories[0])
+    assert story is not None
+    assert story.entry_count == 1
+    (entry,) = story.entries
+    assert entry.version == 2
+    assert "corrected words" in entry.body_html
+    assert [v for v, _h, _at in entry.versions] == [1, 2]
+    assert entry.updated == NOW + timedelta(minutes=5)
+
+
+async def test_unusable_feed_becomes_a_recorded_error(
+    server: FeedServer, store: RedisStore, fetcher: HttpFetcher
+) -> None:
+    url = server.set("/broken", Reply(b"<html><body>Not a feed</body></html>",
+                                      headers={"Content-Type": "text/html"}))
+    report = await ingest_source(Source(id="bad", url=url), fetcher=fetcher, store=store, now=NOW)
+    assert report.status == "error"
+    status = await store.source_status("bad")
+    assert status.state == "failing"
+    assert status.consecutive_failures == 1
+    assert status.last_error is not None and status.last_error.startswith("cannot parse the feed")
+
+
+async def test_http_error_is_recorded_with_its_status(
+    server: FeedServer, store: RedisStore, fetcher: HttpFetcher
+) -> None:
+    url = server.url("/missing")
+    await ingest_source(Source(id="gone", url=url), fetcher=fetcher, store=store, now=NOW)
+    await ingest_source(Source(id="gone", url=url), fetcher=fetcher, store=store, now=NOW)
+    status = await store.source_status("gone")
+    assert (status.http_status, status.consecutive_failures) == (404, 2)
+    assert status.last_error == "HTTP 404 Not Found"
+
+
+async def test_items_sharing_a_url_share_a_story(
+    server: FeedServer, store: RedisStore, fetcher: HttpFetcher
+) -> None:
+    body = (
+        b'<rss version="2.0"><channel><title>T</title>'
+        b"<item><guid>u1</guid><title>One</title><link>https://n.example/live?utm_source=x#u1</link></item>"
+        b"<item><guid>u2</guid><title>Two</title><link>https://n.example/live#u2</link></item>"
+        b"</channel></rss>"
+    )
+    url = server.set("/live.rss", Reply(body))
+    report = await ingest_source(Source(id="w", url=url), fetcher=fetcher, store=store, now=NOW)
+    assert report.new == 2
+    assert len(report.stories) == 1
+    story = await store.story(report.stories[0])
+    assert story is not None and story.entry_count == 2

@@ -1,0 +1,160 @@
+"""Shared test helpers: paths, a real Redis server, and real HTTP servers on loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPORA = (ROOT / ".." / "shared" / "corpora").resolve()
+
+
+def corpus(*parts: str) -> Path:
+    """A path under ../shared/corpora; skips the test with a reason when the folder is absent."""
+    path = CORPORA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"needs the shared corpora at {path} (absent in this clone)")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Reply:
+    """What the test server answers on one path. ``etag`` enables conditional GETs."""
+
+    body: bytes = b""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None
+    delay: float = 0.0
+
+
+class FeedServer:
+    """A real HTTP server on 127.0.0.1 whose answers tests set per path, counting requests.
+
+    It records, per path, how many requests it got and the most it was serving at once, which
+    is how tests prove that two workers never fetch one source at the same time.
+    """
+
+    def __init__(self) -> None:
+        self.replies: dict[str, Reply] = {}
+        self.requests: dict[str, int] = defaultdict(int)
+        self.in_flight: dict[str, int] = defaultdict(int)
+        self.max_in_flight: dict[str, int] = defaultdict(int)
+        self.request_headers: dict[str, list[dict[str, str]]] = defaultdict(list)
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def set(self, path: str, reply: Reply) -> str:
+        self.replies[path] = reply
+        return self.url(path)
+
+    def start(self) -> FeedServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _enter(self, path: str, headers: dict[str, str]) -> None:
+        with self._lock:
+            self.requests[path] += 1
+            self.in_flight[path] += 1
+            self.max_in_flight[path] = max(self.max_in_flight[path], self.in_flight[path])
+            self.request_headers[path].append(headers)
+
+    def _leave(self, path: str) -> None:
+        with self._lock:
+            self.in_flight[path] -= 1
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                path = self.path
+                server._enter(path, {k.lower(): v for k, v in self.headers.items()})
+                try:
+                    self._answer(server.replies.get(path))
+                finally:
+                    server._leave(path)
+
+            def _answer(self, reply: Reply | None) -> None:
+                if reply is None:
+                    reply = Reply(b"not found", status=404)
+                if reply.delay:
+                    time.sleep(reply.delay)
+                headers = dict(reply.headers)
+                if reply.etag:
+                    headers["ETag"] = reply.etag
+                if reply.last_modified:
+                    headers["Last-Modified"] = reply.last_modified
+                if reply.etag and self.headers.get("If-None-Match") == reply.etag:
+                    self._send(304, headers, b"")
+                    return
+                self._send(reply.status, headers, reply.body)
+
+            def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler
+
+
+@contextmanager
+def feed_server() -> Iterator[FeedServer]:
+    server = FeedServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def wait_for(check: Callable[[], object], timeout: float = 30.0, every: float = 0.1) -> object:
+    """Poll ``check`` until it returns something truthy; fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(every)
+    raise AssertionError(f"condition not met within {timeout} s: {check}")
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment for a wirefeed child process in a test, without the caller's WIREFEED_*."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WIREFEED_")}
+    env.update(extra)
+    return env

@@ -1,0 +1,1 @@
+"""The top: scheduling, job bodies, process entry points (the ``wirefeed`` command)."""

@@ -1,0 +1,152 @@
+"""The ``wirefeed`` command: the process entry point. Settings are read here, once.
+
+::
+
+    wirefeed run                  the whole service: Redis, demo wire, worker, web
+    wirefeed worker               one worker process (run as many as you like)
+    wirefeed web                  the HTTP app
+    wirefeed demo [--port N]      only the demo wire simulator
+    wirefeed sources check [FILE] validate a sources file; exit 0 if usable, 1 if not
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+
+from config.settings import PREFIX, Settings, SettingsError
+from config.sources import Source, SourcesError, SourcesFile, load_sources
+from workers.demo import create_app
+from workers.embedded import EmbeddedRedis, EmbeddedRedisError
+from workers.supervisor import Child, python_module, supervise
+from workers.worker import Worker
+
+DEMO_NETWORKS = "127.0.0.0/8"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        settings = Settings.from_env(os.environ)
+    except SettingsError as exc:
+        print(f"wirefeed: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(settings.log_level)
+    try:
+        code: int = args.handler(settings, args)
+    except EmbeddedRedisError as exc:
+        print(f"wirefeed: embedded Redis: {exc}", file=sys.stderr)
+        return 1
+    return code
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level != "DEBUG":  # one line per request or tick drowns what ops need to see
+        for noisy in ("apscheduler", "httpx", "httpcore"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wirefeed", description="Wire ingestion service.")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="start the whole service").set_defaults(handler=cmd_run)
+    sub.add_parser("worker", help="start one worker").set_defaults(handler=cmd_worker)
+    sub.add_parser("web", help="start the HTTP app").set_defaults(handler=cmd_web)
+    demo = sub.add_parser("demo", help="start only the demo wire simulator")
+    demo.add_argument("--port", type=int, default=8181)
+    demo.set_defaults(handler=cmd_demo)
+    sources = sub.add_parser("sources", help="work with the sources file")
+    sources_sub = sources.add_subparsers(dest="sources_command", required=True)
+    check = sources_sub.add_parser("check", help="validate a sources file without starting")
+    check.add_argument("file", nargs="?", type=Path, help="default: $WIREFEED_SOURCES")
+    check.set_defaults(handler=cmd_sources_check)
+    return parser
+
+
+def _load(path: Path) -> SourcesFile | None:
+    try:
+        return load_sources(path)
+    except SourcesError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return None
+
+
+def cmd_sources_check(settings: Settings, args: argparse.Namespace) -> int:
+    path = args.file or settings.sources_path
+    loaded = _load(path)
+    if loaded is None:
+        return 1
+    enabled = sum(1 for s in loaded.sources if s.enabled)
+    print(f"{path}: {len(loaded.sources)} sources ({enabled} enabled): OK")
+    return 0
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    loaded = _load(settings.sources_path)
+    if loaded is None:
+        print("wirefeed: not starting: fix the sources file first", file=sys.stderr)
+        return 1
+    children = []
+    extra_env: dict[str, str] = {}
+    if loaded.demo_port is not None:
+        children.append(
+            Child("demo", python_module("workers.cli", "demo", "--port", str(loaded.demo_port)))
+        )
+        if not settings.fetch_allow_networks:
+            extra_env[PREFIX + "FETCH_ALLOW_NETWORKS"] = DEMO_NETWORKS
+    children.append(Child("worker", python_module("workers.cli", "worker")))
+    children.append(Child("web", python_module("feeds")))
+    url = f"http://{settings.http_host}:{settings.http_port}/"
+    banner = f"wirefeed is running: open {url}  (Ctrl-C stops everything)"
+    return supervise(settings, children, banner=banner, extra_env=extra_env)
+
+
+def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
+    return supervise(settings, [Child("web", python_module("feeds"))])
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    loaded = _load(settings.sources_path)
+    if loaded is None:
+        print("wirefeed: not starting: fix the sources file first", file=sys.stderr)
+        return 1
+    embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir)
+    url = settings.redis_url or embedded.start()  # type: ignore[union-attr]
+    try:
+        asyncio.run(_run_until_signalled(Worker(settings, url), list(loaded.sources)))
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+async def _run_until_signalled(worker: Worker, sources: list[Source]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await worker.run(stop, sources)
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    base = f"http://127.0.0.1:{args.port}"
+    uvicorn.run(create_app(base), host="127.0.0.1", port=args.port, log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -124,6 +124,15 @@ class Assignment:
 
 
 @dataclass(frozen=True, slots=True)
+class Plan:
+    """One item's decided fate: the write the store must apply."""
+
+    item: Item
+    decision: Decision
+    assignment: Assignment
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One entry of a story's timeline, as stored and rendered."""
 

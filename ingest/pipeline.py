@@ -18,6 +18,8 @@ bad source cannot stop a worker.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -25,7 +27,16 @@ from config.sources import Source
 from ingest.dedupe import decide
 from ingest.errors import EntryError, FetchError, FetchHTTPError, ParseError
 from ingest.fetch import Fetcher
-from ingest.model import Action, FetchResult, IngestReport, ParsedFeed, SourceStatus
+from ingest.model import (
+    Action,
+    FetchResult,
+    IngestReport,
+    Item,
+    Known,
+    ParsedFeed,
+    Plan,
+    SourceStatus,
+)
 from ingest.normalize import normalize
 from ingest.parse import parse
 from ingest.store import Store
@@ -74,25 +85,13 @@ async def _store_entries(
     now: datetime,
     limits: PipelineLimits,
 ) -> IngestReport:
-    counts = {Action.NEW: 0, Action.UPDATE: 0, Action.UNCHANGED: 0}
-    skipped = max(0, len(feed.entries) - limits.max_entries)
-    stories: list[str] = []
-    for raw in feed.entries[: limits.max_entries]:
-        try:
-            item = normalize(raw, source.id, now=now, base_url=feed.link or base_url)
-        except EntryError:
-            skipped += 1
-            continue
-        known = await store.known(source.id, item.identity)
-        decision = decide(item, known)
-        counts[decision.action] += 1
-        if decision.action is Action.UNCHANGED:
-            continue
-        url_story = await store.story_for_url(item.url) if item.url and known is None else None
-        assignment = assign(decision, known, url_story)
-        await store.apply(item, decision, assignment, timezone=source.timezone, now=now)
-        if assignment.story_id not in stories:
-            stories.append(assignment.story_id)
+    items, skipped = _normalize_all(feed, source, base_url, now, limits)
+    known = await store.known_many(source.id, [i.identity for i in items])
+    url_stories = await store.stories_for_urls(
+        i.url for i in items if i.url and i.identity not in known
+    )
+    plans, counts = plan(items, known, url_stories)
+    await store.apply_many(plans, timezone=source.timezone, now=now)
     return IngestReport(
         source_id=source.id,
         status="ok",
@@ -101,9 +100,52 @@ async def _store_entries(
         new=counts[Action.NEW],
         updated=counts[Action.UPDATE],
         unchanged=counts[Action.UNCHANGED],
-        skipped=skipped,
-        stories=tuple(stories),
+        skipped=skipped + counts[None],
+        stories=tuple(dict.fromkeys(p.assignment.story_id for p in plans)),
     )
+
+
+def _normalize_all(
+    feed: ParsedFeed, source: Source, base_url: str, now: datetime, limits: PipelineLimits
+) -> tuple[list[Item], int]:
+    items, skipped = [], max(0, len(feed.entries) - limits.max_entries)
+    for raw in feed.entries[: limits.max_entries]:
+        try:
+            items.append(normalize(raw, source.id, now=now, base_url=feed.link or base_url))
+        except EntryError:
+            skipped += 1
+    return items, skipped
+
+
+def plan(
+    items: Sequence[Item], known: Mapping[str, Known], url_stories: Mapping[str, str]
+) -> tuple[list[Plan], Counter[Action | None]]:
+    """Decide every item of one document, in document order. Pure.
+
+    What earlier items of the same document decided counts for later ones: a canonical URL
+    first seen earlier in the document leads to the same story, and an identity repeated in one
+    document is taken once, at its first occurrence (feeds list newest first); the repeats are
+    counted under ``None``.
+    """
+    plans: list[Plan] = []
+    counts: Counter[Action | None] = Counter()
+    seen: set[str] = set()
+    stories = dict(url_stories)
+    for item in items:
+        if item.identity in seen:
+            counts[None] += 1
+            continue
+        seen.add(item.identity)
+        decision = decide(item, known.get(item.identity))
+        counts[decision.action] += 1
+        if decision.action is Action.UNCHANGED:
+            continue
+        found = known.get(item.identity)
+        assignment = assign(decision, found, stories.get(item.url) if item.url else None)
+        if item.url:
+            stories.setdefault(item.url, assignment.story_id)
+        plans.append(Plan(item, decision, assignment))
+    return plans, counts
 
 
 async def _unchanged(

@@ -31,6 +31,7 @@ from ingest.model import (
     Entry,
     Item,
     Known,
+    Plan,
     SourceStatus,
     Story,
     from_ms,
@@ -57,17 +58,11 @@ return updated
 class Store(Protocol):
     """What the pipeline and the web app need from storage. Every write is idempotent."""
 
-    async def known(self, source_id: str, identity: str) -> Known | None: ...
-    async def story_for_url(self, url: str) -> str | None: ...
-    async def apply(
-        self,
-        item: Item,
-        decision: Decision,
-        assignment: Assignment,
-        *,
-        timezone: str,
-        now: datetime,
-    ) -> Entry: ...
+    async def known_many(self, source_id: str, identities: Sequence[str]) -> dict[str, Known]: ...
+    async def stories_for_urls(self, urls: Iterable[str]) -> dict[str, str]: ...
+    async def apply_many(
+        self, plans: Sequence[Plan], *, timezone: str, now: datetime
+    ) -> list[Entry]: ...
     async def source_status(self, source_id: str) -> SourceStatus: ...
     async def save_status(self, status: SourceStatus) -> None: ...
     async def put_sources(self, sources: Sequence[Source]) -> None: ...
@@ -85,18 +80,27 @@ class RedisStore:
 
     # -- ingest side -------------------------------------------------------------------------
 
-    async def known(self, source_id: str, identity: str) -> Known | None:
-        """What we know of ``identity`` in ``source_id``, or ``None`` if it is new to us."""
-        raw = await self._call(self._r.hget(keys.source_ids(source_id), identity))
-        if raw is None:
-            return None
-        entry_id, story_id, version, content_hash = str(raw).split(" ", 3)
-        return Known(entry_id, story_id, int(version), content_hash)
+    async def known_many(self, source_id: str, identities: Sequence[str]) -> dict[str, Known]:
+        """What we know of each of ``identities`` in ``source_id``; new ones are absent."""
+        if not identities:
+            return {}
+        raws = await self._call(self._r.hmget(keys.source_ids(source_id), list(identities)))
+        return {i: _known_of(raw) for i, raw in zip(identities, raws, strict=True) if raw}
 
-    async def story_for_url(self, url: str) -> str | None:
-        """The story that first carried canonical ``url``, if any."""
-        raw = await self._call(self._r.get(keys.url_story(url)))
-        return None if raw is None else str(raw)
+    async def known(self, source_id: str, identity: str) -> Known | None:
+        """What we know of one identity, or ``None`` if it is new to us."""
+        return (await self.known_many(source_id, [identity])).get(identity)
+
+    async def stories_for_urls(self, urls: Iterable[str]) -> dict[str, str]:
+        """For each canonical URL an earlier item carried: the story it went to."""
+        wanted = list(dict.fromkeys(urls))
+        if not wanted:
+            return {}
+        pipe = self._r.pipeline(transaction=False)  # keys live in many slots: no MGET
+        for url in wanted:
+            pipe.get(keys.url_story(url))
+        found = await self._call(pipe.execute())
+        return {url: str(sid) for url, sid in zip(wanted, found, strict=True) if sid}
 
     async def apply(
         self,
@@ -107,56 +111,94 @@ class RedisStore:
         timezone: str,
         now: datetime,
     ) -> Entry:
-        """Store a NEW entry or an UPDATE of one; see the module docstring for the write order.
-
-        Idempotent: applying the same decision twice leaves the same state. UNCHANGED
-        decisions must not reach here.
-        """
-        if decision.action is Action.UNCHANGED:
-            raise ValueError("apply() called with an UNCHANGED decision")
-        sid = assignment.story_id
-        previous = None
-        if decision.action is Action.UPDATE:
-            previous = await self._entry(sid, decision.entry_id)
-        entry = _entry_of(item, decision, sid, previous, now)
-        changed_ms = to_ms(entry.updated if assignment.new_story else max(entry.updated, now))
-        updated = await self._call(
-            self._apply_entry(
-                keys=[
-                    keys.story_meta(sid),
-                    keys.story_timeline(sid),
-                    keys.story_entries(sid),
-                    keys.story_sources(sid),
-                ],
-                args=[
-                    entry.id,
-                    to_ms(entry.published),
-                    entry.to_json(),
-                    changed_ms,
-                    to_ms(entry.first_seen),
-                    timezone,
-                    item.source_id,
-                ],
-            )
-        )
-        await self._call(self._r.zadd(keys.STORIES, {sid: int(updated)}, gt=True))
-        if item.url:
-            await self._call(self._r.set(keys.url_story(item.url), sid, nx=True))
-        record = f"{entry.id} {sid} {entry.version} {entry.content_hash}"
-        await self._call(self._r.hset(keys.source_ids(item.source_id), item.identity, record))
-        await self._call(
-            self._r.xadd(
-                keys.EVENTS,
-                {"story": sid, "kind": decision.action.value, "entry": entry.id},
-                maxlen=EVENTS_MAXLEN,
-                approximate=True,
-            )
+        """Store one NEW entry or UPDATE of one; see :meth:`apply_many`."""
+        (entry,) = await self.apply_many(
+            [Plan(item, decision, assignment)], timezone=timezone, now=now
         )
         return entry
 
-    async def _entry(self, story_id: str, entry_id: str) -> Entry | None:
-        raw = await self._call(self._r.hget(keys.story_entries(story_id), entry_id))
-        return None if raw is None else Entry.from_json(raw)
+    async def apply_many(
+        self, plans: Sequence[Plan], *, timezone: str, now: datetime
+    ) -> list[Entry]:
+        """Store NEW entries and UPDATEs of entries, in one round trip after one read.
+
+        Idempotent: applying the same plans twice leaves the same state. Within each plan the
+        writes go in the order of the module docstring (identity record last), and Redis runs a
+        pipeline in order, so a connection lost part-way leaves a prefix that a replay repairs.
+        Plans must name distinct entries; UNCHANGED decisions must not reach here.
+        """
+        if any(p.decision.action is Action.UNCHANGED for p in plans):
+            raise ValueError("apply_many() given an UNCHANGED decision")
+        previous = await self._entries(
+            [
+                (p.assignment.story_id, p.decision.entry_id)
+                for p in plans
+                if p.decision.action is Action.UPDATE
+            ]
+        )
+        pipe = self._r.pipeline(transaction=False)
+        entries = []
+        for plan in plans:
+            entry = _entry_of(
+                plan.item,
+                plan.decision,
+                plan.assignment.story_id,
+                previous.get(plan.decision.entry_id),
+                now,
+            )
+            await self._queue_writes(pipe, plan, entry, timezone, now)
+            entries.append(entry)
+        if entries:
+            await self._call(pipe.execute())
+        return entries
+
+    async def _queue_writes(
+        self, pipe: Any, plan: Plan, entry: Entry, timezone: str, now: datetime
+    ) -> None:
+        sid, item = plan.assignment.story_id, plan.item
+        changed_ms = to_ms(entry.updated if plan.assignment.new_story else max(entry.updated, now))
+        await self._apply_entry(  # with a pipeline client this queues, it does not send
+            keys=[
+                keys.story_meta(sid),
+                keys.story_timeline(sid),
+                keys.story_entries(sid),
+                keys.story_sources(sid),
+            ],
+            args=[
+                entry.id,
+                to_ms(entry.published),
+                entry.to_json(),
+                changed_ms,
+                to_ms(entry.first_seen),
+                timezone,
+                item.source_id,
+            ],
+            client=pipe,
+        )
+        pipe.zadd(keys.STORIES, {sid: changed_ms}, gt=True)  # the same max the script keeps
+        if item.url:
+            pipe.set(keys.url_story(item.url), sid, nx=True)
+        record = f"{entry.id} {sid} {entry.version} {entry.content_hash}"
+        pipe.hset(keys.source_ids(item.source_id), item.identity, record)
+        pipe.xadd(
+            keys.EVENTS,
+            {"story": sid, "kind": plan.decision.action.value, "entry": entry.id},
+            maxlen=EVENTS_MAXLEN,
+            approximate=True,
+        )
+
+    async def _entries(self, wanted: Sequence[tuple[str, str]]) -> dict[str, Entry]:
+        if not wanted:
+            return {}
+        pipe = self._r.pipeline(transaction=False)
+        for story_id, entry_id in wanted:
+            pipe.hget(keys.story_entries(story_id), entry_id)
+        raws = await self._call(pipe.execute())
+        return {
+            eid: Entry.from_json(raw)
+            for (_sid, eid), raw in zip(wanted, raws, strict=True)
+            if raw is not None
+        }
 
     async def source_status(self, source_id: str) -> SourceStatus:
         raw: dict[str, str] = await self._call(self._r.hgetall(keys.source_status(source_id)))
@@ -222,6 +264,11 @@ class RedisStore:
             return await awaitable
         except RedisError as exc:
             raise StoreError(f"redis: {type(exc).__name__}: {exc}") from exc
+
+
+def _known_of(raw: str) -> Known:
+    entry_id, story_id, version, content_hash = str(raw).split(" ", 3)
+    return Known(entry_id, story_id, int(version), content_hash)
 
 
 def _entry_of(

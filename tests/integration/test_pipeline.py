@@ -54,7 +54,9 @@ async def test_unchanged_source_writes_nothing_but_its_status(
     assert (first.new, first.updated) == (2, 0)
     status_key = keys.source_status("wire-a")
     before = await snapshot(rclient, ignore=(status_key,))
-    again = await ingest_source(source, fetcher=fetcher, store=store, now=NOW + timedelta(minutes=1))
+    again = await ingest_source(
+        source, fetcher=fetcher, store=store, now=NOW + timedelta(minutes=1)
+    )
     assert again.status == "unchanged"
     assert await snapshot(rclient, ignore=(status_key,)) == before
 
@@ -76,8 +78,12 @@ async def test_server_ignoring_validators_still_writes_nothing(
 async def test_conditional_get_sends_validators_and_handles_304(
     server: FeedServer, store: RedisStore, fetcher: HttpFetcher
 ) -> None:
-    url = server.set("/wire.rss", Reply(rss(("a", "Alpha", "one")), etag='"v1"',
-                                        last_modified="Sun, 29 Nov 2026 14:00:00 GMT"))
+    url = server.set(
+        "/wire.rss",
+        Reply(
+            rss(("a", "Alpha", "one")), etag='"v1"', last_modified="Sun, 29 Nov 2026 14:00:00 GMT"
+        ),
+    )
     source = Source(id="wire-a", url=url)
     await ingest_source(source, fetcher=fetcher, store=store, now=NOW)
     report = await ingest_source(source, fetcher=fetcher, store=store, now=NOW)
@@ -96,7 +102,9 @@ async def test_changed_item_is_a_new_version_of_one_entry(
     source = Source(id="wire-a", url=url)
     first = await ingest_source(source, fetcher=fetcher, store=store, now=NOW)
     server.set("/wire.rss", Reply(rss(("a", "Alpha", "corrected words"))))
-    second = await ingest_source(source, fetcher=fetcher, store=store, now=NOW + timedelta(minutes=5))
+    second = await ingest_source(
+        source, fetcher=fetcher, store=store, now=NOW + timedelta(minutes=5)
+    )
     assert (second.new, second.updated) == (0, 1)
     assert second.stories == first.stories
     story = await store.story(first.stories[0])
@@ -112,8 +120,10 @@ async def test_changed_item_is_a_new_version_of_one_entry(
 async def test_unusable_feed_becomes_a_recorded_error(
     server: FeedServer, store: RedisStore, fetcher: HttpFetcher
 ) -> None:
-    url = server.set("/broken", Reply(b"<html><body>Not a feed</body></html>",
-                                      headers={"Content-Type": "text/html"}))
+    url = server.set(
+        "/broken",
+        Reply(b"<html><body>Not a feed</body></html>", headers={"Content-Type": "text/html"}),
+    )
     report = await ingest_source(Source(id="bad", url=url), fetcher=fetcher, store=store, now=NOW)
     assert report.status == "error"
     status = await store.source_status("bad")

@@ -1,0 +1,142 @@
+"""End-to-end ingestion throughput against bare feedparser, on the same bytes.
+
+    python bench/ingest.py [--feeds 40] [--items 100] [--concurrency 8]
+
+Generated RSS feeds (100 items each, a few paragraphs of HTML per item, invented text) are
+served from a separate process on loopback. We measure items per second through the whole
+pipeline (fetch | parse | normalize | dedupe | assign | store into a real Redis) and, in the
+same run, items per second of bare ``feedparser.parse`` over the same bytes. The ratio says
+what the rest of the pipeline costs on top of parsing. Results: bench/results/ingest.json.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file is named like the `ingest` package; put the project root first so imports find it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import argparse
+import asyncio
+import io
+import random
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import feedparser
+import redis.asyncio as aioredis
+from common import redis_server, static_server, write_results
+
+from config.sources import Source
+from ingest.fetch import FetchLimits, HttpFetcher
+from ingest.pipeline import ingest_source
+from ingest.store import RedisStore
+
+WORDS = tuple(
+    """council harbor agency river officials storm bridge crews residents minister court report
+    police union talks market prices school hospital power line road rail airport ferry weather
+    warning evacuation rescue fire smoke water dam spillway engineers inspection budget vote
+    election mayor governor spokesman statement investigation witnesses""".split()  # noqa: SIM905
+)
+
+
+def sentence(rng: random.Random, n: int) -> str:
+    words = [rng.choice(WORDS) for _ in range(n)]
+    return " ".join(words).capitalize() + "."
+
+
+def make_feed(feed_no: int, items: int, rng: random.Random) -> bytes:
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    rows = []
+    for n in range(items):
+        paragraphs = "".join(
+            f"<p>{' '.join(sentence(rng, rng.randint(12, 24)) for _ in range(3))}</p>"
+            for _ in range(rng.randint(3, 5))
+        )
+        when = format_datetime(start + timedelta(minutes=feed_no * items + n), usegmt=True)
+        rows.append(
+            f'<item><guid isPermaLink="false">bench-{feed_no}-{n}</guid>'
+            f"<title>{sentence(rng, 9)}</title>"
+            f"<link>https://news.example/{feed_no}/{n}?utm_source=bench</link>"
+            f"<description><![CDATA[{paragraphs}]]></description>"
+            f"<pubDate>{when}</pubDate></item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>Bench wire {feed_no}</title><link>https://news.example/</link>"
+        f"<description>generated</description>{''.join(rows)}</channel></rss>"
+    ).encode()
+
+
+def bare_feedparser(bodies: list[bytes]) -> tuple[int, float]:
+    started = time.perf_counter()
+    count = sum(len(feedparser.parse(io.BytesIO(b), sanitize_html=False).entries) for b in bodies)
+    return count, time.perf_counter() - started
+
+
+async def pipeline(redis_url: str, base: str, feeds: int, concurrency: int) -> tuple[int, float]:
+    client = aioredis.from_url(redis_url, decode_responses=True)
+    await client.flushdb()
+    store = RedisStore(client)
+    fetcher = HttpFetcher(FetchLimits())
+    gate = asyncio.Semaphore(concurrency)
+    now = datetime.now(UTC)
+
+    async def one(n: int) -> int:
+        async with gate:
+            source = Source(id=f"bench-{n}", url=f"{base}/feed-{n}.xml")
+            report = await ingest_source(source, fetcher=fetcher, store=store, now=now)
+            assert report.status == "ok", report
+            return report.new
+
+    try:
+        started = time.perf_counter()
+        count = sum(await asyncio.gather(*(one(n) for n in range(feeds))))
+        return count, time.perf_counter() - started
+    finally:
+        await fetcher.aclose()
+        await client.aclose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=40)
+    parser.add_argument("--items", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    rng = random.Random(2026)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        (tmp_path / "www").mkdir()
+        bodies = []
+        for n in range(args.feeds):
+            body = make_feed(n, args.items, rng)
+            (tmp_path / "www" / f"feed-{n}.xml").write_bytes(body)
+            bodies.append(body)
+        with redis_server(tmp_path / "redis") as url, static_server(tmp_path / "www") as base:
+            bare_items, bare_s = bare_feedparser(bodies)
+            e2e_items, e2e_s = asyncio.run(pipeline(url, base, args.feeds, args.concurrency))
+    figures = {
+        "feeds": args.feeds,
+        "items_per_feed": args.items,
+        "mean_feed_bytes": sum(map(len, bodies)) // len(bodies),
+        "pipeline_items": e2e_items,
+        "pipeline_items_per_s": round(e2e_items / e2e_s, 1),
+        "bare_feedparser_items_per_s": round(bare_items / bare_s, 1),
+    }
+    figures["ratio_pipeline_to_bare"] = round(
+        figures["pipeline_items_per_s"] / figures["bare_feedparser_items_per_s"], 3
+    )
+    path = write_results("ingest", figures)
+    print(f"feeds: {args.feeds} x {args.items} items, mean {figures['mean_feed_bytes']} bytes")
+    print(f"pipeline (fetch..store): {figures['pipeline_items_per_s']:>9} items/s")
+    print(f"bare feedparser.parse:   {figures['bare_feedparser_items_per_s']:>9} items/s")
+    print(f"ratio pipeline / bare:   {figures['ratio_pipeline_to_bare']:>9}")
+    print(f"written to {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+
+
+if __name__ == "__main__":
+    main()

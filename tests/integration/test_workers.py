@@ -1,0 +1,103 @@
+"""Worker processes sharing one real Redis, fetching from a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import redis
+
+from ingest import keys
+from tests.support import FeedServer, Reply, child_env, wait_for
+
+RSS = (
+    b'<rss version="2.0"><channel><title>T</title><item><guid>{n}</guid><title>Item {n}</title>'
+    b"<link>https://news.example/{n}</link></item></channel></rss>"
+)
+
+
+def write_sources(path: Path, urls: dict[str, str], interval: float = 1) -> Path:
+    lines = ["sources:"]
+    for sid, url in urls.items():
+        lines += [f"  - id: {sid}", f"    url: {url}", f"    interval: {interval}"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def start_worker(redis_url: str, sources: Path) -> subprocess.Popen[bytes]:
+    env = child_env(
+        WIREFEED_REDIS_URL=redis_url,
+        WIREFEED_SOURCES=str(sources),
+        WIREFEED_FETCH_ALLOW_NETWORKS="127.0.0.0/8",
+        WIREFEED_LOG_LEVEL="WARNING",
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "workers.cli", "worker"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def stop(process: subprocess.Popen[bytes]) -> tuple[int, str]:
+    process.send_signal(signal.SIGTERM)
+    out, _ = process.communicate(timeout=30)
+    return process.returncode, out.decode(errors="replace")
+
+
+def test_two_workers_never_fetch_one_source_at_once(
+    clean_redis: str, server: FeedServer, tmp_path: Path
+) -> None:
+    urls = {}
+    for n in range(8):
+        # Slow answers widen the window in which a double fetch would show.
+        urls[f"src-{n}"] = server.set(
+            f"/feed/{n}", Reply(RSS.replace(b"{n}", str(n).encode()), delay=0.3)
+        )
+    sources = write_sources(tmp_path / "sources.yaml", urls)
+    workers = [start_worker(clean_redis, sources) for _ in range(2)]
+    client = redis.Redis.from_url(clean_redis, decode_responses=True)
+    try:
+        wait_for(lambda: client.zcard(keys.WORKERS) == 2, timeout=30)
+        wait_for(lambda: all(server.requests[f"/feed/{n}"] >= 4 for n in range(8)), timeout=60)
+    finally:
+        results = [stop(w) for w in workers]
+        client.close()
+    for code, output in results:
+        assert code == 0, output
+    assert {path: server.max_in_flight[path] for path in server.max_in_flight} == {
+        f"/feed/{n}": 1 for n in range(8)
+    }
+
+
+def test_a_bad_source_does_not_stop_the_worker(
+    clean_redis: str, server: FeedServer, tmp_path: Path
+) -> None:
+    good = server.set("/good", Reply(RSS.replace(b"{n}", b"1")))
+    urls = {
+        "good": good,
+        "broken": server.set("/broken", Reply(b"<html>not a feed</html>")),
+        "missing": server.url("/missing"),
+        "refused": "http://127.0.0.1:9/nothing-listens-here",
+    }
+    worker = start_worker(clean_redis, write_sources(tmp_path / "s.yaml", urls))
+    client = redis.Redis.from_url(clean_redis, decode_responses=True)
+    try:
+        wait_for(lambda: server.requests["/good"] >= 3, timeout=60)
+        wait_for(
+            lambda: all(
+                client.hget(keys.source_status(s), "last_error")
+                for s in ("broken", "missing", "refused")
+            ),
+            timeout=60,
+        )
+        assert worker.poll() is None
+        assert client.hget(keys.source_status("good"), "state") == "ok"
+        assert client.hget(keys.source_status("missing"), "last_error") == "HTTP 404 Not Found"
+        assert "cannot parse" in (client.hget(keys.source_status("broken"), "last_error") or "")
+    finally:
+        code, output = stop(worker)
+        client.close()
+    assert code == 0, output

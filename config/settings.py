@@ -7,6 +7,7 @@ reads the environment. A bad value raises :class:`SettingsError` naming the vari
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +104,7 @@ class _Env:
             value = float(raw)
         except ValueError:
             raise self._fail(name, "must be a number of seconds > 0", raw) from None
-        if not value > 0:
+        if not (value > 0 and math.isfinite(value)):  # rejects nan and inf too
             raise self._fail(name, "must be a number of seconds > 0", raw)
         return value
 

@@ -21,6 +21,7 @@ problems of a file are reported together so an editor can fix them in one pass.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ KINDS = ("auto", "rss", "atom", "jsonfeed")
 _ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _TAG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")  # visible ASCII, space, tab: what httpx can send
 _FIELDS = ("id", "url", "title", "kind", "interval", "enabled", "timezone", "tags", "headers")
 
 
@@ -100,6 +102,8 @@ def parse_sources(text: str, path: Path) -> SourcesFile:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise SourcesError([f"{path}: invalid YAML: {_yaml_message(exc)}"]) from None
+    except ValueError as exc:  # a scalar the YAML resolver accepted but cannot build: 2024-13-01
+        raise SourcesError([f"{path}: invalid YAML: {exc}"]) from None
     problems: list[str] = []
     if doc is None:
         doc = {"sources": []}
@@ -141,7 +145,8 @@ def _demo_port(raw: object, path: Path, problems: list[str]) -> int | None:
     port = raw.get("port") if isinstance(raw, dict) else None
     if isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535:
         return port
-    problems.append(f"{path}: demo: port: must be a whole number from 1 to 65535, got {_show(raw)}")
+    shown = _show(port if isinstance(raw, dict) and "port" in raw else raw)
+    problems.append(f"{path}: demo: port: must be a whole number from 1 to 65535, got {shown}")
     return None
 
 
@@ -202,7 +207,10 @@ class _SourceChecker:
         if value is None:
             self.fail("url", "required", show=False)
             return ""
-        parts = urlsplit(value) if isinstance(value, str) else None
+        try:
+            parts = urlsplit(value) if isinstance(value, str) else None
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            parts = None
         if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             self.fail("url", "must be an absolute http:// or https:// URL", value)
         return value if isinstance(value, str) else ""
@@ -222,10 +230,11 @@ class _SourceChecker:
         return str(value)
 
     def _interval(self, value: object) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 1:
+        seconds = _finite(value)
+        if seconds is None or not seconds >= 1:
             self.fail("interval", "must be a number of seconds >= 1", value)
             return 60.0
-        return float(value)
+        return seconds
 
     def _enabled(self, value: object) -> bool:
         if not isinstance(value, bool):
@@ -238,7 +247,7 @@ class _SourceChecker:
             if not isinstance(value, str) or not value:
                 raise ValueError
             ZoneInfo(value)
-        except (ValueError, ZoneInfoNotFoundError):
+        except (ValueError, OSError, ZoneInfoNotFoundError):  # "America" is a directory: OSError
             self.fail("timezone", "must be an IANA time zone name such as America/New_York", value)
             return "UTC"
         return value
@@ -260,9 +269,20 @@ class _SourceChecker:
         for name, text in value.items():
             if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
                 self.fail("headers", "header names must be HTTP tokens", name)
-            elif not isinstance(text, str) or "\n" in text or "\r" in text:
-                self.fail(f"headers: {name}", "must be a single line of text", text)
+            elif not isinstance(text, str) or not _HEADER_VALUE.fullmatch(text):
+                self.fail(f"headers: {name}", "must be a single line of ASCII text", text)
         return {str(k): str(v) for k, v in value.items()}
+
+
+def _finite(value: object) -> float | None:
+    """``value`` as a finite float, or ``None`` for booleans, non-numbers, infinities and NaN."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _show(value: object) -> str:

@@ -91,6 +91,8 @@ class HttpFetcher:
             ) from None
         except httpx.TimeoutException as exc:
             raise FetchTimeout(f"{_timeout_kind(exc)} timed out") from None
+        except httpx.DecodingError as exc:
+            raise FetchError(f"cannot decode the response body: {exc}") from None
         except httpx.TooManyRedirects:
             raise FetchHTTPError(310, f"more than {self.limits.max_redirects} redirects") from None
         except httpx.TransportError as exc:

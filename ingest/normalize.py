@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, unquote_plus, urljoin, urlsplit, urlunsplit
 
 import nh3
 
@@ -49,6 +49,8 @@ _TRACKING_NAMES = frozenset(
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _URL_SCHEMES = {"http", "https", "mailto"}
+_URL_SAFE = "/?:@!$&'()*+,;=-._~%"
+"""RFC 3986 reserved and unreserved characters, and ``%`` to keep existing escapes as written."""
 
 
 def normalize(raw: RawEntry, source_id: str, *, now: datetime, base_url: str | None = None) -> Item:
@@ -88,8 +90,8 @@ def identity_of(
     native_id: str | None, url: str | None, content_hash: str
 ) -> tuple[str, IdentityKind]:
     """The fallback chain: native id, then canonical URL, then content hash."""
-    if native_id:
-        ident = collapse(native_id)
+    ident = collapse(native_id or "")
+    if ident:  # a blank id is no id
         if len(ident) > MAX_ID:
             ident = "sha256:" + hashlib.sha256(ident.encode()).hexdigest()
         return ident, "native"
@@ -125,12 +127,15 @@ def canonical_url(url: str, base: str | None = None) -> str | None:
     if ":" in host:
         host = f"[{host}]"
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _tracking(k)]
-    return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query), ""))
+    # Drop tracking parameters but keep the others exactly as written: re-encoding would turn
+    # "?1234" into "?1234=" and "a%20b" into "a+b", spellings some servers treat differently.
+    query = "&".join(p for p in parts.query.split("&") if p and not _tracking(p.split("=")[0]))
+    path = quote(parts.path or "/", safe=_URL_SAFE)  # IRI to URI: "/straße" -> "/stra%C3%9Fe"
+    return urlunsplit((scheme, netloc, path, quote(query, safe=_URL_SAFE), ""))
 
 
 def _tracking(name: str) -> bool:
-    lowered = name.lower()
+    lowered = unquote_plus(name).lower()
     return lowered.startswith(_TRACKING_PREFIXES) or lowered in _TRACKING_NAMES
 
 
@@ -142,9 +147,25 @@ def sanitize(fragment: str, base_url: str | None = None) -> str:
     """
     if not fragment.strip():
         return ""
-    relative: Any = ("rewrite_with_base", base_url) if base_url else "deny"
+    # Only a web address may serve as the base: nh3 would happily resolve "#x" against a
+    # "javascript:" base into a javascript: link, and raises on a base it cannot parse.
+    base = canonical_url(base_url) if base_url else None
+    if base:
+        try:
+            return _clean(fragment, ("rewrite_with_base", base), base)
+        except ValueError:  # a host the URL parser behind nh3 rejects
+            pass
+    return _clean(fragment, "deny", None)
+
+
+def _clean(fragment: str, relative: Any, base: str | None) -> str:
+    def only_web_cite(tag: str, attribute: str, value: str) -> str | None:
+        # nh3 lets any ``cite`` through, "javascript:" included; keep absolute web addresses only
+        return canonical_url(value, base) if attribute == "cite" else value
+
     cleaned: str = nh3.clean(
         fragment,
+        attribute_filter=only_web_cite,
         url_schemes=_URL_SCHEMES,
         url_relative=relative,
         link_rel="noopener noreferrer nofollow",
@@ -153,8 +174,9 @@ def sanitize(fragment: str, base_url: str | None = None) -> str:
 
 
 def _title(raw_title: str | None, body_html: str) -> str:
-    if raw_title:
-        return shorten(collapse(raw_title), MAX_TITLE)  # parsers hand us plain text
+    title = collapse(raw_title or "")
+    if title:
+        return shorten(title, MAX_TITLE)  # parsers hand us plain text
     # JSON Feed and some RSS items have no title: use the opening words of the text.
     return shorten(html_to_text(body_html), 90) if body_html else ""
 

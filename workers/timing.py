@@ -31,7 +31,8 @@ def next_delay(
     one (0 after a success)."""
     rng = rng or random.Random()
     if report.status == "error" and failures > 0:
-        base = min(source.interval * 2 ** min(failures, 16), MAX_BACKOFF)
+        backoff = min(source.interval * 2 ** min(failures, 16), MAX_BACKOFF)
+        base = max(backoff, source.interval)  # a failing source is never polled more often
         reason = f"backing off after {failures} consecutive failure{'s' * (failures > 1)}"
     else:
         base, reason = source.interval, f"configured interval: {source.interval:g} s"

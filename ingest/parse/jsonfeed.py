@@ -61,6 +61,8 @@ def _load(body: bytes) -> Any:
         ) from None
     except RecursionError:
         raise ParseError("invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer longer than Python's int-to-str digit limit
+        raise ParseError(f"invalid JSON: {exc}") from None
 
 
 def _entry(item: Mapping[str, Any], warnings: list[str], index: int) -> RawEntry:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import io
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -22,6 +23,8 @@ from ingest.model import ParsedFeed, RawEntry
 from ingest.text import clean_str, html_to_text, paragraphs
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+_EMAIL = re.compile(r"<?\(?\s*[^\s()<>@]+@[^\s()<>@]+\s*\)?>?")
+_WRAPPED = re.compile(r"\(([^()]*)\)")
 
 
 def parse(body: bytes, headers: Mapping[str, str]) -> ParsedFeed:
@@ -29,7 +32,7 @@ def parse(body: bytes, headers: Mapping[str, str]) -> ParsedFeed:
     try:
         result = feedparser.parse(
             io.BytesIO(body),
-            response_headers=dict(headers),
+            response_headers={k.lower(): v for k, v in headers.items()},  # feedparser: lowercase
             sanitize_html=False,
             resolve_relative_uris=True,
         )
@@ -42,14 +45,14 @@ def parse(body: bytes, headers: Mapping[str, str]) -> ParsedFeed:
     feed = result.get("feed", {})
     return ParsedFeed(
         format=version or "unknown",
-        title=clean_str(feed.get("title")),
+        title=_title(feed),
         link=clean_str(feed.get("link")),
         entries=tuple(_entry(e) for e in result.entries),
         warnings=(problem,) if problem else (),
     )
 
 
-def _entry(e: Mapping[str, Any]) -> RawEntry:
+def _entry(e: dict[str, Any]) -> RawEntry:  # a FeedParserDict
     link = clean_str(e.get("link"))
     if e.get("guidislink") and link == clean_str(e.get("id")):
         # feedparser copies a permalink guid into ``link``; keep it only if it is a real URL.
@@ -58,7 +61,8 @@ def _entry(e: Mapping[str, Any]) -> RawEntry:
         native_id=clean_str(e.get("id")),
         title=_title(e),
         link=link,
-        summary=_html_of(e.get("summary_detail")) or clean_str(e.get("summary")),
+        # a summary without a summary_detail is feedparser's copy of the content: leave it out
+        summary=_html_of(e.get("summary_detail")),
         content=_content(e.get("content")),
         published=_when(e.get("published_parsed")),
         # dict.get: FeedParserDict.get would fall back to the published date (feedparser #310)
@@ -94,12 +98,25 @@ def _html_of(detail: Any) -> str | None:
 
 
 def _authors(e: Mapping[str, Any]) -> tuple[str, ...]:
-    names = [clean_str(a.get("name")) for a in e.get("authors") or () if isinstance(a, Mapping)]
+    details = [a for a in e.get("authors") or () if isinstance(a, Mapping)]
+    if len(details) == 1 and details[0].get("email"):
+        # feedparser's e-mail pattern knows only 2-4 letter TLDs: "desk@wire.agency (Lee Park)"
+        # comes back named "cy (Lee Park", so split the one author's raw text ourselves.
+        name = _author_name(clean_str(e.get("author")) or "")
+        return (name,) if name else ()
+    names = [clean_str(a.get("name")) for a in details]
     found = tuple(n for n in names if n)
     if found:
         return found
     single = clean_str(e.get("author"))
     return (single,) if single else ()
+
+
+def _author_name(text: str) -> str | None:
+    """The name in "email (Name)", "Name (email)" or "Name <email>"; a bare e-mail stays."""
+    rest = " ".join(_EMAIL.sub(" ", text).split())
+    wrapped = _WRAPPED.fullmatch(rest)
+    return clean_str(wrapped.group(1) if wrapped else rest) or clean_str(text)
 
 
 def _when(parsed: time.struct_time | None) -> datetime | None:

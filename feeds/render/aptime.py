@@ -31,7 +31,8 @@ def zone(name: str) -> ZoneInfo:
     """The named zone, falling back to UTC for a name this machine does not know."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: Python 3.11 raises IsADirectoryError for a zone folder such as "America".
         return ZoneInfo("UTC")
 
 

@@ -2,24 +2,39 @@
 
 Every date is given explicitly (feedgen would otherwise stamp "now" into ``updated``), so the
 same stories always render to the same bytes and a strong ETag over them is honest.
+
+Entry links are added to feedgen's output by us: feedgen 1.0 writes an entry link's ``href`` and
+drops its ``rel`` and ``type`` (https://github.com/lkiesow/python-feedgen/issues/135), which
+turns a ``rel="related"`` link into a second alternate link, invalid under RFC 4287 4.1.2.
+
+Text that XML 1.0 cannot carry at all (control characters, lone surrogates) is dropped: lxml
+refuses it, and one wire item holding a stray control character would otherwise fail every feed
+that lists its story.
 """
 
 from __future__ import annotations
 
-from feedgen.feed import FeedGenerator
+import re
 
-from feeds.render.doc import SERVICE_NAME, FeedDoc
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from feeds.render.doc import SERVICE_NAME, FeedDoc, FeedItem
 
 ATOM_TYPE = "application/atom+xml"
+ATOM_NS = "http://www.w3.org/2005/Atom"
 GENERATOR_URI = "https://github.com/wirefeed/wirefeed"
+
+# XML 1.0 section 2.2, production Char: every character a document may contain.
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def atom(doc: FeedDoc) -> bytes:
     """The Atom document of ``doc``, UTF-8 with an XML declaration."""
     fg = FeedGenerator()
     fg.id(doc.id)
-    fg.title(doc.title)
-    fg.subtitle(doc.subtitle)
+    fg.title(_text(doc.title))
+    fg.subtitle(_text(doc.subtitle))
     fg.updated(doc.updated)
     fg.author({"name": SERVICE_NAME})
     fg.generator(SERVICE_NAME, uri=GENERATOR_URI)
@@ -32,14 +47,31 @@ def atom(doc: FeedDoc) -> bytes:
     for item in doc.items:
         fe = fg.add_entry(order="append")
         fe.id(item.id)
-        fe.title(item.title or "(untitled)")
+        fe.title(_text(item.title) or "(untitled)")
         fe.updated(item.updated)
         fe.published(item.published)
-        fe.content(item.html, type="html")
+        fe.content(_text(item.html), type="html")
+        fe.author([{"name": _text(name)} for name in item.authors])
+    return _with_entry_links(fg.atom_str(pretty=False), doc.items)
+
+
+def _with_entry_links(feed: bytes, items: tuple[FeedItem, ...]) -> bytes:
+    """``feed`` with each entry's alternate and related links, entries in ``items`` order."""
+    root = etree.fromstring(feed)
+    entries = root.findall(f"{{{ATOM_NS}}}entry")
+    for entry, item in zip(entries, items, strict=True):
         if item.url:
-            fe.link(href=item.url, rel="alternate", type="text/html")
+            _link(entry, item.url, "alternate")
         if item.external_url and item.external_url != item.url:
-            fe.link(href=item.external_url, rel="related", type="text/html")
-        fe.author([{"name": name} for name in item.authors])
-    result: bytes = fg.atom_str(pretty=False)
+            _link(entry, item.external_url, "related")
+    result: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     return result
+
+
+def _link(entry: etree._Element, href: str, rel: str) -> None:
+    etree.SubElement(entry, f"{{{ATOM_NS}}}link", href=_text(href), rel=rel, type="text/html")
+
+
+def _text(value: str) -> str:
+    """``value`` without the characters XML cannot hold."""
+    return _NOT_XML_CHAR.sub("", value)

@@ -1,0 +1,246 @@
+"""A real headless browser reads a rolling story from the running web service.
+
+The service runs as its own process (``python -m feeds``) against the test Redis; a rolling story
+from two invented wires is ingested through the real pipeline first. Chromium is the system's
+(Debian package), driven by Playwright; browsers are never downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from html import escape
+from pathlib import Path
+
+import httpx
+import pytest
+
+from config.sources import Source
+from ingest.fetch import FetchLimits, HttpFetcher
+from ingest.pipeline import ingest_source
+from ingest.store import RedisStore
+from tests.support import ROOT, FeedServer, Reply, child_env, free_port, wait_for
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+NOW = datetime(2026, 11, 29, 22, 30, tzinfo=UTC)
+LIVE = "https://lakeshore.example/2026/11/29/ice-storm-live"
+HEADLINE = "Utility expects most customers back on by Monday"
+LEDE = "Crews from four states are working through the night to restore power."
+
+
+def chromium() -> str:
+    """The system Chromium, or skip: Playwright must never download a browser here."""
+    path = "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
+    path = path or shutil.which("chromium")
+    if path is None:
+        pytest.skip("needs Debian chromium: apt-get install chromium")
+    return path
+
+
+def rss(title: str, *items: tuple[str, str, str, str, datetime]) -> bytes:
+    rows = "".join(
+        f'<item><guid isPermaLink="false">{guid}</guid><title>{escape(head)}</title>'
+        f"<link>{escape(link)}</link><description>{escape(text)}</description>"
+        f"<pubDate>{format_datetime(at, usegmt=True)}</pubDate></item>"
+        for guid, head, text, link, at in items
+    )
+    return (
+        f'<rss version="2.0"><channel><title>{escape(title)}</title>{rows}</channel></rss>'.encode()
+    )
+
+
+def at(hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, 29, hour, minute, tzinfo=UTC)
+
+
+LAKESHORE = rss(
+    "Lakeshore Wire",
+    ("ls-1", "Governor declares disaster in 11 counties",
+     "The declaration frees state money for shelters and road crews.", LIVE + "#1", at(18)),
+    ("ls-2", HEADLINE, LEDE, LIVE + "#2", at(22, 10)),
+)  # fmt: skip
+PRAIRIE = rss(
+    "Prairie News & Wire",
+    ("pr-1", "Freezing rain glazes roads west of Chicago",
+     "Plows and salt trucks are out on every interstate.", LIVE, at(19, 25)),
+    ("pr-2", "Outages top 210,000 homes and businesses",
+     "Most of the outages are in DeKalb and Kane counties.", LIVE, at(21)),
+    ("pr-3", "Schools in DeKalb County closed Monday",
+     "District officials cite downed lines and icy roads.",
+     "https://prairie.example/schools-closed", at(20, 15)),
+)  # fmt: skip
+
+
+@pytest.fixture
+async def rolling_story(server: FeedServer, store: RedisStore) -> AsyncIterator[str]:
+    """Ingest two wires through the pipeline; yield the ice storm's story id."""
+    sources = [
+        Source(
+            id="lakeshore",
+            url=server.set("/lakeshore.rss", Reply(LAKESHORE)),
+            title="Lakeshore Wire",
+            timezone="America/Chicago",
+        ),
+        Source(
+            id="prairie",
+            url=server.set("/prairie.rss", Reply(PRAIRIE)),
+            title="Prairie News & Wire",
+            timezone="America/Chicago",
+        ),
+    ]
+    await store.put_sources(sources)
+    fetcher = HttpFetcher(FetchLimits(connect_timeout=2, read_timeout=5, total_timeout=10))
+    try:
+        for source in sources:
+            report = await ingest_source(source, fetcher=fetcher, store=store, now=NOW)
+            assert report.status == "ok", report
+    finally:
+        await fetcher.aclose()
+    ids = {s.title: s.id for s in await store.recent_stories(10)}
+    yield ids[HEADLINE]
+
+
+@pytest.fixture
+def web(clean_redis: str, tmp_path: Path) -> Iterator[str]:
+    """The web service as its own process, ``python -m feeds``; yields its base URL."""
+    port = free_port()
+    log_path = tmp_path / "web.log"
+    env = child_env(
+        WIREFEED_REDIS_URL=clean_redis,
+        WIREFEED_HTTP_HOST="127.0.0.1",
+        WIREFEED_HTTP_PORT=str(port),
+    )
+    url = f"http://127.0.0.1:{port}"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "feeds"], cwd=ROOT, env=env, stdout=log, stderr=log
+        )
+
+        def healthy() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError(
+                    f"python -m feeds exited with {proc.returncode}:\n{log_path.read_text()}"
+                )
+            try:
+                return httpx.get(url + "/healthz", timeout=2).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        try:
+            wait_for(healthy, timeout=30)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+async def test_reader_opens_a_rolling_story_from_the_front_page(
+    rolling_story: str, web: str, tmp_path: Path
+) -> None:
+    executable = chromium()
+    async_api = pytest.importorskip("playwright.async_api")
+    errors: list[str] = []
+    async with async_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 900, "height": 1100})
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            await page.goto(web + "/")
+            assert await page.locator("h1").inner_text() == "Latest stories"
+            assert await page.locator("ol.stories li").count() == 2
+
+            await page.get_by_role("link", name=HEADLINE).click()
+            await page.wait_for_url(f"{web}/stories/{rolling_story}")
+
+            assert await page.title() == HEADLINE
+            assert await page.locator("article h1").inner_text() == HEADLINE
+            assert await page.locator("article .lede").inner_text() == LEDE
+            updates = page.locator("article section.update")
+            # AP style in the story's zone (Chicago), newest first
+            assert await updates.locator("h2 time").all_inner_texts() == [
+                "4:10 p.m.",
+                "3 p.m.",
+                "1:25 p.m.",
+                "noon",
+            ]
+            stamps = [
+                datetime.fromisoformat(s)
+                for s in await updates.locator("h2 time").evaluate_all(
+                    "nodes => nodes.map(n => n.getAttribute('datetime'))"
+                )
+            ]
+            assert stamps == sorted(stamps, reverse=True)
+            assert await updates.locator("h3").all_inner_texts() == [
+                HEADLINE,
+                "Outages top 210,000 homes and businesses",
+                "Freezing rain glazes roads west of Chicago",
+                "Governor declares disaster in 11 counties",
+            ]
+            assert await updates.locator(".credit").all_inner_texts() == [
+                "Lakeshore Wire",
+                "Prairie News & Wire",
+                "Prairie News & Wire",
+                "Lakeshore Wire",
+            ]
+            meta = await page.locator("p.meta").inner_text()
+            assert meta.endswith("· 4 updates"), meta
+
+            # As laid out on screen: headline, then lede, then the updates, top to bottom.
+            boxes = [
+                await page.locator(sel).first.bounding_box()
+                for sel in ("article h1", "article .lede", "article section.update")
+            ]
+            tops = [box["y"] for box in boxes if box is not None]
+            assert len(tops) == 3 and tops == sorted(tops), tops
+
+            shot = tmp_path / "story.png"
+            await page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 10_000
+        finally:
+            await browser.close()
+    assert errors == []
+
+
+async def test_follow_links_on_the_story_page_serve_its_feeds(rolling_story: str, web: str) -> None:
+    executable = chromium()
+    async_api = pytest.importorskip("playwright.async_api")
+    async with async_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{web}/stories/{rolling_story}")
+            hrefs = await page.locator("p.feeds a").evaluate_all("links => links.map(a => a.href)")
+            assert hrefs == [
+                f"{web}/feeds/stories/{rolling_story}.atom",
+                f"{web}/feeds/stories/{rolling_story}.json",
+            ]
+            for href, media in zip(
+                hrefs, ("application/atom+xml", "application/feed+json"), strict=True
+            ):
+                response = await page.request.get(href)
+                assert response.ok, href
+                assert response.headers["content-type"].startswith(media)
+                assert HEADLINE in await response.text()
+        finally:
+            await browser.close()

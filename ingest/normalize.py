@@ -11,6 +11,7 @@ Identity (who is this item?) and version (which edition of it?) are kept apart:
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, unquote_plus, urljoin, urlsplit, urlunsplit
@@ -19,7 +20,7 @@ import nh3
 
 from ingest.errors import EntryError
 from ingest.model import IdentityKind, Item, RawEntry
-from ingest.text import collapse, html_to_text, shorten
+from ingest.text import collapse, html_to_text, shorten, xml_safe
 
 MAX_TITLE = 300
 MAX_ID = 512
@@ -59,6 +60,7 @@ def normalize(raw: RawEntry, source_id: str, *, now: datetime, base_url: str | N
     Deterministic: the same entry and ``now`` give the same Item. Raises :class:`EntryError`
     for an entry with nothing to show (no title, no text and no link).
     """
+    raw = _xml_safe_entry(raw)
     url = canonical_url(raw.link, base_url) if raw.link else None
     summary = sanitize(raw.summary or "", url or base_url)
     content = sanitize(raw.content or "", url or base_url)
@@ -83,6 +85,23 @@ def normalize(raw: RawEntry, source_id: str, *, now: datetime, base_url: str | N
         authors=tuple(collapse(a) for a in raw.authors if collapse(a))[:10],
         content_hash=content_hash,
         dated=dated,
+    )
+
+
+def _xml_safe_entry(raw: RawEntry) -> RawEntry:
+    """Drop characters no feed can carry (see :func:`ingest.text.xml_safe`) from every field."""
+
+    def safe(value: str | None) -> str | None:
+        return None if value is None else xml_safe(value)
+
+    return replace(
+        raw,
+        native_id=safe(raw.native_id),
+        title=safe(raw.title),
+        link=safe(raw.link),
+        summary=safe(raw.summary),
+        content=safe(raw.content),
+        authors=tuple(xml_safe(a) for a in raw.authors),
     )
 
 

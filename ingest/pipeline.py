@@ -68,7 +68,9 @@ async def ingest_source(
     if result.not_modified or body_hash == status.body_hash:
         return await _unchanged(store, status, result, now)
     try:
-        feed = parse(result.body, result.headers, source.kind)
+        # The document's own URL is the base for its relative links (RFC 3986 5.1.3).
+        headers = {"content-location": result.url, **result.headers}
+        feed = parse(result.body, headers, source.kind)
     except ParseError as exc:
         return await _failed(store, status, now, exc, http_status=result.status)
     report = await _store_entries(source, feed, result.url, store=store, now=now, limits=limits)
@@ -111,7 +113,7 @@ def _normalize_all(
     items, skipped = [], max(0, len(feed.entries) - limits.max_entries)
     for raw in feed.entries[: limits.max_entries]:
         try:
-            items.append(normalize(raw, source.id, now=now, base_url=feed.link or base_url))
+            items.append(normalize(raw, source.id, now=now, base_url=base_url))
         except EntryError:
             skipped += 1
     return items, skipped

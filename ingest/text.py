@@ -9,6 +9,16 @@ from typing import Any
 import nh3
 
 _SPACE = re.compile(r"\s+")
+# XML 1.0 section 2.2, production Char: every character a document may contain.
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(value: str) -> str:
+    """``value`` without the characters XML cannot carry (controls, lone surrogates, U+FFFE).
+
+    Applied to everything we ingest, so nothing stored can break a feed we render later.
+    """
+    return _NOT_XML_CHAR.sub("", value)
 
 
 def clean_str(value: Any) -> str | None:

@@ -26,6 +26,7 @@ from ingest.normalize import (
     sanitize,
 )
 from ingest.parse import parse
+from ingest.text import xml_safe
 from tests.support import CORPORA, corpus
 
 NOW = datetime(2024, 5, 1, 20, 0, tzinfo=UTC)
@@ -733,3 +734,24 @@ def test_authors(authors: tuple[str, ...], expected: tuple[str, ...]) -> None:
 
 def test_source_id_is_carried() -> None:
     assert normalize(ENTRY, "wire-b", now=NOW).source_id == "wire-b"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("lone \ud800 surrogate", id="lone-surrogate"),
+        pytest.param("nul \x00 and bell \x07", id="control-characters"),
+        pytest.param("not a character \ufffe", id="noncharacter"),
+    ],
+)
+def test_characters_xml_cannot_carry_are_dropped(text: str) -> None:
+    raw = RawEntry(
+        native_id=f"id {text}",
+        title=f"Title {text}",
+        summary=f"<p>{text}</p>",
+        authors=(f"Author {text}",),
+    )
+    item = normalize(raw, "src", now=NOW)
+    for value in (item.identity, item.title, item.summary_html, *item.authors):
+        assert xml_safe(value) == value
+        value.encode("utf-8")  # would raise on a lone surrogate

@@ -25,6 +25,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from ipaddress import ip_network
 
 import feedparser
 import redis.asyncio as aioredis
@@ -32,6 +33,7 @@ from common import redis_server, static_server, write_results
 
 from config.sources import Source
 from ingest.fetch import FetchLimits, HttpFetcher
+from ingest.guard import AddressPolicy
 from ingest.pipeline import ingest_source
 from ingest.store import RedisStore
 
@@ -81,7 +83,7 @@ async def pipeline(redis_url: str, base: str, feeds: int, concurrency: int) -> t
     client = aioredis.from_url(redis_url, decode_responses=True)
     await client.flushdb()
     store = RedisStore(client)
-    fetcher = HttpFetcher(FetchLimits())
+    fetcher = HttpFetcher(FetchLimits(), policy=AddressPolicy(allow=(ip_network("127.0.0.0/8"),)))
     gate = asyncio.Semaphore(concurrency)
     now = datetime.now(UTC)
 

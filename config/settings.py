@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PREFIX = "WIREFEED_"
@@ -17,6 +17,17 @@ PREFIX = "WIREFEED_"
 
 class SettingsError(ValueError):
     """An environment variable holds a value we cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class HostLimit:
+    """Politeness toward one host, shared by all workers: requests at once, requests a minute.
+
+    Zero means no limit of that kind.
+    """
+
+    concurrency: int = 2
+    per_minute: int = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +45,16 @@ class Settings:
     fetch_connect_timeout: float = 10.0
     fetch_read_timeout: float = 30.0
     fetch_total_timeout: float = 60.0
+    fetch_max_redirects: int = 5
+    fetch_unconditional_every: int = 100
+    fetch_max_floor: float = 3600.0
+    fetch_max_backoff: float = 3600.0
+    fetch_dead_after: int = 10
+    fetch_dead_retry: float = 6 * 3600.0
+    fetch_quiet_factor: float = 10.0
+    fetch_redirect_confirmations: int = 3
+    host_limit: HostLimit = HostLimit()
+    host_limits: Mapping[str, HostLimit] = field(default_factory=dict)
     max_entries_per_fetch: int = 500
     worker_concurrency: int = 20
     lease_seconds: float = 120.0
@@ -57,6 +78,21 @@ class Settings:
             fetch_connect_timeout=env.number("FETCH_CONNECT_TIMEOUT", 10.0),
             fetch_read_timeout=env.number("FETCH_READ_TIMEOUT", 30.0),
             fetch_total_timeout=env.number("FETCH_TOTAL_TIMEOUT", 60.0),
+            fetch_max_redirects=env.integer("FETCH_MAX_REDIRECTS", 5, low=0, high=20),
+            fetch_unconditional_every=env.integer("FETCH_UNCONDITIONAL_EVERY", 100, low=0),
+            fetch_max_floor=env.number("FETCH_MAX_FLOOR", 3600.0),
+            fetch_max_backoff=env.number("FETCH_MAX_BACKOFF", 3600.0),
+            fetch_dead_after=env.integer("FETCH_DEAD_AFTER", 10, low=1),
+            fetch_dead_retry=env.number("FETCH_DEAD_RETRY", 6 * 3600.0),
+            fetch_quiet_factor=env.number("FETCH_QUIET_FACTOR", 10.0),
+            fetch_redirect_confirmations=env.integer(
+                "FETCH_REDIRECT_CONFIRMATIONS", 3, low=1, high=100
+            ),
+            host_limit=HostLimit(
+                concurrency=env.integer("HOST_CONCURRENCY", 2, low=0),
+                per_minute=env.integer("HOST_PER_MINUTE", 60, low=0),
+            ),
+            host_limits=env.host_limits("HOST_LIMITS"),
             max_entries_per_fetch=env.integer("MAX_ENTRIES_PER_FETCH", 500, low=1),
             worker_concurrency=env.integer("WORKER_CONCURRENCY", 20, low=1, high=1000),
             lease_seconds=env.number("LEASE_SECONDS", 120.0),
@@ -115,6 +151,22 @@ class _Env:
         if raw.upper() not in options:
             raise self._fail(name, "must be one of " + ", ".join(options), raw)
         return raw.upper()
+
+    def host_limits(self, name: str) -> dict[str, HostLimit]:
+        """``host=CONCURRENCY/PER_MINUTE`` pairs, comma-separated; 0 means unlimited."""
+        raw = self.text(name)
+        limits: dict[str, HostLimit] = {}
+        for part in (p.strip() for p in (raw or "").split(",")):
+            if not part:
+                continue
+            host, _, spec = part.partition("=")
+            concurrency, _, per_minute = spec.partition("/")
+            if not (host.strip() and concurrency.isdigit() and per_minute.isdigit()):
+                raise self._fail(
+                    name, "must be host=CONCURRENCY/PER_MINUTE pairs, comma-separated", part
+                )
+            limits[host.strip().lower()] = HostLimit(int(concurrency), int(per_minute))
+        return limits
 
     def networks(self, name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         raw = self.text(name)

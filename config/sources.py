@@ -8,7 +8,9 @@ The file is YAML::
         url: https://example.org/wire.xml
         title: Wire A
         kind: auto              # auto | rss | atom | jsonfeed
-        interval: 60            # seconds between polls, >= 1
+        interval: 60            # seconds between polls, >= 1: the base of the schedule
+        min_interval: 30        # adaptive polling stays within these bounds; by default
+        max_interval: 240       #   [interval, 4 x interval]
         enabled: true
         timezone: America/New_York   # IANA name; story times are rendered in it
         tags: [world, weather]
@@ -37,7 +39,21 @@ _ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _TAG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")  # visible ASCII, space, tab: what httpx can send
-_FIELDS = ("id", "url", "title", "kind", "interval", "enabled", "timezone", "tags", "headers")
+_FIELDS = (
+    "id",
+    "url",
+    "title",
+    "kind",
+    "interval",
+    "min_interval",
+    "max_interval",
+    "enabled",
+    "timezone",
+    "tags",
+    "headers",
+)
+ADAPTIVE_SPAN = 4.0
+"""Without explicit bounds, adaptive polling may slow a source down to this many intervals."""
 
 
 class SourcesError(ValueError):
@@ -57,10 +73,19 @@ class Source:
     title: str = ""
     kind: str = "auto"
     interval: float = 60.0
+    min_interval: float | None = None
+    max_interval: float | None = None
     enabled: bool = True
     timezone: str = "UTC"
     tags: tuple[str, ...] = ()
     headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def interval_bounds(self) -> tuple[float, float]:
+        """The range adaptive polling may move this source's interval within."""
+        low = self.min_interval if self.min_interval is not None else self.interval
+        high = self.max_interval if self.max_interval is not None else self.interval * ADAPTIVE_SPAN
+        return min(low, self.interval), max(high, self.interval)
 
     def to_json(self) -> str:
         """A stable JSON form, for storing the source where other processes can read it."""
@@ -184,11 +209,14 @@ class _SourceChecker:
             title=self._title(raw.get("title")),
             kind=self._kind(raw.get("kind", "auto")),
             interval=self._interval(raw.get("interval", 60)),
+            min_interval=self._bound("min_interval", raw.get("min_interval")),
+            max_interval=self._bound("max_interval", raw.get("max_interval")),
             enabled=self._enabled(raw.get("enabled", True)),
             timezone=self._timezone(raw.get("timezone", "UTC")),
             tags=self._tags(raw.get("tags", [])),
             headers=self._headers(raw.get("headers", {})),
         )
+        self._check_bounds(source)
         return None if self.problems else source
 
     def _id(self, value: object) -> str:
@@ -235,6 +263,29 @@ class _SourceChecker:
             self.fail("interval", "must be a number of seconds >= 1", value)
             return 60.0
         return seconds
+
+    def _bound(self, name: str, value: object) -> float | None:
+        if value is None:
+            return None
+        seconds = _finite(value)
+        if seconds is None or not seconds >= 1:
+            self.fail(name, "must be a number of seconds >= 1", value)
+            return None
+        return seconds
+
+    def _check_bounds(self, source: Source) -> None:
+        if source.min_interval is not None and source.min_interval > source.interval:
+            self.fail(
+                "min_interval",
+                f"must not exceed interval ({source.interval:g})",
+                source.min_interval,
+            )
+        if source.max_interval is not None and source.max_interval < source.interval:
+            self.fail(
+                "max_interval",
+                f"must not be below interval ({source.interval:g})",
+                source.max_interval,
+            )
 
     def _enabled(self, value: object) -> bool:
         if not isinstance(value, bool):

@@ -8,6 +8,7 @@
     │   ├── FetchTooLarge           body exceeded the size cap (counted after decompression)
     │   ├── FetchConnectError       DNS, TLS, refused or reset connection
     │   ├── FetchBlocked            destination address not allowed (private network guard)
+    │   ├── FetchRedirectError      a redirect loop, too many hops, or a redirect nowhere
     │   └── FetchHTTPError          the server answered with an unusable status (``status``)
     ├── ParseError                  the document is not a feed we can read (recorded on the source)
     ├── EntryError                  one entry is unusable; it is skipped and counted
@@ -18,6 +19,8 @@ A bad entry never fails its document, and a bad source never stops a worker: the
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 
 class WirefeedError(Exception):
@@ -44,12 +47,18 @@ class FetchBlocked(FetchError):
     """The destination address is not allowed (private network guard)."""
 
 
-class FetchHTTPError(FetchError):
-    """The server answered with a status we cannot use."""
+class FetchRedirectError(FetchError):
+    """A redirect loop, too many redirects, or a redirect without a usable target."""
 
-    def __init__(self, status: int, message: str) -> None:
+
+class FetchHTTPError(FetchError):
+    """The server answered with a status we cannot use; ``headers`` has its answer's headers
+    (lowercase names), for ``Retry-After`` and the like."""
+
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None):
         super().__init__(message)
         self.status = status
+        self.headers: Mapping[str, str] = dict(headers or {})
 
 
 class ParseError(WirefeedError):

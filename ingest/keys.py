@@ -72,3 +72,13 @@ def url_story(canonical_url: str) -> str:
 def story_sources(story_id: str) -> str:
     """Set: the ids of the sources that contributed to the story, for credits and filters."""
     return f"{PREFIX}:{{story:{story_id}}}:sources"
+
+
+def host_in_flight(host: str) -> str:
+    """Sorted set: token -> lease expiry (ms) of the fetches running against one host."""
+    return f"{PREFIX}:{{host:{host}}}:inflight"
+
+
+def host_rate(host: str) -> str:
+    """String: the host's theoretical arrival time (ms) for its requests-per-minute budget."""
+    return f"{PREFIX}:{{host:{host}}}:rate"

@@ -32,6 +32,8 @@ class FetchResult:
     status: int
     headers: Mapping[str, str]
     body: bytes = b""
+    redirects: tuple[tuple[int, str], ...] = ()
+    """Each redirect followed: (its status, the URL it pointed to), in order."""
 
     @property
     def not_modified(self) -> bool:
@@ -65,6 +67,8 @@ class ParsedFeed:
     link: str | None = None
     entries: tuple[RawEntry, ...] = ()
     warnings: tuple[str, ...] = ()
+    ttl: float | None = None
+    """RSS 2.0 ``<ttl>``: minutes the publisher asks readers to wait, here in seconds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,9 +210,13 @@ class Story:
     entries: tuple[Entry, ...] = field(default=())
 
 
+STATES = ("new", "ok", "deferred", "failing", "dead", "gone", "quiet", "paused")
+"""Every state a source can be in; see :mod:`ingest.health` for the transitions."""
+
+
 @dataclass(frozen=True, slots=True)
 class SourceStatus:
-    """A source's last known health, as stored in Redis and shown to ops."""
+    """A source's health and polling memory, as stored in Redis and shown to ops."""
 
     source_id: str
     state: str = "new"
@@ -221,6 +229,26 @@ class SourceStatus:
     last_modified: str | None = None
     body_hash: str | None = None
     entries_seen: int = 0
+    polls: int = 0
+    """Fetch attempts so far; every Nth goes out without validators."""
+    url: str | None = None
+    """Where the source lives now, after a confirmed permanent redirect (else None)."""
+    moved_from: str | None = None
+    """The configured URL that ``url`` replaced; a changed configuration overrides the move."""
+    aliases: tuple[str, ...] = ()
+    redirect_target: str | None = None
+    redirect_count: int = 0
+    new_items: int = 0
+    last_new: datetime | None = None
+    mean_gap: float | None = None
+    """Smoothed seconds between new items: the observed publishing rate."""
+    ttl: float | None = None
+    """The feed's own RSS <ttl>, in seconds, from the last parse."""
+    interval: float | None = None
+    interval_reason: str | None = None
+    next_due: datetime | None = None
+    fetched_url: str | None = None
+    """The URL the last poll asked for (the configured one, or where it moved)."""
 
     @property
     def validators(self) -> Validators:
@@ -241,6 +269,12 @@ class IngestReport:
     skipped: int = 0
     error: str | None = None
     stories: tuple[str, ...] = ()
+    floors: tuple[tuple[str, float], ...] = ()
+    """Lower bounds on the next poll the answer asked for: (what, seconds), e.g. Retry-After."""
+    wait: float | None = None
+    """For a deferred poll: how long until the host's budget allows one."""
+    after: SourceStatus | None = None
+    """The source's status as saved at the end of the poll."""
 
 
 def to_ms(value: datetime) -> int:

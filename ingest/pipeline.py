@@ -3,30 +3,35 @@
 ::
 
     ingest_source(source)
-        fetch        conditional GET                       -> FetchResult (200 / 304)
-        | parse      bytes + headers -> ParsedFeed          (skipped when the body is unchanged)
-        | normalize  each RawEntry -> Item                  (a bad entry is skipped and counted)
+        politeness   take a slot of the host's shared budget      (none left: deferred)
+        | fetch      conditional GET, redirects, limits            -> FetchResult (200 / 304)
+        | parse      bytes + headers -> ParsedFeed                 (skipped: body unchanged)
+        | normalize  each RawEntry -> Item                         (a bad entry is skipped, counted)
         | dedupe     Item + Known -> NEW / UPDATE / UNCHANGED
         | assign     NEW / UPDATE -> story
         | store      idempotent writes; the identity record last
-        then the source's status is saved (validators, state, error, failure count)
+        then the source's status is saved (see ingest.health for the states)
 
-A failure to fetch or parse is recorded on the source and reported; it is never raised, so one
-bad source cannot stop a worker.
+Parsing and normalization run in a worker thread, so one 5 MB document does not stall every
+other fetch of the process. A failure to fetch or parse is recorded on the source and reported;
+it is never raised, so one bad source cannot stop a worker.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from config.sources import Source
+from ingest import freshness, health
 from ingest.dedupe import decide
 from ingest.errors import EntryError, FetchError, FetchHTTPError, ParseError
 from ingest.fetch import Fetcher
+from ingest.health import HealthPolicy
 from ingest.model import (
     Action,
     FetchResult,
@@ -36,16 +41,21 @@ from ingest.model import (
     ParsedFeed,
     Plan,
     SourceStatus,
+    Validators,
 )
 from ingest.normalize import normalize
 from ingest.parse import parse
+from ingest.politeness import HostGate
 from ingest.store import Store
 from ingest.stories import assign
 
 
 @dataclass(frozen=True, slots=True)
-class PipelineLimits:
+class IngestPolicy:
+    """How much of a document to take, and how polls change a source's health."""
+
     max_entries: int = 500
+    health: HealthPolicy = field(default_factory=HealthPolicy)
 
 
 async def ingest_source(
@@ -54,40 +64,129 @@ async def ingest_source(
     fetcher: Fetcher,
     store: Store,
     now: datetime,
-    limits: PipelineLimits = PipelineLimits(),
+    policy: IngestPolicy | None = None,
+    gate: HostGate | None = None,
+    status: SourceStatus | None = None,
 ) -> IngestReport:
-    """Fetch ``source`` once and store what is new. Idempotent: running it twice on the same
-    answer changes nothing the second time. ``now`` is the time of the attempt (aware).
+    """Poll ``source`` once and store what is new; save and report what happened.
+
+    Idempotent: running it twice on the same answer changes nothing the second time. ``now`` is
+    the time of the attempt (aware); ``status`` may be passed when the caller already read it.
+    The source's new status is saved once, at the end, and returned as ``report.after``.
+    Never raises for anything the source or its server did.
     """
-    status = await store.source_status(source.id)
+    policy = policy or IngestPolicy()
+    status = status or await store.source_status(source.id)
+    url = health.current_url(source, status)
+    status = replace(status, fetched_url=url)
+    permit = await gate.acquire(url) if gate else None
+    if permit is not None and not permit.granted:
+        report = IngestReport(source.id, status="deferred", error=permit.reason, wait=permit.wait)
+        return await _saved(store, report, health.deferred(status, now))
+    unconditional = health.unconditional_due(status, policy.health)
     try:
-        result = await fetcher.fetch(source.url, status.validators, source.headers)
+        result = await fetcher.fetch(
+            url, Validators() if unconditional else status.validators, source.headers
+        )
     except FetchError as exc:
-        return await _failed(store, status, now, exc)
-    body_hash = hashlib.sha256(result.body).hexdigest()[:32] if not result.not_modified else None
-    if result.not_modified or body_hash == status.body_hash:
-        return await _unchanged(store, status, result, now)
-    try:
-        # The document's own URL is the base for its relative links (RFC 3986 5.1.3).
-        headers = {"content-location": result.url, **result.headers}
-        feed = parse(result.body, headers, source.kind)
-    except ParseError as exc:
-        return await _failed(store, status, now, exc, http_status=result.status)
-    report = await _store_entries(source, feed, result.url, store=store, now=now, limits=limits)
-    await store.save_status(_succeeded(status, result, now, body_hash, len(feed.entries)))
-    return report
+        return await _saved(store, *_fetch_failed(status, now, exc, policy.health))
+    finally:
+        if gate is not None and permit is not None:
+            await gate.release(permit)
+    status = health.redirected(status, source, url, result, policy.health)
+    return await _saved(store, *await _fetched(source, status, result, store, now, policy))
 
 
-async def _store_entries(
+async def _saved(store: Store, report: IngestReport, after: SourceStatus) -> IngestReport:
+    await store.save_status(after)
+    return replace(report, after=after)
+
+
+async def _fetched(
     source: Source,
-    feed: ParsedFeed,
-    base_url: str,
-    *,
+    status: SourceStatus,
+    result: FetchResult,
     store: Store,
     now: datetime,
-    limits: PipelineLimits,
+    policy: IngestPolicy,
+) -> tuple[IngestReport, SourceStatus]:
+    floors = freshness.floors(result.headers, now, status=result.status)
+    body_hash = None if result.not_modified else hashlib.sha256(result.body).hexdigest()[:32]
+    if result.not_modified or body_hash == status.body_hash:
+        report = IngestReport(
+            source.id,
+            status="unchanged",
+            http_status=result.status,
+            floors=_with_ttl(floors, status.ttl),
+        )
+        return report, health.succeeded(status, result, now, policy.health, ttl=status.ttl)
+    try:
+        feed, items, skipped = await asyncio.to_thread(_read, source, result, now, policy)
+    except ParseError as exc:
+        report = IngestReport(
+            source.id,
+            status="error",
+            http_status=result.status,
+            error=f"cannot parse the feed: {exc}",
+            floors=tuple(floors),
+        )
+        return report, health.failed(status, exc, now, policy.health, http_status=result.status)
+    stored = await _store_items(source, items, store=store, now=now)
+    report = replace(
+        stored,
+        http_status=result.status,
+        entries=len(feed.entries),
+        skipped=stored.skipped + skipped,
+        floors=_with_ttl(floors, feed.ttl),
+    )
+    after = health.succeeded(
+        status,
+        result,
+        now,
+        policy.health,
+        new_items=stored.new,
+        body_hash=body_hash,
+        entries=len(feed.entries),
+        ttl=feed.ttl,
+    )
+    return report, after
+
+
+def _with_ttl(floors: list[tuple[str, float]], ttl: float | None) -> tuple[tuple[str, float], ...]:
+    return (*floors, ("RSS ttl", ttl)) if ttl else tuple(floors)
+
+
+def _fetch_failed(
+    status: SourceStatus, now: datetime, exc: FetchError, policy: HealthPolicy
+) -> tuple[IngestReport, SourceStatus]:
+    http_status = exc.status if isinstance(exc, FetchHTTPError) else None
+    headers = exc.headers if isinstance(exc, FetchHTTPError) else {}
+    floors = tuple(freshness.floors(headers, now, status=http_status or 0))
+    if http_status == 429:  # asked to slow down: honour it, but it is not a failure
+        report = IngestReport(
+            status.source_id, status="deferred", http_status=429, error=str(exc), floors=floors
+        )
+        return report, health.deferred(status, now, http_status=429, note=str(exc))
+    report = IngestReport(
+        status.source_id, status="error", http_status=http_status, error=str(exc), floors=floors
+    )
+    return report, health.failed(status, exc, now, policy)
+
+
+def _read(
+    source: Source, result: FetchResult, now: datetime, policy: IngestPolicy
+) -> tuple[ParsedFeed, list[Item], int]:
+    """Parse and normalize one document (CPU only: runs in a thread)."""
+    # The document's own URL is the base for its relative links (RFC 3986 5.1.3).
+    headers = {"content-location": result.url, **result.headers}
+    feed = parse(result.body, headers, source.kind)
+    items, skipped = _normalize_all(feed, source, result.url, now, policy.max_entries)
+    return feed, items, skipped
+
+
+async def _store_items(
+    source: Source, items: Sequence[Item], *, store: Store, now: datetime
 ) -> IngestReport:
-    items, skipped = _normalize_all(feed, source, base_url, now, limits)
     known = await store.known_many(source.id, [i.identity for i in items])
     url_stories = await store.stories_for_urls(
         i.url for i in items if i.url and i.identity not in known
@@ -95,23 +194,21 @@ async def _store_entries(
     plans, counts = plan(items, known, url_stories)
     await store.apply_many(plans, timezone=source.timezone, now=now)
     return IngestReport(
-        source_id=source.id,
+        source.id,
         status="ok",
-        http_status=200,
-        entries=len(feed.entries),
         new=counts[Action.NEW],
         updated=counts[Action.UPDATE],
         unchanged=counts[Action.UNCHANGED],
-        skipped=skipped + counts[None],
+        skipped=counts[None],
         stories=tuple(dict.fromkeys(p.assignment.story_id for p in plans)),
     )
 
 
 def _normalize_all(
-    feed: ParsedFeed, source: Source, base_url: str, now: datetime, limits: PipelineLimits
+    feed: ParsedFeed, source: Source, base_url: str, now: datetime, max_entries: int
 ) -> tuple[list[Item], int]:
-    items, skipped = [], max(0, len(feed.entries) - limits.max_entries)
-    for raw in feed.entries[: limits.max_entries]:
+    items, skipped = [], max(0, len(feed.entries) - max_entries)
+    for raw in feed.entries[:max_entries]:
         try:
             items.append(normalize(raw, source.id, now=now, base_url=base_url))
         except EntryError:
@@ -148,68 +245,3 @@ def plan(
             stories.setdefault(item.url, assignment.story_id)
         plans.append(Plan(item, decision, assignment))
     return plans, counts
-
-
-async def _unchanged(
-    store: Store, status: SourceStatus, result: FetchResult, now: datetime
-) -> IngestReport:
-    validators = result.validators
-    await store.save_status(
-        replace(
-            status,
-            state="ok",
-            http_status=result.status,
-            last_attempt=now,
-            last_success=now,
-            last_error=None,
-            consecutive_failures=0,
-            etag=validators.etag or status.etag,
-            last_modified=validators.last_modified or status.last_modified,
-        )
-    )
-    return IngestReport(source_id=status.source_id, status="unchanged", http_status=result.status)
-
-
-def _succeeded(
-    status: SourceStatus, result: FetchResult, now: datetime, body_hash: str | None, seen: int
-) -> SourceStatus:
-    return replace(
-        status,
-        state="ok",
-        http_status=result.status,
-        last_attempt=now,
-        last_success=now,
-        last_error=None,
-        consecutive_failures=0,
-        etag=result.validators.etag,
-        last_modified=result.validators.last_modified,
-        body_hash=body_hash,
-        entries_seen=seen,
-    )
-
-
-async def _failed(
-    store: Store,
-    status: SourceStatus,
-    now: datetime,
-    exc: FetchError | ParseError,
-    *,
-    http_status: int | None = None,
-) -> IngestReport:
-    if isinstance(exc, FetchHTTPError):
-        http_status = exc.status
-    prefix = "cannot parse the feed: " if isinstance(exc, ParseError) else ""
-    message = prefix + str(exc)
-    await store.save_status(
-        replace(
-            status,
-            state="failing",
-            http_status=http_status,
-            last_attempt=now,
-            last_error=message,
-            consecutive_failures=status.consecutive_failures + 1,
-        )
-    )
-    return IngestReport(
-        source_id=status.source_id, status="error", http_status=http_status, error=message
-    )

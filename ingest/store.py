@@ -13,10 +13,11 @@ Raw Redis replies never leave this module.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, get_type_hints
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -64,6 +65,11 @@ class Store(Protocol):
         self, plans: Sequence[Plan], *, timezone: str, now: datetime
     ) -> list[Entry]: ...
     async def source_status(self, source_id: str) -> SourceStatus: ...
+    async def source_statuses(self, source_ids: Sequence[str]) -> dict[str, SourceStatus]: ...
+    async def set_state(self, source_id: str, state: str) -> None: ...
+    async def note_schedule(
+        self, source_id: str, interval: float | None, reason: str, next_due: datetime | None
+    ) -> None: ...
     async def save_status(self, status: SourceStatus) -> None: ...
     async def put_sources(self, sources: Sequence[Source]) -> None: ...
     async def get_sources(self, source_ids: Iterable[str] | None = None) -> list[Source]: ...
@@ -204,6 +210,29 @@ class RedisStore:
         raw: dict[str, str] = await self._call(self._r.hgetall(keys.source_status(source_id)))
         return _status_of(source_id, raw)
 
+    async def source_statuses(self, source_ids: Sequence[str]) -> dict[str, SourceStatus]:
+        """The statuses of ``source_ids`` in one round trip (unknown ones come back new)."""
+        pipe = self._r.pipeline(transaction=False)
+        for source_id in source_ids:
+            pipe.hgetall(keys.source_status(source_id))
+        raws = await self._call(pipe.execute()) if source_ids else []
+        return {sid: _status_of(sid, raw) for sid, raw in zip(source_ids, raws, strict=True)}
+
+    async def set_state(self, source_id: str, state: str) -> None:
+        """Set a source's state alone (for example ``paused`` when it is disabled)."""
+        await self._call(self._r.hset(keys.source_status(source_id), "state", state))
+
+    async def note_schedule(
+        self, source_id: str, interval: float | None, reason: str, next_due: datetime | None
+    ) -> None:
+        """Record when and why the source will be polled next, for status displays."""
+        fields: dict[Any, str] = {"interval_reason": reason}
+        if interval is not None:
+            fields["interval"] = f"{interval:.3f}"
+        if next_due is not None:
+            fields["next_due"] = str(to_ms(next_due))
+        await self._call(self._r.hset(keys.source_status(source_id), mapping=fields))
+
     async def save_status(self, status: SourceStatus) -> None:
         """Replace the stored status of ``status.source_id`` with ``status``."""
         fields = _status_fields(status)
@@ -334,26 +363,47 @@ def _first_paragraph(fragment: str) -> str:
     return fragment[: end + 4] if fragment.startswith("<p>") and end > 0 else fragment
 
 
-_STATUS_TIMES = ("last_attempt", "last_success")
-_STATUS_INTS = ("http_status", "consecutive_failures", "entries_seen")
-_STATUS_TEXT = ("state", "last_error", "etag", "last_modified", "body_hash")
+def _status_codec() -> dict[str, Callable[[str], Any]]:
+    """How to read each stored status field back, from SourceStatus's own annotations."""
+    readers: dict[str, Callable[[str], Any]] = {}
+    for name, hint in get_type_hints(SourceStatus).items():
+        text = str(hint)
+        if "datetime" in text:
+            readers[name] = from_ms
+        elif "tuple" in text:
+            readers[name] = lambda raw: tuple(json.loads(raw))
+        elif "int" in text:
+            readers[name] = int
+        elif "float" in text:
+            readers[name] = float
+        else:
+            readers[name] = str
+    return readers
+
+
+_STATUS_READERS = _status_codec()
 
 
 def _status_fields(status: SourceStatus) -> dict[Any, str]:  # Any: redis-py's key union
+    """The hash fields of ``status``; unset (None) fields are left out."""
     fields: dict[Any, str] = {}
-    for name in _STATUS_TEXT + _STATUS_INTS:
+    for name in _STATUS_READERS:
         value = getattr(status, name)
-        if value is not None:
-            fields[name] = str(value)
-    for name in _STATUS_TIMES:
-        value = getattr(status, name)
-        if value is not None:
+        if value is None or name == "source_id":
+            continue
+        if isinstance(value, datetime):
             fields[name] = str(to_ms(value))
+        elif isinstance(value, tuple):
+            fields[name] = json.dumps(list(value))
+        else:
+            fields[name] = str(value)
     return fields
 
 
 def _status_of(source_id: str, raw: dict[str, str]) -> SourceStatus:
-    values: dict[str, Any] = {name: raw[name] for name in _STATUS_TEXT if name in raw}
-    values |= {name: int(raw[name]) for name in _STATUS_INTS if name in raw}
-    values |= {name: from_ms(raw[name]) for name in _STATUS_TIMES if name in raw}
+    values = {
+        name: _STATUS_READERS[name](text)
+        for name, text in raw.items()
+        if name in _STATUS_READERS and name != "source_id"
+    }
     return SourceStatus(source_id=source_id, **values)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import threading
@@ -14,6 +15,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from ingest.guard import AddressPolicy
+
+LOOPBACK = AddressPolicy(allow=(ipaddress.ip_network("127.0.0.0/8"),))
+"""The fetch policy of tests: our test servers live on loopback, which is otherwise refused."""
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = (ROOT / ".." / "shared" / "corpora").resolve()

@@ -60,6 +60,12 @@ return lease
 """
 )
 
+_DROP = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) ~= tonumber(ARGV[2]) then return 0 end
+return redis.call('ZREM', KEYS[1], ARGV[1])
+"""
+
 _SYNC = (
     _NOW
     + """
@@ -86,6 +92,7 @@ class RedisSchedule:
         self._reschedule = client.register_script(_RESCHEDULE)
         self._renew = client.register_script(_RENEW)
         self._sync = client.register_script(_SYNC)
+        self._drop = client.register_script(_DROP)
 
     async def sync(self, sources: Sequence[Source]) -> None:
         """Enabled sources not yet scheduled become due now; others leave the schedule."""
@@ -111,6 +118,10 @@ class RedisSchedule:
             keys=[keys.SCHEDULE], args=[claim.source_id, claim.lease, _ms(delay_seconds)]
         )
         return bool(done)
+
+    async def drop(self, claim: Claim) -> bool:
+        """Take a claimed source off the schedule (gone, or no longer configured)."""
+        return bool(await self._drop(keys=[keys.SCHEDULE], args=[claim.source_id, claim.lease]))
 
     async def renew(self, claim: Claim, lease_seconds: float) -> Claim | None:
         """Extend a lease still held; ``None`` if it was lost (expired and claimed elsewhere)."""

@@ -7,9 +7,12 @@ source twice at once.
 
 ::
 
-    every TICK s    claim up to (concurrency - in flight) due sources, start a job for each
+    pump            keep `concurrency` jobs running; when the local queue runs low, claim up to
+                    2 x concurrency due sources in one call and read their configs and statuses
+                    in one round trip each. Runs on every tick and whenever a job ends.
     job             ingest_source(source) | next_delay | reschedule (only while the lease is ours)
-    every lease/3   renew the leases of jobs still running
+    every TICK s    pump
+    every lease/3   renew the leases of queued and running claims
     every 10 s      heartbeat into the workers set
 """
 
@@ -20,8 +23,9 @@ import logging
 import os
 import socket
 import uuid
+from collections import deque
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as aioredis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -30,11 +34,14 @@ from config.settings import Settings
 from config.sources import Source
 from ingest import keys
 from ingest.fetch import FetchLimits, HttpFetcher
-from ingest.model import IngestReport
-from ingest.pipeline import PipelineLimits, ingest_source
+from ingest.guard import AddressPolicy
+from ingest.health import HealthPolicy
+from ingest.model import IngestReport, SourceStatus
+from ingest.pipeline import IngestPolicy, ingest_source
+from ingest.politeness import RedisHostGate
 from ingest.store import RedisStore
 from workers.schedule import Claim, RedisSchedule
-from workers.timing import next_delay
+from workers.timing import TimingPolicy, next_delay
 
 log = logging.getLogger("wirefeed.worker")
 
@@ -45,7 +52,8 @@ HEARTBEAT_SECONDS = 10.0
 @dataclass(slots=True)
 class _Job:
     claim: Claim
-    task: asyncio.Task[None]
+    source: Source
+    status: SourceStatus
 
 
 class Worker:
@@ -55,7 +63,13 @@ class Worker:
         self.settings = settings
         self.redis_url = redis_url
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self._jobs: dict[str, _Job] = {}
+        self.polls = 0
+        self._queue: deque[_Job] = deque()
+        self._running: dict[str, _Job] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._pumping = False
+        self._stopping = False
+        self.ingest_policy, self.timing_policy = policies(settings)
 
     async def run(self, stop: asyncio.Event, sources: list[Source] | None = None) -> None:
         """Work until ``stop`` is set; then finish running jobs (bounded) and close clients.
@@ -63,33 +77,60 @@ class Worker:
         With ``sources``, first publish them as the configured set and sync the schedule.
         """
         client = aioredis.from_url(self.redis_url, decode_responses=True)
+        self._client = client
         self.store = RedisStore(client)
         self.schedule = RedisSchedule(client)
-        self.fetcher = HttpFetcher(_limits(self.settings))
-        self._client = client
+        self.gate = RedisHostGate(
+            client,
+            self.settings.host_limit,
+            self.settings.host_limits,
+            lease_seconds=self.settings.fetch_total_timeout * 2,
+        )
+        self.fetcher = HttpFetcher(
+            _limits(self.settings), policy=AddressPolicy(self.settings.fetch_allow_networks)
+        )
         scheduler = AsyncIOScheduler(timezone=UTC)
         try:
             if sources is not None:
-                await self.store.put_sources(sources)
-                await self.schedule.sync(sources)
+                await self.publish_sources(sources)
             self._add_jobs(scheduler)
             scheduler.start()
             log.info("worker %s started", self.id)
             await stop.wait()
         finally:
+            self._stopping = True
             if scheduler.running:
                 scheduler.shutdown(wait=False)
             await self._drain()
             await client.zrem(keys.WORKERS, self.id)
             await self.fetcher.aclose()
             await client.aclose()
-            log.info("worker %s stopped", self.id)
+            log.info("worker %s stopped after %d polls", self.id, self.polls)
+
+    async def publish_sources(self, sources: list[Source]) -> None:
+        """Make ``sources`` the configured set and bring the schedule in line with it.
+
+        Disabled sources are marked paused; a source that answered 410 stays off the schedule
+        until its configured URL changes.
+        """
+        await self.store.put_sources(sources)
+        statuses = await self.store.source_statuses([s.id for s in sources])
+        schedulable = []
+        for source in sources:
+            status = statuses[source.id]
+            if not source.enabled:
+                await self.store.set_state(source.id, "paused")
+            elif status.state == "gone" and status.fetched_url == source.url:
+                log.warning("source %s: left off the schedule: %s", source.id, status.last_error)
+            else:
+                schedulable.append(source)
+        await self.schedule.sync(schedulable)
 
     def _add_jobs(self, scheduler: AsyncIOScheduler) -> None:
         now = datetime.now(UTC)
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
         scheduler.add_job(
-            self.tick, "interval", seconds=TICK_SECONDS, next_run_time=now, id="tick", **common
+            self.pump, "interval", seconds=TICK_SECONDS, next_run_time=now, id="pump", **common
         )
         scheduler.add_job(
             self.renew, "interval", seconds=self.settings.lease_seconds / 3, id="renew", **common
@@ -103,55 +144,86 @@ class Worker:
             **common,
         )
 
-    async def tick(self) -> None:
-        """Claim what is due, up to our free capacity, and start a job for each claim."""
-        free = self.settings.worker_concurrency - len(self._jobs)
+    async def pump(self) -> None:
+        """Start jobs up to the concurrency limit, claiming more when the local queue is low."""
+        if self._pumping or self._stopping:
+            return
+        self._pumping = True
         try:
-            claims = await self.schedule.claim(free, self.settings.lease_seconds)
+            while len(self._running) < self.settings.worker_concurrency:
+                if not self._queue and not await self._claim():
+                    return
+                self._start(self._queue.popleft())
         except Exception:  # Redis briefly unreachable: log, and the next tick tries again
             log.exception("claiming due sources failed")
-            return
-        for claim in claims:
-            task = asyncio.create_task(self._process(claim), name=f"source:{claim.source_id}")
-            self._jobs[claim.source_id] = _Job(claim, task)
-
-    async def _process(self, claim: Claim) -> None:
-        try:
-            found = await self.store.get_sources([claim.source_id])
-            if not found:
-                return  # removed from the configuration since it was scheduled
-            source = found[0]
-            report = await self._ingest(source)
-            status = await self.store.source_status(source.id)
-            delay = next_delay(source, report, status.consecutive_failures)
-            held = self._jobs[claim.source_id].claim  # renew() may have moved the lease
-            if not await self.schedule.reschedule(held, delay.seconds):
-                log.warning("source %s: lease lost before rescheduling", source.id)
-        except Exception:  # a job must never take the worker down; the lease will expire
-            log.exception("source %s: job failed", claim.source_id)
         finally:
-            self._jobs.pop(claim.source_id, None)
+            self._pumping = False
 
-    async def _ingest(self, source: Source) -> IngestReport:
-        report = await ingest_source(
-            source,
-            fetcher=self.fetcher,
-            store=self.store,
-            now=datetime.now(UTC),
-            limits=PipelineLimits(max_entries=self.settings.max_entries_per_fetch),
+    async def _claim(self) -> bool:
+        want = 2 * self.settings.worker_concurrency - len(self._running)
+        claims = await self.schedule.claim(want, self.settings.lease_seconds)
+        if not claims:
+            return False
+        ids = [c.source_id for c in claims]
+        sources = {s.id: s for s in await self.store.get_sources(ids)}
+        statuses = await self.store.source_statuses(ids)
+        for claim in claims:
+            source = sources.get(claim.source_id)
+            if source is None:  # removed from the configuration since it was scheduled
+                await self.schedule.drop(claim)
+                continue
+            self._queue.append(_Job(claim, source, statuses[claim.source_id]))
+        return bool(self._queue)
+
+    def _start(self, job: _Job) -> None:
+        self._running[job.source.id] = job
+        task = asyncio.create_task(self._process(job), name=f"source:{job.source.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _process(self, job: _Job) -> None:
+        try:
+            report = await ingest_source(
+                job.source,
+                fetcher=self.fetcher,
+                store=self.store,
+                now=datetime.now(UTC),
+                policy=self.ingest_policy,
+                gate=self.gate,
+                status=job.status,
+            )
+            self.polls += 1
+            _log(report)
+            await self._reschedule(job, report)
+        except Exception:  # a job must never take the worker down; the lease will expire
+            log.exception("source %s: job failed", job.source.id)
+        finally:
+            self._running.pop(job.source.id, None)
+            if not self._stopping:
+                refill = asyncio.create_task(self.pump())
+                self._tasks.add(refill)
+                refill.add_done_callback(self._tasks.discard)
+
+    async def _reschedule(self, job: _Job, report: IngestReport) -> None:
+        after = report.after or job.status
+        delay = next_delay(job.source, after, report, self.timing_policy)
+        if delay.seconds is None:
+            await self.schedule.drop(job.claim)
+            log.warning("source %s: %s", job.source.id, delay.reason)
+        elif not await self.schedule.reschedule(job.claim, delay.seconds):
+            log.warning("source %s: lease lost before rescheduling", job.source.id)
+            return
+        due = (
+            None if delay.seconds is None else datetime.now(UTC) + timedelta(seconds=delay.seconds)
         )
-        if report.error:
-            log.warning("source %s: %s", source.id, report.error)
-        elif report.new or report.updated:
-            log.info("source %s: %d new, %d updated", source.id, report.new, report.updated)
-        return report
+        await self.store.note_schedule(job.source.id, delay.seconds, delay.reason, due)
 
     async def renew(self) -> None:
-        """Extend the leases of jobs that are still running."""
-        for source_id, job in list(self._jobs.items()):
+        """Extend the leases of claims still queued or running."""
+        for job in [*self._queue, *self._running.values()]:
             renewed = await self.schedule.renew(job.claim, self.settings.lease_seconds)
             if renewed is None:
-                log.warning("source %s: lease lost while fetching", source_id)
+                log.warning("source %s: lease lost", job.source.id)
             else:
                 job.claim = renewed
 
@@ -160,7 +232,10 @@ class Worker:
         await self._client.zadd(keys.WORKERS, {self.id: now_ms})
 
     async def _drain(self, grace: float = 10.0) -> None:
-        tasks = [job.task for job in self._jobs.values()]
+        """Hand queued claims back (due now), then let running jobs finish for a while."""
+        while self._queue:
+            await self.schedule.reschedule(self._queue.popleft().claim, 0)
+        tasks = list(self._tasks)
         if not tasks:
             return
         _done, pending = await asyncio.wait(tasks, timeout=grace)
@@ -169,10 +244,37 @@ class Worker:
         await asyncio.gather(*pending, return_exceptions=True)
 
 
+def _log(report: IngestReport) -> None:
+    if report.status == "error":
+        log.warning("source %s: %s", report.source_id, report.error)
+    elif report.new or report.updated:
+        log.info("source %s: %d new, %d updated", report.source_id, report.new, report.updated)
+
+
+def policies(settings: Settings) -> tuple[IngestPolicy, TimingPolicy]:
+    """The pure policies of ingestion and timing, from settings."""
+    ingest = IngestPolicy(
+        max_entries=settings.max_entries_per_fetch,
+        health=HealthPolicy(
+            dead_after=settings.fetch_dead_after,
+            quiet_factor=settings.fetch_quiet_factor,
+            redirect_confirmations=settings.fetch_redirect_confirmations,
+            unconditional_every=settings.fetch_unconditional_every,
+        ),
+    )
+    timing = TimingPolicy(
+        max_floor=settings.fetch_max_floor,
+        max_backoff=settings.fetch_max_backoff,
+        dead_retry=settings.fetch_dead_retry,
+    )
+    return ingest, timing
+
+
 def _limits(settings: Settings) -> FetchLimits:
     return FetchLimits(
         connect_timeout=settings.fetch_connect_timeout,
         read_timeout=settings.fetch_read_timeout,
         total_timeout=settings.fetch_total_timeout,
         max_bytes=settings.fetch_max_bytes,
+        max_redirects=settings.fetch_max_redirects,
     )

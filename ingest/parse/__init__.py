@@ -7,6 +7,7 @@ themselves (a JSON object is a JSON Feed; anything else goes to the XML parser).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from ingest.errors import ParseError
 from ingest.model import ParsedFeed
@@ -28,7 +29,7 @@ def parse(body: bytes, headers: Mapping[str, str], kind: str = "auto") -> Parsed
     feed = xml.parse(body, headers)
     if kind in ("rss", "atom") and not feed.format.startswith(kind):
         note = f"configured as {kind} but the document is {feed.format}"
-        return ParsedFeed(feed.format, feed.title, feed.link, feed.entries, (*feed.warnings, note))
+        return replace(feed, warnings=(*feed.warnings, note))
     return feed
 
 

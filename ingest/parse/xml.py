@@ -49,7 +49,16 @@ def parse(body: bytes, headers: Mapping[str, str]) -> ParsedFeed:
         link=clean_str(feed.get("link")),
         entries=tuple(_entry(e) for e in result.entries),
         warnings=(problem,) if problem else (),
+        ttl=_ttl(feed.get("ttl")),
     )
+
+
+def _ttl(value: Any) -> float | None:
+    """RSS 2.0 ``<ttl>`` minutes as seconds; anything but a positive whole number is ignored."""
+    text = clean_str(value)
+    if text is None or not text.isdigit() or not 0 < int(text) <= 525_600:  # at most a year
+        return None
+    return int(text) * 60.0
 
 
 def _entry(e: dict[str, Any]) -> RawEntry:  # a FeedParserDict

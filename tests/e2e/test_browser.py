@@ -24,7 +24,7 @@ from config.sources import Source
 from ingest.fetch import FetchLimits, HttpFetcher
 from ingest.pipeline import ingest_source
 from ingest.store import RedisStore
-from tests.support import ROOT, FeedServer, Reply, child_env, free_port, wait_for
+from tests.support import LOOPBACK, ROOT, FeedServer, Reply, child_env, free_port, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -106,7 +106,9 @@ async def rolling_story(server: FeedServer, store: RedisStore) -> AsyncIterator[
         ),
     ]
     await store.put_sources(sources)
-    fetcher = HttpFetcher(FetchLimits(connect_timeout=2, read_timeout=5, total_timeout=10))
+    fetcher = HttpFetcher(
+        FetchLimits(connect_timeout=2, read_timeout=5, total_timeout=10), policy=LOOPBACK
+    )
     try:
         for source in sources:
             report = await ingest_source(source, fetcher=fetcher, store=store, now=NOW)

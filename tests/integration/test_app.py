@@ -28,7 +28,7 @@ from feeds.app import create_app
 from ingest.fetch import FetchLimits, HttpFetcher
 from ingest.pipeline import ingest_source
 from ingest.store import RedisStore
-from tests.support import FeedServer, Reply, wait_for
+from tests.support import LOOPBACK, FeedServer, Reply, wait_for
 from tests.unit.validate import validate_atom, validate_jsonfeed
 
 NOW = datetime(2026, 11, 29, 22, 30, tzinfo=UTC)
@@ -223,7 +223,9 @@ async def wires(server: FeedServer, store: RedisStore) -> AsyncIterator[Wires]:
             timezone="Asia/Kolkata",
         ),
     ]
-    fetcher = HttpFetcher(FetchLimits(connect_timeout=2, read_timeout=5, total_timeout=10))
+    fetcher = HttpFetcher(
+        FetchLimits(connect_timeout=2, read_timeout=5, total_timeout=10), policy=LOOPBACK
+    )
     try:
         await store.put_sources(sources)
         result = Wires(server, store, fetcher, sources)

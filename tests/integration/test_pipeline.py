@@ -13,7 +13,7 @@ from ingest import keys
 from ingest.fetch import FetchLimits, HttpFetcher
 from ingest.pipeline import ingest_source
 from ingest.store import RedisStore
-from tests.support import FeedServer, Reply
+from tests.support import LOOPBACK, FeedServer, Reply
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 
@@ -29,7 +29,9 @@ def rss(*items: tuple[str, str, str]) -> bytes:
 
 @pytest.fixture
 async def fetcher() -> AsyncIterator[HttpFetcher]:
-    f = HttpFetcher(FetchLimits(connect_timeout=2, read_timeout=2, total_timeout=5))
+    f = HttpFetcher(
+        FetchLimits(connect_timeout=2, read_timeout=2, total_timeout=5), policy=LOOPBACK
+    )
     try:
         yield f
     finally:

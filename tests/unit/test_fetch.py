@@ -17,6 +17,7 @@ from ingest.errors import (
     FetchConnectError,
     FetchError,
     FetchHTTPError,
+    FetchRedirectError,
     FetchTimeout,
     FetchTooLarge,
     WirefeedError,
@@ -55,8 +56,16 @@ class Recorder:
         return self.response(request)
 
 
+async def raw(body: bytes, chunk: int = 1024) -> AsyncIterator[bytes]:
+    """A body as the network delivers it: a stream, read by the fetcher, not by httpx."""
+    for start in range(0, len(body), chunk):
+        yield body[start : start + chunk]
+
+
 def ok(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(200, content=FEED, headers={"ETag": '"v1"', "Content-Type": "text/xml"})
+    return httpx.Response(
+        200, content=raw(FEED), headers={"ETag": '"v1"', "Content-Type": "text/xml"}
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,10 +192,59 @@ async def test_too_many_redirects() -> None:
         return httpx.Response(302, headers={"Location": f"/loop?n={n + 1}"})
 
     async with fetcher(loop, max_redirects=3) as http:
-        with pytest.raises(FetchHTTPError) as caught:
+        with pytest.raises(FetchRedirectError) as caught:
             await http.fetch("https://wire.example/loop", Validators())
-    assert caught.value.status == 310
-    assert str(caught.value) == "more than 3 redirects"
+    assert str(caught.value) == (
+        "more than 3 redirects: https://wire.example/loop -> https://wire.example/loop?n=1"
+        " -> https://wire.example/loop?n=2 -> https://wire.example/loop?n=3"
+        " -> https://wire.example/loop?n=4"
+    )
+
+
+async def test_redirect_loop_names_the_chain() -> None:
+    def loop(request: httpx.Request) -> httpx.Response:
+        other = "/b" if request.url.path == "/a" else "/a"
+        return httpx.Response(301, headers={"Location": other})
+
+    async with fetcher(loop) as http:
+        with pytest.raises(FetchRedirectError) as caught:
+            await http.fetch("https://wire.example/a", Validators())
+    assert str(caught.value) == (
+        "redirect loop: https://wire.example/a -> https://wire.example/b -> https://wire.example/a"
+    )
+
+
+async def test_each_redirect_hop_is_reported() -> None:
+    def hops(request: httpx.Request) -> httpx.Response:
+        step = {"/a": (301, "/b"), "/b": (302, "https://other.example/c")}.get(request.url.path)
+        if step:
+            return httpx.Response(step[0], headers={"Location": step[1]})
+        return ok(request)
+
+    async with fetcher(hops) as http:
+        result = await http.fetch("https://wire.example/a", Validators())
+    assert result.redirects == (
+        (301, "https://wire.example/b"),
+        (302, "https://other.example/c"),
+    )
+    assert result.url == "https://other.example/c"
+
+
+@pytest.mark.parametrize(
+    ("location", "message"),
+    [
+        pytest.param(None, "HTTP 302 redirect without a Location", id="no-location"),
+        pytest.param(
+            "ftp://x.example/f", "redirect to a non-web URL 'ftp://x.example/f'", id="non-web"
+        ),
+    ],
+)
+async def test_unusable_redirects(location: str | None, message: str) -> None:
+    headers = {"Location": location} if location else {}
+    async with fetcher(lambda r: httpx.Response(302, headers=headers)) as http:
+        with pytest.raises(FetchRedirectError) as caught:
+            await http.fetch(URL, Validators())
+    assert str(caught.value) == message
 
 
 @pytest.mark.parametrize(
@@ -203,7 +261,7 @@ async def test_too_many_redirects() -> None:
     ],
 )
 async def test_unusable_status(status: int, message: str) -> None:
-    async with fetcher(lambda r: httpx.Response(status, content=b"oops")) as http:
+    async with fetcher(lambda r: httpx.Response(status, content=raw(b"oops"))) as http:
         with pytest.raises(FetchHTTPError) as caught:
             await http.fetch(URL, Validators())
     assert caught.value.status == status
@@ -227,19 +285,19 @@ def streamed(size: int) -> Callable[[httpx.Request], httpx.Response]:
 def gzipped(size: int) -> Callable[[httpx.Request], httpx.Response]:
     body = gzip.compress(b"x" * size)
     headers = {"Content-Encoding": "gzip"}
-    return lambda request: httpx.Response(200, content=body, headers=headers)
+    return lambda request: httpx.Response(200, content=raw(body), headers=headers)
 
 
 def deflated(size: int) -> Callable[[httpx.Request], httpx.Response]:
     body = zlib.compress(b"x" * size)
     headers = {"Content-Encoding": "deflate"}
-    return lambda request: httpx.Response(200, content=body, headers=headers)
+    return lambda request: httpx.Response(200, content=raw(body), headers=headers)
 
 
 @pytest.mark.parametrize(
     ("handler", "size"),
     [
-        pytest.param(lambda r: httpx.Response(200, content=b"x" * CAP), CAP, id="exactly-cap"),
+        pytest.param(lambda r: httpx.Response(200, content=raw(b"x" * CAP)), CAP, id="exactly-cap"),
         pytest.param(streamed(CAP), CAP, id="streamed-exactly-cap"),
         pytest.param(gzipped(CAP), CAP, id="gzip-inflating-to-cap"),
         pytest.param(deflated(100), 100, id="deflate-small"),
@@ -257,7 +315,9 @@ async def test_bodies_within_the_cap(
     ("handler", "message"),
     [
         pytest.param(
-            lambda r: httpx.Response(200, content=b"x" * (CAP + 1)),
+            lambda r: httpx.Response(
+                200, content=raw(b"x" * (CAP + 1)), headers={"Content-Length": str(CAP + 1)}
+            ),
             f"body of {CAP + 1} bytes is over the {CAP}-byte cap",
             id="declared-length",
         ),
@@ -304,10 +364,10 @@ def test_the_gzip_bomb_is_small_on_the_wire() -> None:
 
 async def test_a_corrupt_compressed_body_is_a_fetch_error() -> None:
     def corrupt(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=b"not gzip", headers={"Content-Encoding": "gzip"})
+        return httpx.Response(200, content=raw(b"not gzip"), headers={"Content-Encoding": "gzip"})
 
     async with fetcher(corrupt) as http:
-        with pytest.raises(FetchError, match=r"^cannot decode the response body: "):
+        with pytest.raises(FetchError, match=r"^cannot decode the gzip response body: "):
             await http.fetch(URL, Validators())
 
 

@@ -588,3 +588,20 @@ def test_a_body_naming_a_real_feed_file_is_not_read(tmp_path: Path) -> None:
     assert parse(RSS, {}).entries  # the file's content is a good feed
     with pytest.raises(ParseError):
         parse(str(feed_file).encode(), {})
+
+
+@pytest.mark.parametrize(
+    ("ttl", "seconds"),
+    [
+        pytest.param("<ttl>60</ttl>", 3600.0, id="an-hour"),
+        pytest.param("<ttl> 5 </ttl>", 300.0, id="spaces"),
+        pytest.param("<ttl>0</ttl>", None, id="zero-ignored"),
+        pytest.param("<ttl>soon</ttl>", None, id="not-a-number"),
+        pytest.param("<ttl>99999999</ttl>", None, id="over-a-year"),
+        pytest.param("", None, id="absent"),
+    ],
+)
+def test_rss_ttl(ttl: str, seconds: float | None) -> None:
+    body = f'<rss version="2.0"><channel><title>t</title>{ttl}<item><title>a</title></item>'
+    body += "</channel></rss>"
+    assert parse(body.encode(), {}).ttl == seconds

@@ -24,7 +24,9 @@ ID_RULE = (
 KIND_RULE = "must be one of auto, rss, atom, jsonfeed"
 ZONE_RULE = "must be an IANA time zone name such as America/New_York"
 TAG_RULE = "each tag must be lowercase letters, digits, '_' or '-'"
-FIELDS = "id, url, title, kind, interval, enabled, timezone, tags, headers"
+FIELDS = (
+    "id, url, title, kind, interval, min_interval, max_interval, enabled, timezone, tags, headers"
+)
 
 
 def source_yaml(**fields: Any) -> str:
@@ -527,3 +529,47 @@ def test_from_json_ignores_fields_it_does_not_know() -> None:
     """A newer process may store more fields; an older one must still read the source."""
     text = '{"id": "a", "url": "https://example.org/", "added_by": "admin", "tags": ["x"]}'
     assert Source.from_json(text) == Source(id="a", url="https://example.org/", tags=("x",))
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        pytest.param(
+            "interval: 60\n    min_interval: 90",
+            "min_interval: must not exceed interval (60), got 90.0",
+            id="min-above-interval",
+        ),
+        pytest.param(
+            "interval: 60\n    max_interval: 30",
+            "max_interval: must not be below interval (60), got 30.0",
+            id="max-below-interval",
+        ),
+        pytest.param(
+            "max_interval: fast",
+            'max_interval: must be a number of seconds >= 1, got "fast"',
+            id="max-not-a-number",
+        ),
+    ],
+)
+def test_interval_bounds(fields: str, message: str) -> None:
+    text = f"sources:\n  - id: wire-a\n    url: https://a.example/\n    {fields}\n"
+    with pytest.raises(SourcesError) as caught:
+        parse_sources(text, Path("config/sources.yaml"))
+    assert caught.value.problems == [f'config/sources.yaml: source "wire-a": {message}']
+
+
+@pytest.mark.parametrize(
+    ("fields", "bounds"),
+    [
+        pytest.param("interval: 60", (60.0, 240.0), id="default-span"),
+        pytest.param(
+            "interval: 60\n    min_interval: 10\n    max_interval: 600",
+            (10.0, 600.0),
+            id="explicit",
+        ),
+    ],
+)
+def test_interval_bounds_defaults(fields: str, bounds: tuple[float, float]) -> None:
+    text = f"sources:\n  - id: wire-a\n    url: https://a.example/\n    {fields}\n"
+    (source,) = parse_sources(text, Path("x.yaml")).sources
+    assert source.interval_bounds == bounds

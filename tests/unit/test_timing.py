@@ -1,4 +1,4 @@
-"""workers.timing.next_delay: the interval with jitter, exponential backoff with a cap."""
+"""workers.timing.next_delay: intervals, backoff, floors, adaptive polling and jitter."""
 
 from __future__ import annotations
 
@@ -9,97 +9,214 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.sources import Source
-from ingest.model import IngestReport
-from workers.timing import JITTER, MAX_BACKOFF, next_delay
+from ingest.model import IngestReport, SourceStatus
+from workers.timing import JITTER, TimingPolicy, next_delay
+
+POLICY = TimingPolicy(max_floor=3600, max_backoff=3600, dead_retry=21600)
 
 
-def source(interval: float = 60.0) -> Source:
-    return Source(id="wire-a", url="https://wire.example/feed.xml", interval=interval)
+class NoJitter(random.Random):
+    def uniform(self, a: float, b: float) -> float:
+        return 1.0
 
 
-def report(status: str) -> IngestReport:
-    return IngestReport(source_id="wire-a", status=status)
+def source(interval: float = 60.0, **kw: float) -> Source:
+    return Source(id="w", url="https://wire.example/feed.xml", interval=interval, **kw)  # type: ignore[arg-type]
+
+
+def status(state: str = "ok", failures: int = 0, gap: float | None = None) -> SourceStatus:
+    return SourceStatus("w", state=state, consecutive_failures=failures, mean_gap=gap)
+
+
+def report(
+    kind: str = "ok",
+    *,
+    http: int | None = None,
+    floors: tuple[tuple[str, float], ...] = (),
+    wait: float | None = None,
+    error: str | None = None,
+) -> IngestReport:
+    return IngestReport("w", status=kind, http_status=http, floors=floors, wait=wait, error=error)
 
 
 @pytest.mark.parametrize(
-    ("interval", "status", "failures", "base", "reason"),
+    ("src", "st_", "rep", "seconds", "reason"),
     [
-        pytest.param(60, "ok", 0, 60, "configured interval: 60 s", id="ok"),
-        pytest.param(5, "unchanged", 0, 5, "configured interval: 5 s", id="unchanged"),
-        pytest.param(2.5, "ok", 0, 2.5, "configured interval: 2.5 s", id="fractional"),
-        pytest.param(60, "error", 0, 60, "configured interval: 60 s", id="error-not-counted"),
+        pytest.param(source(), status(), report(), 60, "configured interval: 60 s", id="ok"),
         pytest.param(
-            60, "ok", 3, 60, "configured interval: 60 s", id="success-ignores-old-failures"
-        ),
-        pytest.param(60, "error", 1, 120, "backing off after 1 consecutive failure", id="1"),
-        pytest.param(60, "error", 2, 240, "backing off after 2 consecutive failures", id="2"),
-        pytest.param(60, "error", 5, 1920, "backing off after 5 consecutive failures", id="5"),
-        pytest.param(
-            60, "error", 6, MAX_BACKOFF, "backing off after 6 consecutive failures", id="capped"
+            source(2.5),
+            status(),
+            report("unchanged"),
+            2.5,
+            "configured interval: 2.5 s",
+            id="fractional",
         ),
         pytest.param(
+            source(),
+            status("failing", 1),
+            report("error"),
             60,
-            "error",
-            10_000,
-            MAX_BACKOFF,
-            "backing off after 10000 consecutive failures",
-            id="huge-count-capped",
-        ),
-        pytest.param(
-            1,
-            "error",
-            16,
-            MAX_BACKOFF,
-            "backing off after 16 consecutive failures",
-            id="exponent-limit",
-        ),
-        pytest.param(
-            7200,
-            "error",
-            1,
-            7200,
             "backing off after 1 consecutive failure",
-            id="never-faster-than-the-interval",
+            id="first-failure",
+        ),
+        pytest.param(
+            source(),
+            status("failing", 3),
+            report("error"),
+            240,
+            "backing off after 3 consecutive failures",
+            id="third-failure",
+        ),
+        pytest.param(
+            source(),
+            status("failing", 9),
+            report("error"),
+            3600,
+            "backing off after 9 consecutive failures",
+            id="backoff-capped",
+        ),
+        pytest.param(
+            source(7200),
+            status("failing", 2),
+            report("error"),
+            7200,
+            "backing off after 2 consecutive failures",
+            id="never-below-interval",
+        ),
+        pytest.param(
+            source(),
+            status("dead", 10),
+            report("error"),
+            21600,
+            "dead after 10 consecutive failures: retried every 6.0 h",
+            id="dead",
+        ),
+        pytest.param(
+            source(),
+            status("gone", 1),
+            report("error", http=410),
+            None,
+            "410 Gone: disabled until its configuration changes",
+            id="gone",
+        ),
+        pytest.param(
+            source(),
+            status("deferred"),
+            report("deferred", wait=3.5, error="host budget for x (2 requests at once) in use"),
+            3.5,
+            "deferred: host budget for x (2 requests at once) in use",
+            id="deferred",
+        ),
+        pytest.param(
+            source(),
+            status("deferred"),
+            report("deferred", wait=0.0, error="busy"),
+            1.0,
+            "deferred: busy",
+            id="deferred-at-least-a-second",
+        ),
+        pytest.param(
+            source(),
+            status("deferred"),
+            report("deferred", http=429, floors=(("Retry-After", 120),)),
+            120,
+            "Retry-After: 120 s",
+            id="429-retry-after-seconds",
+        ),
+        pytest.param(
+            source(),
+            status("failing", 1),
+            report("error", http=503, floors=(("Retry-After", 900),)),
+            900,
+            "Retry-After: 900 s",
+            id="503-retry-after",
+        ),
+        pytest.param(
+            source(),
+            status(),
+            report(floors=(("Retry-After", 99999),)),
+            3600,
+            "Retry-After: 99999 s (capped at 3600 s)",
+            id="floor-capped",
+        ),
+        pytest.param(
+            source(),
+            status(),
+            report(floors=(("Cache-Control max-age", 30),)),
+            60,
+            "configured interval: 60 s",
+            id="floor-below-interval-ignored",
+        ),
+        pytest.param(
+            source(),
+            status(),
+            report(floors=(("Cache-Control max-age", 300), ("RSS ttl", 600))),
+            600,
+            "RSS ttl: 600 s",
+            id="highest-floor-wins",
+        ),
+        pytest.param(
+            source(60),
+            status(gap=600),
+            report(),
+            240,
+            "adaptive: a new item every 10 min or so",
+            id="adaptive-slower-capped",
+        ),
+        pytest.param(
+            source(60, max_interval=1000),
+            status(gap=600),
+            report(),
+            300,
+            "adaptive: a new item every 10 min or so",
+            id="adaptive-half-the-gap",
+        ),
+        pytest.param(
+            source(60, min_interval=10),
+            status(gap=30),
+            report(),
+            15,
+            "adaptive: a new item every 30 s or so",
+            id="adaptive-faster",
+        ),
+        pytest.param(
+            source(60),
+            status(gap=30),
+            report(),
+            60,
+            "adaptive: a new item every 30 s or so",
+            id="adaptive-not-below-min",
         ),
     ],
 )
-def test_next_delay(interval: float, status: str, failures: int, base: float, reason: str) -> None:
-    rng = random.Random(7)
-    delay = next_delay(source(interval), report(status), failures, rng)
-    assert delay.reason == reason
-    assert base * (1 - JITTER) <= delay.seconds <= base * (1 + JITTER)
-    assert delay.seconds == base * random.Random(7).uniform(1 - JITTER, 1 + JITTER)
-
-
-@pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed-{s}") for s in (0, 1, 42)])
-def test_a_seeded_random_gives_the_same_delays(seed: int) -> None:
-    def run() -> list[float]:
-        rng = random.Random(seed)
-        return [next_delay(source(), report("error"), n, rng).seconds for n in range(8)]
-
-    assert run() == run()
-
-
-def test_jitter_spreads_delays() -> None:
-    rng = random.Random(3)
-    delays = {next_delay(source(), report("ok"), 0, rng).seconds for _ in range(50)}
-    assert len(delays) == 50
-    assert min(delays) < 60 < max(delays)
-
-
-def test_without_a_random_the_delay_is_still_in_bounds() -> None:
-    seconds = next_delay(source(), report("ok"), 0).seconds
-    assert 60 * (1 - JITTER) <= seconds <= 60 * (1 + JITTER)
+def test_next_delay(
+    src: Source, st_: SourceStatus, rep: IngestReport, seconds: float | None, reason: str
+) -> None:
+    delay = next_delay(src, st_, rep, POLICY, NoJitter())
+    assert (delay.seconds, delay.reason) == (seconds, reason)
 
 
 @settings(max_examples=200, deadline=None)
 @given(
-    interval=st.floats(min_value=1, max_value=86_400),
-    failures=st.integers(min_value=0, max_value=100),
-    status=st.sampled_from(["ok", "unchanged", "error"]),
-    seed=st.integers(min_value=0, max_value=2**32),
+    interval=st.floats(min_value=1, max_value=86400),
+    failures=st.integers(min_value=0, max_value=50),
+    seed=st.integers(),
 )
-def test_delay_bounds(interval: float, failures: int, status: str, seed: int) -> None:
-    seconds = next_delay(source(interval), report(status), failures, random.Random(seed)).seconds
-    assert seconds >= interval * (1 - JITTER)
-    assert seconds <= max(interval, MAX_BACKOFF) * (1 + JITTER)
+def test_jitter_stays_within_bounds(interval: float, failures: int, seed: int) -> None:
+    state = "failing" if failures else "ok"
+    rep = report("error" if failures else "ok")
+    exact = next_delay(source(interval), status(state, failures), rep, POLICY, NoJitter())
+    jittered = next_delay(
+        source(interval), status(state, failures), rep, POLICY, random.Random(seed)
+    )
+    assert exact.seconds is not None and jittered.seconds is not None
+    assert exact.seconds * (1 - JITTER) <= jittered.seconds <= exact.seconds * (1 + JITTER)
+
+
+def test_jitter_spreads_sources_that_fail_together() -> None:
+    rng = random.Random(7)
+    delays = {
+        next_delay(source(), status("failing", 2), report("error"), POLICY, rng).seconds
+        for _ in range(50)
+    }
+    assert len(delays) == 50

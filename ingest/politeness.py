@@ -1,0 +1,118 @@
+"""Per-host politeness shared by every worker: requests at once and requests per minute.
+
+The budget lives in Redis, so it holds across any number of worker processes and machines. One
+Lua script per host (both keys share the ``{host:NAME}`` tag) checks and takes a slot atomically:
+
+* concurrency: a sorted set of in-flight tokens scored by lease expiry, so a worker that dies
+  mid-fetch frees its slot when the lease runs out;
+* rate: GCRA (the generic cell rate algorithm) over one "theoretical arrival time", spacing
+  requests ``60 / per_minute`` seconds apart. Times come from the Redis server's clock.
+
+A fetch over budget is *deferred* by the caller, not counted as an error.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import redis.asyncio as aioredis
+
+from config.settings import HostLimit
+from ingest import keys
+
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lease, conc, rpm = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+if conc > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+  if redis.call('ZCARD', KEYS[1]) >= conc then return {0, 'concurrency', 500} end
+end
+if rpm > 0 then
+  local step = 60000 / rpm
+  local tat = math.max(tonumber(redis.call('GET', KEYS[2]) or '0'), now)
+  if tat > now then return {0, 'rate', math.ceil(tat - now)} end
+  redis.call('SET', KEYS[2], tostring(tat + step), 'PX', math.ceil(step) + 1000)
+end
+if conc > 0 then
+  redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], lease * 2)
+end
+return {1, 'ok', 0}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Permit:
+    """The answer of the gate: granted (hold ``token`` until released) or refused, with why
+    and roughly how long until a slot frees up."""
+
+    host: str
+    granted: bool
+    token: str = ""
+    reason: str = ""
+    wait: float = 0.0
+
+
+class HostGate(Protocol):
+    async def acquire(self, url: str) -> Permit: ...
+    async def release(self, permit: Permit) -> None: ...
+
+
+@dataclass
+class RedisHostGate:
+    """:class:`HostGate` over Redis; ``limits`` override ``default`` per host name."""
+
+    client: aioredis.Redis
+    default: HostLimit = field(default_factory=HostLimit)
+    limits: Mapping[str, HostLimit] = field(default_factory=dict)
+    lease_seconds: float = 300.0
+
+    def __post_init__(self) -> None:
+        self._acquire = self.client.register_script(_ACQUIRE)
+
+    def limit_for(self, host: str) -> HostLimit:
+        return self.limits.get(host, self.default)
+
+    async def acquire(self, url: str) -> Permit:
+        """Take a slot for a fetch of ``url`` if the host's budget allows one now."""
+        host = host_of(url)
+        limit = self.limit_for(host)
+        if limit.concurrency <= 0 and limit.per_minute <= 0:
+            return Permit(host, granted=True)  # unlimited: no shared state to consult
+        token = uuid.uuid4().hex
+        reply: Any = await self._acquire(
+            keys=[keys.host_in_flight(host), keys.host_rate(host)],
+            args=[token, int(self.lease_seconds * 1000), limit.concurrency, limit.per_minute],
+        )
+        granted, reason, wait_ms = int(reply[0]), str(reply[1]), int(reply[2])
+        if granted:
+            return Permit(host, granted=True, token=token if limit.concurrency > 0 else "")
+        what = (
+            f"{limit.concurrency} requests at once"
+            if reason == "concurrency"
+            else f"{limit.per_minute} requests a minute"
+        )
+        return Permit(
+            host,
+            granted=False,
+            reason=f"host budget for {host} ({what}) in use",
+            wait=wait_ms / 1000,
+        )
+
+    async def release(self, permit: Permit) -> None:
+        """Give back a granted slot. Safe to call for permits that hold none."""
+        if permit.granted and permit.token:
+            await self.client.zrem(keys.host_in_flight(permit.host), permit.token)
+
+
+def host_of(url: str) -> str:
+    """The politeness key of ``url``: its lowercase host name (ports share a budget)."""
+    try:
+        return (urlsplit(url).hostname or "").lower() or "unknown"
+    except ValueError:
+        return "unknown"

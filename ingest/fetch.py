@@ -36,7 +36,7 @@ from ingest.errors import (
     FetchTimeout,
     FetchTooLarge,
 )
-from ingest.guard import AddressPolicy, GuardedBackend
+from ingest.guard import AddressPolicy, GuardedBackend, Resolver, system_resolver
 from ingest.model import FetchResult, Validators
 
 USER_AGENT = "wirefeed/0.1 (feed ingestion; +https://github.com/wirefeed)"
@@ -67,7 +67,13 @@ class Fetcher(Protocol):
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport, with a connection pool whose sockets pass the address policy."""
 
-    def __init__(self, policy: AddressPolicy, *, max_connections: int = 100) -> None:
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        *,
+        max_connections: int = 100,
+        resolver: Resolver = system_resolver,
+    ) -> None:
         super().__init__(trust_env=False)
         # httpx offers no hook for the network backend; its pool is rebuilt with ours, with the
         # same TLS context httpx created (certificates still verified against the host name).
@@ -76,7 +82,7 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
             max_connections=max_connections,
             max_keepalive_connections=max_connections,
             keepalive_expiry=5.0,
-            network_backend=GuardedBackend(policy),
+            network_backend=GuardedBackend(policy, resolver=resolver),
         )
 
 
@@ -93,6 +99,7 @@ class HttpFetcher:
         *,
         policy: AddressPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver = system_resolver,
     ) -> None:
         self.limits = limits
         self._client = httpx.AsyncClient(
@@ -108,7 +115,7 @@ class HttpFetcher:
                 "Accept": ACCEPT,
                 "Accept-Encoding": "gzip, deflate",  # only what _inflate can bound
             },
-            transport=transport or GuardedTransport(policy or AddressPolicy()),
+            transport=transport or GuardedTransport(policy or AddressPolicy(), resolver=resolver),
             trust_env=False,
         )
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,12 +72,28 @@ def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
     return None
 
 
+Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
+"""Host name and port -> IP address strings. The default asks the system (getaddrinfo)."""
+
+
+async def system_resolver(host: str, port: int) -> Sequence[str]:
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     """An httpcore network backend that connects only to addresses the policy allows."""
 
-    def __init__(self, policy: AddressPolicy, inner: httpcore.AsyncNetworkBackend | None = None):
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        inner: httpcore.AsyncNetworkBackend | None = None,
+        resolver: Resolver = system_resolver,
+    ) -> None:
         self.policy = policy
         self._inner = inner or httpcore.AnyIOBackend()
+        self._resolver = resolver
 
     async def connect_tcp(
         self,
@@ -92,7 +108,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         bad = [(a, why) for a, why in refused if why]
         if bad:
             address, why = bad[0]
-            named = host if host == str(address) else f"{host} resolves to {address},"
+            literal = host.strip("[]") == str(address)
+            named = f"{host} is" if literal else f"{host} resolves to {address},"
             raise FetchBlocked(
                 f"refused to connect: {named} {why}; fetches to private networks are blocked "
                 "(allow a network with WIREFEED_FETCH_ALLOW_NETWORKS)"
@@ -128,14 +145,13 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             return [ipaddress.ip_address(host.strip("[]"))]
         except ValueError:
             pass
-        loop = asyncio.get_running_loop()
         try:
-            infos = await asyncio.wait_for(
-                loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout
-            )
+            answers = await asyncio.wait_for(self._resolver(host, port), timeout)
         except TimeoutError:
             raise httpcore.ConnectTimeout(f"DNS lookup of {host} timed out") from None
         except OSError as exc:
             raise httpcore.ConnectError(f"DNS lookup of {host} failed: {exc}") from None
-        found = dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos)
+        found = dict.fromkeys(ipaddress.ip_address(a.split("%")[0]) for a in answers)
+        if not found:
+            raise httpcore.ConnectError(f"DNS lookup of {host} found no address")
         return list(found)

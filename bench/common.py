@@ -14,9 +14,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parents[1]
+# bench/ingest.py is named like the `ingest` package and this folder comes first on sys.path
+# when a benchmark runs; put the project root ahead of it so `import ingest` finds the package.
+sys.path.insert(0, str(ROOT))
+
 from workers.embedded import EmbeddedRedis
 
-ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 
 

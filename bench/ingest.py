@@ -11,12 +11,6 @@ what the rest of the pipeline costs on top of parsing. Results: bench/results/in
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# This file is named like the `ingest` package; put the project root first so imports find it.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import argparse
 import asyncio
 import io
@@ -26,6 +20,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from ipaddress import ip_network
+from pathlib import Path
 
 import feedparser
 import redis.asyncio as aioredis

@@ -245,8 +245,8 @@ class SourceStatus:
     ttl: float | None = None
     """The feed's own RSS <ttl>, in seconds, from the last parse."""
     interval: float | None = None
+    """Seconds until the next poll as last decided (jitter included); see interval_reason."""
     interval_reason: str | None = None
-    next_due: datetime | None = None
     fetched_url: str | None = None
     """The URL the last poll asked for (the configured one, or where it moved)."""
 

@@ -76,29 +76,31 @@ async def ingest_source(
     Never raises for anything the source or its server did.
     """
     policy = policy or IngestPolicy()
-    status = status or await store.source_status(source.id)
-    url = health.current_url(source, status)
-    status = replace(status, fetched_url=url)
+    stored = status or await store.source_status(source.id)
+    url = health.current_url(source, stored)
+    status = replace(stored, fetched_url=url)
     permit = await gate.acquire(url) if gate else None
     if permit is not None and not permit.granted:
         report = IngestReport(source.id, status="deferred", error=permit.reason, wait=permit.wait)
-        return await _saved(store, report, health.deferred(status, now))
+        return await _saved(store, stored, report, health.deferred(status, now))
     unconditional = health.unconditional_due(status, policy.health)
     try:
         result = await fetcher.fetch(
             url, Validators() if unconditional else status.validators, source.headers
         )
     except FetchError as exc:
-        return await _saved(store, *_fetch_failed(status, now, exc, policy.health))
+        return await _saved(store, stored, *_fetch_failed(status, now, exc, policy.health))
     finally:
         if gate is not None and permit is not None:
             await gate.release(permit)
     status = health.redirected(status, source, url, result, policy.health)
-    return await _saved(store, *await _fetched(source, status, result, store, now, policy))
+    return await _saved(store, stored, *await _fetched(source, status, result, store, now, policy))
 
 
-async def _saved(store: Store, report: IngestReport, after: SourceStatus) -> IngestReport:
-    await store.save_status(after)
+async def _saved(
+    store: Store, stored: SourceStatus, report: IngestReport, after: SourceStatus
+) -> IngestReport:
+    await store.save_status(after, previous=stored)
     return replace(report, after=after)
 
 

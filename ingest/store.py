@@ -68,9 +68,11 @@ class Store(Protocol):
     async def source_statuses(self, source_ids: Sequence[str]) -> dict[str, SourceStatus]: ...
     async def set_state(self, source_id: str, state: str) -> None: ...
     async def note_schedule(
-        self, source_id: str, interval: float | None, reason: str, next_due: datetime | None
+        self, status: SourceStatus, interval: float | None, reason: str
     ) -> None: ...
-    async def save_status(self, status: SourceStatus) -> None: ...
+    async def save_status(
+        self, status: SourceStatus, previous: SourceStatus | None = None
+    ) -> None: ...
     async def put_sources(self, sources: Sequence[Source]) -> None: ...
     async def get_sources(self, source_ids: Iterable[str] | None = None) -> list[Source]: ...
     async def recent_stories(self, limit: int, *, entries: int = 10) -> list[Story]: ...
@@ -223,24 +225,43 @@ class RedisStore:
         await self._call(self._r.hset(keys.source_status(source_id), "state", state))
 
     async def note_schedule(
-        self, source_id: str, interval: float | None, reason: str, next_due: datetime | None
+        self, status: SourceStatus, interval: float | None, reason: str
     ) -> None:
-        """Record when and why the source will be polled next, for status displays."""
-        fields: dict[Any, str] = {"interval_reason": reason}
-        if interval is not None:
-            fields["interval"] = f"{interval:.3f}"
-        if next_due is not None:
-            fields["next_due"] = str(to_ms(next_due))
-        await self._call(self._r.hset(keys.source_status(source_id), mapping=fields))
-
-    async def save_status(self, status: SourceStatus) -> None:
-        """Replace the stored status of ``status.source_id`` with ``status``."""
-        fields = _status_fields(status)
+        """Record the interval just chosen and why, for status displays. Skipped when the
+        reason is the same and the interval within jitter of the recorded one, so a steady
+        source costs no write here."""
+        same_reason = status.interval_reason == reason
+        if same_reason and _close(status.interval, interval):
+            return
         key = keys.source_status(status.source_id)
-        pipe = self._r.pipeline(transaction=True)
-        pipe.delete(key)
-        pipe.hset(key, mapping=fields)
-        await self._call(pipe.execute())
+        fields: dict[Any, str] = {"interval_reason": reason}
+        if interval is None:
+            await self._call(self._r.hdel(key, "interval"))
+        else:
+            fields["interval"] = f"{interval:.3f}"
+        await self._call(self._r.hset(key, mapping=fields))
+
+    async def save_status(self, status: SourceStatus, previous: SourceStatus | None = None) -> None:
+        """Make the stored status of ``status.source_id`` equal ``status``.
+
+        With ``previous`` (what is stored now, as read earlier by this lease holder) only the
+        fields that differ are written: an unchanged poll costs one small HSET.
+        """
+        key = keys.source_status(status.source_id)
+        fields = _status_fields(status)
+        if previous is None:
+            pipe = self._r.pipeline(transaction=True)
+            pipe.delete(key)
+            pipe.hset(key, mapping=fields)
+            await self._call(pipe.execute())
+            return
+        before = _status_fields(previous)
+        changed = {k: v for k, v in fields.items() if before.get(k) != v}
+        dropped = [k for k in before if k not in fields]
+        if dropped:
+            await self._call(self._r.hdel(key, *dropped))
+        if changed:
+            await self._call(self._r.hset(key, mapping=changed))
 
     async def put_sources(self, sources: Sequence[Source]) -> None:
         """Make ``sources`` the configured set: write each config, forget the others."""
@@ -293,6 +314,12 @@ class RedisStore:
             return await awaitable
         except RedisError as exc:
             raise StoreError(f"redis: {type(exc).__name__}: {exc}") from exc
+
+
+def _close(recorded: float | None, chosen: float | None) -> bool:
+    if recorded is None or chosen is None:
+        return recorded is chosen
+    return abs(recorded - chosen) <= 0.25 * max(recorded, chosen)
 
 
 def _known_of(raw: str) -> Known:

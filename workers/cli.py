@@ -7,6 +7,7 @@
     wirefeed web                  the HTTP app
     wirefeed demo [--port N]      only the demo wire simulator
     wirefeed sources check [FILE] validate a sources file; exit 0 if usable, 1 if not
+    wirefeed sources status [--json]  every source's state, last error and next poll
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import uvicorn
 
 from config.settings import PREFIX, Settings, SettingsError
 from config.sources import Source, SourcesError, SourcesFile, load_sources
+from workers import status
 from workers.demo import create_app
 from workers.embedded import EmbeddedRedis, EmbeddedRedisError
 from workers.supervisor import Child, python_module, supervise
@@ -73,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     check = sources_sub.add_parser("check", help="validate a sources file without starting")
     check.add_argument("file", nargs="?", type=Path, help="default: $WIREFEED_SOURCES")
     check.set_defaults(handler=cmd_sources_check)
+    show = sources_sub.add_parser("status", help="every source's health and next poll")
+    show.add_argument("--json", action="store_true", help="a JSON list of objects")
+    show.set_defaults(handler=cmd_sources_status)
     return parser
 
 
@@ -92,6 +97,18 @@ def cmd_sources_check(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     enabled = sum(1 for s in loaded.sources if s.enabled)
     print(f"{path}: {len(loaded.sources)} sources ({enabled} enabled): OK")
+    return 0
+
+
+def cmd_sources_status(settings: Settings, args: argparse.Namespace) -> int:
+    embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir)
+    url = settings.redis_url or embedded.start()  # type: ignore[union-attr]
+    try:
+        records = asyncio.run(status.collect(url))
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    print(status.as_json(records) if args.json else status.as_table(records))
     return 0
 
 

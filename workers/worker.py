@@ -25,7 +25,7 @@ import socket
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -213,10 +213,7 @@ class Worker:
         elif not await self.schedule.reschedule(job.claim, delay.seconds):
             log.warning("source %s: lease lost before rescheduling", job.source.id)
             return
-        due = (
-            None if delay.seconds is None else datetime.now(UTC) + timedelta(seconds=delay.seconds)
-        )
-        await self.store.note_schedule(job.source.id, delay.seconds, delay.reason, due)
+        await self.store.note_schedule(after, delay.seconds, delay.reason)
 
     async def renew(self) -> None:
         """Extend the leases of claims still queued or running."""

@@ -1,0 +1,178 @@
+"""Conditional polling cost: one worker process against a bare httpx loop, same requests.
+
+    python bench/poll.py [--sources 1000] [--concurrency 10]
+
+A loopback server (its own process, uvicorn) serves one small feed per source. After a priming
+pass that stores every source's validators and body hash, we time two phases, each polling all
+sources once through the real ``Worker`` (claim | politeness | fetch | status | reschedule):
+
+* ``304``: the server honours If-None-Match and answers 304 Not Modified;
+* ``200-unchanged``: the server ignores validators and sends the same bytes again, so the
+  worker's body-hash check is what saves the parse.
+
+In the same run a bare httpx loop makes the same requests with the same concurrency. We report
+polls per second, CPU milliseconds per poll (this process only), and the ratio of the worker's
+rate to the bare loop's. Goals: ratio >= 0.8, < 1 ms CPU per unchanged poll.
+Results: bench/results/poll.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import redis.asyncio as aioredis
+from common import free_port, redis_server, write_results
+
+from config.settings import HostLimit, Settings
+from config.sources import Source
+from ingest import keys
+from workers.worker import Worker
+
+SERVER = """
+import sys, uvicorn
+mode = {"validators": True}
+BODY = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        b'<item><guid>x</guid><title>An item</title></item></channel></rss>')
+ETAG = b'"v1"'
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    if scope["path"] == "/mode":
+        mode["validators"] = scope["query_string"] == b"validators"
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    inm = dict(scope["headers"]).get(b"if-none-match")
+    if mode["validators"] and inm == ETAG:
+        await send({"type": "http.response.start", "status": 304, "headers": [(b"etag", ETAG)]})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    headers = [(b"etag", ETAG), (b"content-type", b"application/rss+xml"),
+               (b"content-length", str(len(BODY)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": BODY})
+
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
+            access_log=False)
+"""
+
+
+async def wait_port(port: int) -> None:
+    for _ in range(200):
+        try:
+            _r, w = await asyncio.open_connection("127.0.0.1", port)
+            w.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise RuntimeError("server did not start")
+
+
+async def worker_phase(worker: Worker, client: aioredis.Redis, count: int) -> tuple[float, float]:
+    """Make every source due, then time the worker until it has polled each once."""
+    await client.zadd(keys.SCHEDULE, {f"s{i}": 0 for i in range(count)})
+    target = worker.polls + count
+    started, cpu = time.perf_counter(), time.process_time()
+    while worker.polls < target:  # noqa: ASYNC110 - polling a counter is the measurement
+        await asyncio.sleep(0.005)
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+async def bare_phase(base: str, count: int, concurrency: int, etag: bool) -> tuple[float, float]:
+    gate = asyncio.Semaphore(concurrency)
+    headers = {"If-None-Match": '"v1"'} if etag else {}
+    async with httpx.AsyncClient() as http:
+
+        async def one(i: int) -> None:
+            async with gate:
+                response = await http.get(f"{base}/feed/{i}", headers=headers)
+                response.raise_for_status()
+
+        started, cpu = time.perf_counter(), time.process_time()
+        await asyncio.gather(*(one(i) for i in range(count)))
+        return time.perf_counter() - started, time.process_time() - cpu
+
+
+async def run(redis_url: str, port: int, count: int, concurrency: int) -> dict[str, object]:
+    base = f"http://127.0.0.1:{port}"
+    settings = Settings(
+        redis_url=redis_url,
+        worker_concurrency=concurrency,
+        fetch_allow_networks=(ipaddress.ip_network("127.0.0.0/8"),),
+        host_limits={"127.0.0.1": HostLimit(0, 0)},  # the bench host is ours: no politeness cap
+        fetch_unconditional_every=0,
+    )
+    sources = [Source(id=f"s{i}", url=f"{base}/feed/{i}", interval=3600) for i in range(count)]
+    client = aioredis.from_url(redis_url, decode_responses=True)
+    await client.flushdb()
+    worker = Worker(settings, redis_url)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop, sources))
+    figures: dict[str, object] = {}
+    async with httpx.AsyncClient() as control:
+        while worker.polls < count:  # noqa: ASYNC110 - priming stores validators and hashes
+            await asyncio.sleep(0.05)
+        for phase, validators in (("304", True), ("200-unchanged", False)):
+            await control.get(f"{base}/mode", params={"validators" if validators else "x": ""})
+            wall, cpu = await worker_phase(worker, client, count)
+            bare_wall, bare_cpu = await bare_phase(base, count, concurrency, validators)
+            figures[phase] = {
+                "worker_polls_per_s": round(count / wall, 1),
+                "worker_cpu_ms_per_poll": round(cpu / count * 1000, 3),
+                "bare_httpx_requests_per_s": round(count / bare_wall, 1),
+                "bare_httpx_cpu_ms_per_request": round(bare_cpu / count * 1000, 3),
+                "ratio_worker_to_bare": round((count / wall) / (count / bare_wall), 3),
+            }
+    stop.set()
+    await task
+    await client.aclose()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sources", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=10)
+    args = parser.parse_args()
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)])
+    try:
+        with tempfile.TemporaryDirectory() as tmp, redis_server(Path(tmp)) as url:
+            asyncio.run(wait_port(port))
+            figures = asyncio.run(run(url, port, args.sources, args.concurrency))
+    finally:
+        server.terminate()
+        server.wait()
+    path = write_results(
+        "poll",
+        {
+            "sources": args.sources,
+            "concurrency": args.concurrency,
+            "load": "uvicorn on loopback, separate process",
+            **figures,
+        },
+    )
+    for phase in ("304", "200-unchanged"):
+        f = figures[phase]
+        assert isinstance(f, dict)
+        print(
+            f"{phase:>14}: worker {f['worker_polls_per_s']:>7} polls/s, "
+            f"{f['worker_cpu_ms_per_poll']:.3f} ms CPU/poll | bare httpx "
+            f"{f['bare_httpx_requests_per_s']:>7} req/s, "
+            f"{f['bare_httpx_cpu_ms_per_request']:.3f} ms CPU/req | "
+            f"ratio {f['ratio_worker_to_bare']}"
+        )
+    print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -39,7 +39,7 @@ def retry_after(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if _digits(value):
         return float(value)
     when = _http_date(value)
     return None if when is None else max(0.0, (when - now).total_seconds())
@@ -56,7 +56,7 @@ def max_age(cache_control: str | None) -> float | None:
     if "no-store" in directives or "no-cache" in directives:
         return None
     raw = directives.get("max-age", "")
-    return float(raw) if raw.isdigit() and int(raw) > 0 else None
+    return float(raw) if _digits(raw) and int(raw) > 0 else None
 
 
 def expires_in(expires: str | None, date: str | None, now: datetime) -> float | None:
@@ -69,6 +69,12 @@ def expires_in(expires: str | None, date: str | None, now: datetime) -> float | 
     base = _http_date(date) if date else None
     seconds = (when - (base or now)).total_seconds()
     return seconds if seconds > 0 else None
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts "²", which httpx can hand us when a
+    server sends a latin-1 byte in a header."""
+    return text.isascii() and text.isdigit()
 
 
 def _http_date(value: str) -> datetime | None:

@@ -29,6 +29,9 @@ from ingest.errors import FetchBlocked
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
+"""All IPv6 addresses in public use (RFC 4291 2.4); everything else (site-local fec0::/10,
+IPv4-compatible ::/96 and other reserved space) is refused."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +58,7 @@ class AddressPolicy:
             return "an unspecified address"
         if address.is_private:
             return "a private-network address"
-        if not address.is_global:
+        if not address.is_global or (address.version == 6 and address not in _GLOBAL_UNICAST):
             return "a reserved (not globally routable) address"
         return None
 
@@ -151,7 +154,10 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             raise httpcore.ConnectTimeout(f"DNS lookup of {host} timed out") from None
         except OSError as exc:
             raise httpcore.ConnectError(f"DNS lookup of {host} failed: {exc}") from None
-        found = dict.fromkeys(ipaddress.ip_address(a.split("%")[0]) for a in answers)
+        try:
+            found = dict.fromkeys(ipaddress.ip_address(a.split("%")[0]) for a in answers)
+        except ValueError as exc:
+            raise httpcore.ConnectError(f"DNS lookup of {host} gave a bad address: {exc}") from None
         if not found:
             raise httpcore.ConnectError(f"DNS lookup of {host} found no address")
         return list(found)

@@ -79,7 +79,7 @@ def succeeded(
         last_modified=result.validators.last_modified or status.last_modified,
         body_hash=body_hash or status.body_hash,
         entries_seen=status.entries_seen if entries is None else entries,
-        ttl=ttl if ttl is not None or result.not_modified else None,
+        ttl=ttl if ttl is not None else (status.ttl if result.not_modified else None),
     )
     if result.status == 200 and not result.validators.etag:
         after = replace(after, etag=None)  # a fresh answer without an ETag retires the old one
@@ -135,6 +135,8 @@ def failed(
         last_attempt=now,
         last_error=message,
         consecutive_failures=failures,
+        redirect_count=0,  # a failed fetch breaks a run of redirects
+        redirect_target=None,
         polls=status.polls + 1,
     )
 
@@ -145,7 +147,7 @@ def deferred(
     """The status after a poll that was put off (host budget spent, or 429)."""
     return replace(
         status,
-        state="deferred",
+        state="dead" if status.state == "dead" else "deferred",  # still dead: retried rarely
         last_attempt=now,
         http_status=http_status if http_status is not None else status.http_status,
         last_error=note if note is not None else status.last_error,

@@ -56,6 +56,16 @@ class RawEntry:
     published: datetime | None = None
     updated: datetime | None = None
     authors: tuple[str, ...] = ()
+    version: int | None = None
+    """An explicit version number from the wire format (ninjs ``version``), if any."""
+    status: str = "usable"
+    """``usable``, or a withdrawal: ``canceled``/``withheld`` (ninjs) or ``deleted`` (an Atom
+    tombstone, RFC 6721)."""
+    correction: bool = False
+    """The source itself marks this version as a correction (a signal, not our guess)."""
+    note: str | None = None
+    """An editorial note that came with the item (ninjs ``ednote``)."""
+    slugline: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ A fetch over budget is *deferred* by the caller, not counted as an error.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -93,9 +94,9 @@ class RedisHostGate:
         if granted:
             return Permit(host, granted=True, token=token if limit.concurrency > 0 else "")
         what = (
-            f"{limit.concurrency} requests at once"
+            _plural(limit.concurrency, "request") + " at once"
             if reason == "concurrency"
-            else f"{limit.per_minute} requests a minute"
+            else _plural(limit.per_minute, "request") + " a minute"
         )
         return Permit(
             host,
@@ -111,8 +112,16 @@ class RedisHostGate:
 
 
 def host_of(url: str) -> str:
-    """The politeness key of ``url``: its lowercase host name (ports share a budget)."""
+    """The politeness key of ``url``: its host name in one spelling (lowercase, ASCII, no
+    trailing dot), so every spelling of a host shares one budget; ports share it too."""
     try:
-        return (urlsplit(url).hostname or "").lower() or "unknown"
+        host = (urlsplit(url).hostname or "").rstrip(".")
     except ValueError:
         return "unknown"
+    with contextlib.suppress(UnicodeError):
+        host = host.encode("idna").decode("ascii")
+    return host.lower() or "unknown"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

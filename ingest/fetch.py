@@ -244,6 +244,16 @@ def _location(response: httpx.Response) -> str:
     return str(target)
 
 
+def _root_cause(exc: BaseException) -> str:
+    """The words of the OS error under an empty httpx error (a reset says nothing itself)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and str(seen):
+            return seen.strerror or str(seen)
+        seen = seen.__cause__ or seen.__context__
+    return type(exc).__name__
+
+
 def _timeout_kind(exc: httpx.TimeoutException) -> str:
     if isinstance(exc, httpx.ConnectTimeout):
         return "connecting"
@@ -255,7 +265,7 @@ def _timeout_kind(exc: httpx.TimeoutException) -> str:
 
 
 def _transport_message(exc: httpx.TransportError) -> str:
-    text = str(exc) or type(exc).__name__
+    text = str(exc) or _root_cause(exc)
     if isinstance(exc, httpx.ConnectError):
         return f"cannot connect: {text}"
     if isinstance(exc, httpx.RemoteProtocolError):

@@ -32,6 +32,9 @@ def start_worker(redis_url: str, sources: Path) -> subprocess.Popen[bytes]:
         WIREFEED_SOURCES=str(sources),
         WIREFEED_FETCH_ALLOW_NETWORKS="127.0.0.0/8",
         WIREFEED_LOG_LEVEL="WARNING",
+        # Every test source lives on 127.0.0.1; host politeness has its own tests.
+        WIREFEED_HOST_CONCURRENCY="0",
+        WIREFEED_HOST_PER_MINUTE="0",
     )
     return subprocess.Popen(
         [sys.executable, "-m", "workers.cli", "worker"],

@@ -7,7 +7,7 @@ The file is YAML::
       - id: wire-a              # [a-z0-9][a-z0-9._-]*, unique
         url: https://example.org/wire.xml
         title: Wire A
-        kind: auto              # auto | rss | atom | jsonfeed
+        kind: auto              # auto | rss | atom | jsonfeed | ninjs
         interval: 60            # seconds between polls, >= 1: the base of the schedule
         min_interval: 30        # adaptive polling stays within these bounds; by default
         max_interval: 240       #   [interval, 4 x interval]
@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-KINDS = ("auto", "rss", "atom", "jsonfeed")
+KINDS = ("auto", "rss", "atom", "jsonfeed", "ninjs")
 _ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _TAG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token

@@ -1,15 +1,49 @@
-"""Is this item new, a new version of one we have, or nothing new? A pure decision.
+"""Is this item new, a new version, another source's copy, a withdrawal, or nothing? Pure.
 
-The decision looks only at the item and what the store knows about the item's identity
-(:class:`~ingest.model.Known`). It never uses a time high-water mark: a back-dated item that we
-have not seen is new, whatever its date.
+The decision looks at the item and at the evidence the store found for it, and at ``now``:
+
+* ``known``: what we hold for the same source and identity;
+* ``by_url``: the entry that first carried the item's canonical URL: across sources the same
+  canonical URL is the same item (within one source ids decide: a live page's updates all
+  carry the page's address);
+* ``by_copy``: the entry with word-for-word the same copy;
+* ``near``: the most similar entry of another source by content words (MinHash/LSH
+  candidates, compared exactly), with its similarity.
+
+Identity is not version. A new version needs changed content; an explicit version number
+orders versions (an older one arriving late is stale), and so does the item's updated time
+when neither side has a number. Changes without an explicit version are capped per item
+(``hash_change_cap`` in ``hash_change_window``) so a feed rewriting a counter every minute
+cannot flood subscribers; corrections always pass. There is no time high-water mark: an
+unknown item is new however old its date.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 
-from ingest.model import Action, Decision, Item, Known
+from ingest.fingerprint import DUPLICATE_THRESHOLD
+from ingest.model import Action, Decision, Item, Known, to_ms
+from ingest.normalize import identity_of
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    known: Known | None = None
+    by_url: Known | None = None
+    by_copy: Known | None = None
+    near: Known | None = None
+    near_score: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class DedupePolicy:
+    hash_change_cap: int = 5
+    hash_change_window: float = 24 * 3600.0
+    near_threshold: float = DUPLICATE_THRESHOLD
 
 
 def entry_id(source_id: str, identity: str) -> str:
@@ -18,12 +52,115 @@ def entry_id(source_id: str, identity: str) -> str:
     return digest[:20]
 
 
-def decide(item: Item, known: Known | None) -> Decision:
-    """Same identity and same content: UNCHANGED. Same identity, other content: UPDATE to the
-    next version of the same entry (never a second entry). Unknown identity: NEW, version 1.
+def decide(
+    item: Item,
+    evidence: Evidence | Known | None,
+    now: datetime | None = None,
+    policy: DedupePolicy | None = None,
+) -> Decision:
+    """The verdict for ``item``; see the module docstring. (A bare ``Known`` is accepted as
+    the evidence of an item known by identity and nothing else.)"""
+    if not isinstance(evidence, Evidence):
+        evidence = Evidence(known=evidence)
+    policy = policy or DedupePolicy()
+    if evidence.known is not None:
+        return _known(item, evidence.known, now, policy)
+    own_id = entry_id(item.source_id, item.identity)
+    for owner, why in ((evidence.by_url, "same URL"), (evidence.by_copy, "same copy")):
+        if owner is not None and owner.entry_id == own_id:
+            continue  # our own claim, from a store interrupted before its identity record
+        # One source's items with distinct ids are distinct even on one URL: live pages list
+        # every update under the page's address. Across sources, one URL is one item.
+        if owner is not None and not (why == "same URL" and owner.source_id == item.source_id):
+            return _owned(item, owner, why, now, policy)
+    if item.killed:
+        return Decision(Action.KILL, own_id, 0, reason="withdrawn before we saw it")
+    near = evidence.near
+    close = near is not None and evidence.near_score >= policy.near_threshold
+    if near is not None and close and near.source_id != item.source_id:
+        return _owned(item, near, f"near copy ({evidence.near_score:.2f})", now, policy)
+    return Decision(Action.NEW, own_id, 1)
+
+
+def _owned(
+    item: Item, owner: Known, why: str, now: datetime | None, policy: DedupePolicy
+) -> Decision:
+    """An unknown identity whose URL or copy belongs to an entry we hold."""
+    if owner.killed:
+        return Decision(
+            Action.BLOCKED,
+            owner.entry_id,
+            owner.version,
+            owner.story_id,
+            f"{why} as a killed entry",
+        )
+    if owner.source_id == item.source_id:  # word for word what we hold, re-sent under a new id
+        return Decision(
+            Action.UNCHANGED,
+            owner.entry_id,
+            owner.version,
+            owner.story_id,
+            "re-sent under a new id",
+        )
+    if item.killed:  # another source withdrawing its copy: the original stands
+        return Decision(
+            Action.UNCHANGED, owner.entry_id, owner.version, owner.story_id, "a duplicate withdrawn"
+        )
+    return Decision(Action.DUPLICATE, owner.entry_id, owner.version, owner.story_id, why)
+
+
+def _known(item: Item, known: Known, now: datetime | None, policy: DedupePolicy) -> Decision:
+    def keep(reason: str) -> Decision:
+        return Decision(Action.UNCHANGED, known.entry_id, known.version, known.story_id, reason)
+
+    if known.killed:
+        return Decision(Action.BLOCKED, known.entry_id, known.version, known.story_id, "killed")
+    if item.killed:
+        action = Action.UNCHANGED if known.alias else Action.KILL
+        return Decision(action, known.entry_id, known.version, known.story_id, "withdrawn")
+    if known.alias:
+        return keep("a duplicate of another source's entry")
+    if item.content_hash == known.content_hash:
+        return keep("")
+    if _stale(item, known):
+        return keep("stale version")
+    explicit = item.version is not None and (
+        known.explicit_version is None or item.version > known.explicit_version
+    )
+    if not explicit and not item.correction and now is not None:
+        window_start = to_ms(now) - int(policy.hash_change_window * 1000)
+        recent = [t for t in known.hash_changes if t >= window_start]
+        if len(recent) >= policy.hash_change_cap:
+            return keep("too many changes without a version")
+    return Decision(Action.UPDATE, known.entry_id, known.version + 1, known.story_id)
+
+
+def _stale(item: Item, known: Known) -> bool:
+    if item.version is not None and known.explicit_version is not None:
+        return item.version < known.explicit_version
+    return to_ms(item.updated) < known.updated_ms
+
+
+def repair_identities(items: Sequence[Item], *, distrust: bool = False) -> tuple[list[Item], bool]:
+    """Repair broken native ids in one document; return the items and whether ids collided.
+
+    Two items of one document with the same native id but different content mean the feed's
+    ids cannot be trusted (some feeds give every item the same GUID): those items fall back
+    to their canonical URL, then their content hash (the rest of the identity chain). With
+    ``distrust`` (the source collided before) every native id of the document is set aside.
+    Items repeating an id *and* its content are real repeats and are left for the planner.
     """
-    if known is None:
-        return Decision(Action.NEW, entry_id(item.source_id, item.identity), 1)
-    if known.content_hash == item.content_hash:
-        return Decision(Action.UNCHANGED, known.entry_id, known.version)
-    return Decision(Action.UPDATE, known.entry_id, known.version + 1)
+    groups: dict[str, set[str]] = {}
+    for item in items:
+        if item.identity_kind == "native":
+            groups.setdefault(item.identity, set()).add(item.content_hash)
+    collided = {ident for ident, hashes in groups.items() if len(hashes) > 1}
+    if not collided and not distrust:
+        return list(items), False
+    repaired = []
+    for item in items:
+        if item.identity_kind == "native" and (distrust or item.identity in collided):
+            ident, kind = identity_of(None, item.url, item.content_hash)
+            item = replace(item, identity=ident, identity_kind=kind)
+        repaired.append(item)
+    return repaired, bool(collided)

@@ -39,13 +39,14 @@ def source_status(source_id: str) -> str:
     return f"{PREFIX}:{{src:{source_id}}}:status"
 
 
-def source_ids(source_id: str) -> str:
-    """Hash: identity -> what we know of it (entry, story, version, content hash).
+def identity(source_id: str, ident: str) -> str:
+    """String (expires): what we know of one identity of a source, as ``Known`` JSON.
 
     Written last when an item is stored, so it doubles as the commit marker that makes a
-    replay after a crash converge instead of duplicating.
+    replay after a crash converge instead of duplicating. One key per identity (not a hash
+    field) so each can expire on its own; the source's tag keeps MGET within one slot.
     """
-    return f"{PREFIX}:{{src:{source_id}}}:ids"
+    return f"{PREFIX}:{{src:{source_id}}}:id:{_digest(ident, 24)}"
 
 
 def story_meta(story_id: str) -> str:
@@ -63,10 +64,52 @@ def story_entries(story_id: str) -> str:
     return f"{PREFIX}:{{story:{story_id}}}:entries"
 
 
-def url_story(canonical_url: str) -> str:
-    """String: the story that first carried this canonical URL (hashed to bound key length)."""
-    digest = hashlib.sha256(canonical_url.encode()).hexdigest()[:32]
-    return f"{PREFIX}:url:{digest}"
+def item_url(canonical_url: str) -> str:
+    """String (expires): the entry that first carried this canonical URL, as ``Known`` JSON.
+    Claimed with SET NX, so two workers racing on one item agree on its owner."""
+    return f"{PREFIX}:url:{_digest(canonical_url)}"
+
+
+def copy(copy_key: str) -> str:
+    """String (expires): the entry whose words are exactly these, as ``Known`` JSON (SET NX)."""
+    return f"{PREFIX}:copy:{copy_key}"
+
+
+def page_story(page_url: str) -> str:
+    """String (expires): the story the first item from this page (URL sans fragment) opened."""
+    return f"{PREFIX}:page:{_digest(page_url)}"
+
+
+def lsh_band(band_key: str) -> str:
+    """List (expires, capped): recent entries whose signature has this band, newest first.
+    Capped so a lookup reads a bounded number of candidates however many items are stored."""
+    return f"{PREFIX}:lsh:{band_key}"
+
+
+def near_record(entry_id: str) -> str:
+    """String (expires): an entry's owner record, time and content words, for comparing
+    near-duplicate candidates exactly."""
+    return f"{PREFIX}:near:{entry_id}"
+
+
+def entry_locator(entry_id: str) -> str:
+    """String (expires): an entry's ``Known`` record by entry id, for editors' commands."""
+    return f"{PREFIX}:entry:{entry_id}"
+
+
+def tombstone(entry_id: str) -> str:
+    """String (outlives entries): why and when an entry was killed. Never re-ingested."""
+    return f"{PREFIX}:tomb:{entry_id}"
+
+
+def story_also(story_id: str) -> str:
+    """Hash: "ENTRY\x1fSOURCE" -> URL: other sources that carried an entry ("also reported
+    by"). One field per pair, so concurrent additions never overwrite each other."""
+    return f"{PREFIX}:{{story:{story_id}}}:also"
+
+
+def _digest(text: str, size: int = 32) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:size]
 
 
 def story_sources(story_id: str) -> str:

@@ -94,6 +94,7 @@ class Item:
     identity: str
     identity_kind: IdentityKind
     url: str | None
+    """The item's own canonical address, fragment kept (a live page's #update-12 is an item)."""
     title: str
     summary_html: str
     content_html: str
@@ -102,31 +103,89 @@ class Item:
     authors: tuple[str, ...]
     content_hash: str
     dated: bool = True
+    page_url: str | None = None
+    """The page the item lives on: ``url`` without its fragment."""
+    version: int | None = None
+    status: str = "usable"
+    correction: bool = False
+    note: str | None = None
+    copy_key: str = ""
+    """A hash of the item's words alone (no markup, no URL): equal for identical wire copy."""
+    terms: tuple[str, ...] = ()
+    """The content words of title and lead, sorted: what near-duplicate detection compares."""
+    slugline: str | None = None
+
+    @property
+    def killed(self) -> bool:
+        return self.status in ("canceled", "deleted")
 
 
 @dataclass(frozen=True, slots=True)
 class Known:
-    """What the store remembers about an identity: enough to decide without reading the entry."""
+    """What the store remembers about an identity (or a URL or a copy): enough to decide
+    without reading the entry. ``alias`` marks an item attached to another source's entry;
+    ``killed`` a tombstone."""
 
     entry_id: str
     story_id: str
     version: int
     content_hash: str
+    explicit_version: int | None = None
+    updated_ms: int = 0
+    source_id: str = ""
+    alias: bool = False
+    killed: bool = False
+    hash_changes: tuple[int, ...] = ()
+    """When (ms) each recent change without an explicit version arrived, for the cap."""
+
+    def to_json(self) -> str:
+        return json.dumps(
+            [
+                self.entry_id,
+                self.story_id,
+                self.version,
+                self.content_hash,
+                self.explicit_version,
+                self.updated_ms,
+                self.source_id,
+                int(self.alias),
+                int(self.killed),
+                list(self.hash_changes),
+            ],
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Known:
+        e, s, v, h, x, u, src, alias, killed, changes = json.loads(text)
+        return cls(e, s, v, h, x, u, src, bool(alias), bool(killed), tuple(changes))
 
 
 class Action(enum.Enum):
     NEW = "new"
+    """Unknown so far: a new entry."""
     UNCHANGED = "unchanged"
+    """Nothing to do (same content, a stale version, or over the cap of hash-only changes)."""
     UPDATE = "update"
+    """A new version of an entry we have."""
+    DUPLICATE = "duplicate"
+    """Another source's copy of an entry we have: credit it, do not add it."""
+    KILL = "kill"
+    """A withdrawal: remove the entry everywhere and leave a tombstone."""
+    BLOCKED = "blocked"
+    """A copy of something killed: never ingested again."""
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """The dedupe verdict for one item: what to do and which version the entry becomes."""
+    """The dedupe verdict for one item: what to do, to which entry (and story, when the
+    entry exists already), which version it becomes, and a short reason for logs and counts."""
 
     action: Action
     entry_id: str
     version: int
+    story_id: str | None = None
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,11 +198,13 @@ class Assignment:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """One item's decided fate: the write the store must apply."""
+    """One item's decided fate: the write the store must apply. ``known`` is the record the
+    decision was taken against (None for a new identity)."""
 
     item: Item
     decision: Decision
     assignment: Assignment
+    known: Known | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +227,17 @@ class Entry:
     version: int
     first_seen: datetime
     versions: tuple[tuple[int, str, datetime], ...] = ()
+    explicit_version: int | None = None
+    copy_key: str = ""
+    correction_note: str | None = None
+    corrected_at: datetime | None = None
+    """Set once a version was flagged as a correction; kept by later versions."""
+    also: tuple[tuple[str, str | None], ...] = ()
+    """Other sources that carried this item: (source id, their URL). Filled in at read time."""
+
+    @property
+    def corrected(self) -> bool:
+        return self.corrected_at is not None
 
     @property
     def body_html(self) -> str:
@@ -187,11 +259,15 @@ class Entry:
                 "content_html",
                 "content_hash",
                 "version",
+                "explicit_version",
+                "copy_key",
+                "correction_note",
             )
         }
         data["authors"] = list(self.authors)
         for name in ("published", "updated", "first_seen"):
             data[name] = to_ms(getattr(self, name))
+        data["corrected_at"] = to_ms(self.corrected_at) if self.corrected_at else None
         data["versions"] = [[v, h, to_ms(at)] for v, h, at in self.versions]
         return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
@@ -201,6 +277,8 @@ class Entry:
         data["authors"] = tuple(data["authors"])
         for name in ("published", "updated", "first_seen"):
             data[name] = from_ms(data[name])
+        corrected = data.get("corrected_at")
+        data["corrected_at"] = from_ms(corrected) if corrected else None
         data["versions"] = tuple((v, h, from_ms(at)) for v, h, at in data["versions"])
         return cls(**data)
 
@@ -259,6 +337,8 @@ class SourceStatus:
     interval_reason: str | None = None
     fetched_url: str | None = None
     """The URL the last poll asked for (the configured one, or where it moved)."""
+    ids_unreliable: int = 0
+    """1 once the source gave two different items one id: its native ids are set aside."""
 
     @property
     def validators(self) -> Validators:
@@ -276,6 +356,9 @@ class IngestReport:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    duplicates: int = 0
+    killed: int = 0
+    blocked: int = 0
     skipped: int = 0
     error: str | None = None
     stories: tuple[str, ...] = ()

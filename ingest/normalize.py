@@ -11,6 +11,7 @@ Identity (who is this item?) and version (which edition of it?) are kept apart:
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from urllib.parse import quote, unquote_plus, urljoin, urlsplit, urlunsplit
 
 import nh3
 
+from ingest import fingerprint
 from ingest.errors import EntryError
 from ingest.model import IdentityKind, Item, RawEntry
 from ingest.text import collapse, html_to_text, shorten, xml_safe
@@ -61,17 +63,20 @@ def normalize(raw: RawEntry, source_id: str, *, now: datetime, base_url: str | N
     for an entry with nothing to show (no title, no text and no link).
     """
     raw = _xml_safe_entry(raw)
-    url = canonical_url(raw.link, base_url) if raw.link else None
-    summary = sanitize(raw.summary or "", url or base_url)
-    content = sanitize(raw.content or "", url or base_url)
+    page = canonical_url(raw.link, base_url) if raw.link else None
+    url = canonical_url(raw.link, base_url, keep_fragment=True) if raw.link else None
+    summary = sanitize(raw.summary or "", page or base_url)
+    content = sanitize(raw.content or "", page or base_url)
     if content and html_to_text(content) == html_to_text(summary):
         summary = ""  # RSS feeds often repeat the description as content
     title = _title(raw.title, content or summary)
-    if not title and not url:
+    if not title and not url and raw.status == "usable":
         raise EntryError("entry has no title, no text and no link")
     published, updated, dated = _times(raw, now)
     content_hash = hash_content(title, summary, content, url)
     identity, kind = identity_of(raw.native_id, url, content_hash)
+    text = html_to_text(content or summary)
+    correction, note = correction_of(raw, title, text)
     return Item(
         source_id=source_id,
         identity=identity,
@@ -85,7 +90,43 @@ def normalize(raw: RawEntry, source_id: str, *, now: datetime, base_url: str | N
         authors=tuple(collapse(a) for a in raw.authors if collapse(a))[:10],
         content_hash=content_hash,
         dated=dated,
+        page_url=page,
+        version=raw.version,
+        status=raw.status,
+        correction=correction,
+        note=note,
+        copy_key=copy_key(title, text),
+        terms=tuple(sorted(fingerprint.words(fingerprint.lead(title, text)))),
+        slugline=collapse(raw.slugline) if raw.slugline else None,
     )
+
+
+# Wire style: an upper-case marker ("CORRECTION:", "CORRECTS spelling of ...") or a
+# "Correction:" label. "Corrections officers strike" is news about prisons, not a correction.
+_MARKER = re.compile(r"^\W*(?:(CORRECTION|CORRECTED|CORRECTS)\b|(?i:(correction|corrected))\s*:)")
+
+
+def correction_of(raw: RawEntry, title: str, text: str) -> tuple[bool, str | None]:
+    """Whether this version is a correction, and the note to show with it.
+
+    Signals, in order: the source's own flag (a ninjs signal or an editorial note saying so),
+    then a wire marker opening the headline or the text ("CORRECTION:", "CORRECTS spelling
+    of ..."). A "CORRECTS ..." sentence is itself the note; a bare "CORRECTION:" has none.
+    """
+    if raw.correction:
+        return True, raw.note
+    for part in (title, text):
+        found = _MARKER.match(part)
+        if found:
+            sentence = part.split(". ")[0].strip().rstrip(".")
+            return True, (sentence + ".") if found.group(1) == "CORRECTS" else None
+    return False, None
+
+
+def copy_key(title: str, text: str) -> str:
+    """Identical wire copy, however it was marked up or linked, hashes alike."""
+    words = " ".join(re.findall(r"\w+", f"{title} {text}".lower()))
+    return hashlib.sha256(words.encode()).hexdigest()[:32]
 
 
 def _xml_safe_entry(raw: RawEntry) -> RawEntry:
@@ -125,9 +166,10 @@ def hash_content(title: str, summary: str, content: str, url: str | None) -> str
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
-def canonical_url(url: str, base: str | None = None) -> str | None:
+def canonical_url(url: str, base: str | None = None, *, keep_fragment: bool = False) -> str | None:
     """An absolute http(s) URL in one spelling: lowercase scheme and host, no default port,
-    no fragment, no tracking parameters. ``None`` if ``url`` is not a usable web address.
+    no tracking parameters, and no fragment unless ``keep_fragment`` (a live page's
+    ``#update-12`` names one item of the page). ``None`` if ``url`` is not a web address.
     """
     if base:
         url = urljoin(base, url.strip())
@@ -150,7 +192,8 @@ def canonical_url(url: str, base: str | None = None) -> str | None:
     # "?1234" into "?1234=" and "a%20b" into "a+b", spellings some servers treat differently.
     query = "&".join(p for p in parts.query.split("&") if p and not _tracking(p.split("=")[0]))
     path = quote(parts.path or "/", safe=_URL_SAFE)  # IRI to URI: "/straße" -> "/stra%C3%9Fe"
-    return urlunsplit((scheme, netloc, path, quote(query, safe=_URL_SAFE), ""))
+    fragment = quote(parts.fragment, safe=_URL_SAFE) if keep_fragment else ""
+    return urlunsplit((scheme, netloc, path, quote(query, safe=_URL_SAFE), fragment))
 
 
 def _tracking(name: str) -> bool:

@@ -28,7 +28,7 @@ from datetime import datetime
 
 from config.sources import Source
 from ingest import freshness, health
-from ingest.dedupe import decide
+from ingest.dedupe import DedupePolicy, Evidence, decide, repair_identities
 from ingest.errors import EntryError, FetchError, FetchHTTPError, ParseError
 from ingest.fetch import Fetcher
 from ingest.health import HealthPolicy
@@ -56,6 +56,7 @@ class IngestPolicy:
 
     max_entries: int = 500
     health: HealthPolicy = field(default_factory=HealthPolicy)
+    dedupe: DedupePolicy = field(default_factory=DedupePolicy)
 
 
 async def ingest_source(
@@ -133,7 +134,10 @@ async def _fetched(
             floors=tuple(floors),
         )
         return report, health.failed(status, exc, now, policy.health, http_status=result.status)
-    stored = await _store_items(source, items, store=store, now=now)
+    items, collided = repair_identities(items, distrust=bool(status.ids_unreliable))
+    if collided:  # ids that collide once are not trusted again for this source
+        status = replace(status, ids_unreliable=1)
+    stored = await _store_items(source, items, store=store, now=now, policy=policy)
     report = replace(
         stored,
         http_status=result.status,
@@ -187,22 +191,36 @@ def _read(
 
 
 async def _store_items(
-    source: Source, items: Sequence[Item], *, store: Store, now: datetime
+    source: Source,
+    items: Sequence[Item],
+    *,
+    store: Store,
+    now: datetime,
+    policy: IngestPolicy,
 ) -> IngestReport:
-    known = await store.known_many(source.id, [i.identity for i in items])
-    url_stories = await store.stories_for_urls(
-        i.url for i in items if i.url and i.identity not in known
-    )
-    plans, counts = plan(items, known, url_stories)
-    await store.apply_many(plans, timezone=source.timezone, now=now)
+    evidence = await store.evidence(source.id, items)
+    pages = await store.page_stories(i.page_url for i in items if i.page_url)
+    plans, counts = plan(items, evidence, pages, now=now, policy=policy.dedupe)
+    done = await store.apply_many(plans, timezone=source.timezone, now=now)
+    for before, after in zip(plans, done, strict=True):  # races lost while storing
+        if before.decision.action is not after.decision.action:
+            counts[before.decision.action] -= 1
+            counts[after.decision.action] += 1
     return IngestReport(
         source.id,
         status="ok",
         new=counts[Action.NEW],
         updated=counts[Action.UPDATE],
         unchanged=counts[Action.UNCHANGED],
+        duplicates=counts[Action.DUPLICATE],
+        killed=counts[Action.KILL],
+        blocked=counts[Action.BLOCKED],
         skipped=counts[None],
-        stories=tuple(dict.fromkeys(p.assignment.story_id for p in plans)),
+        stories=tuple(
+            dict.fromkeys(
+                p.assignment.story_id for p in done if p.decision.action is not Action.KILL
+            )
+        ),
     )
 
 
@@ -219,31 +237,59 @@ def _normalize_all(
 
 
 def plan(
-    items: Sequence[Item], known: Mapping[str, Known], url_stories: Mapping[str, str]
+    items: Sequence[Item],
+    evidence: Sequence[Evidence],
+    pages: Mapping[str, str],
+    *,
+    now: datetime,
+    policy: DedupePolicy | None = None,
 ) -> tuple[list[Plan], Counter[Action | None]]:
     """Decide every item of one document, in document order. Pure.
 
-    What earlier items of the same document decided counts for later ones: a canonical URL
-    first seen earlier in the document leads to the same story, and an identity repeated in one
-    document is taken once, at its first occurrence (feeds list newest first); the repeats are
-    counted under ``None``.
+    What earlier items of the same document decided counts for later ones, as if they were
+    stored already: a later item with the same URL or the same copy is theirs, and a page an
+    earlier item opened a story for leads to that story. An identity repeated in one document
+    is taken once, at its first occurrence (feeds list newest first); repeats count under
+    ``None``. UNCHANGED decisions are counted but not planned.
     """
     plans: list[Plan] = []
     counts: Counter[Action | None] = Counter()
     seen: set[str] = set()
-    stories = dict(url_stories)
-    for item in items:
+    stories = dict(pages)
+    by_url: dict[str, Known] = {}
+    by_copy: dict[str, Known] = {}
+    for item, found in zip(items, evidence, strict=True):
         if item.identity in seen:
             counts[None] += 1
             continue
         seen.add(item.identity)
-        decision = decide(item, known.get(item.identity))
+        found = replace(
+            found,
+            by_url=found.by_url or (by_url.get(item.url) if item.url else None),
+            by_copy=found.by_copy or by_copy.get(item.copy_key),
+        )
+        decision = decide(item, found, now, policy)
         counts[decision.action] += 1
         if decision.action is Action.UNCHANGED:
             continue
-        found = known.get(item.identity)
-        assignment = assign(decision, found, stories.get(item.url) if item.url else None)
-        if item.url:
-            stories.setdefault(item.url, assignment.story_id)
-        plans.append(Plan(item, decision, assignment))
+        assignment = assign(decision, stories.get(item.page_url) if item.page_url else None)
+        known = (
+            found.known
+            or (found.by_url if decision.action is Action.UPDATE else None)
+            or (found.by_copy if decision.action is Action.UPDATE else None)
+        )
+        if decision.action is Action.NEW:
+            record = Known(
+                decision.entry_id,
+                assignment.story_id,
+                1,
+                item.content_hash,
+                source_id=item.source_id,
+            )
+            if item.url:
+                by_url.setdefault(item.url, record)
+            by_copy.setdefault(item.copy_key, record)
+            if item.page_url:
+                stories.setdefault(item.page_url, assignment.story_id)
+        plans.append(Plan(item, decision, assignment, known))
     return plans, counts

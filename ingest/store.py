@@ -3,28 +3,34 @@
 Layout: see :mod:`ingest.keys`. Writes are idempotent and ordered so that a worker dying between
 any two of them leaves a state that a replay of the same item repairs rather than duplicates:
 
+0. a new entry first claims its canonical URL and its copy (SET NX GET): of two workers
+   storing the same wire copy at once, one wins and the other files its item as a duplicate;
 1. the story's entries hash, timeline and meta, in one Lua script (one slot, atomic);
-2. the stories index and the canonical-URL index (each idempotent on its own);
+2. the stories index, the page index and the dedupe index (each idempotent on its own);
 3. last, the source's identity record, which is what the next dedupe decision reads.
 
 Until step 3 lands, a replay decides the same way again and rewrites the same values.
+Kills remove the entry from its story in one script and leave tombstones on the identity, the
+URL, the copy and the near-copy record, so the item and copies of it never come back.
 Raw Redis replies never leave this module.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Protocol, get_type_hints
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from config.sources import Source
 from ingest import keys
+from ingest.codec import entry_of, status_fields, status_of, story_of
+from ingest.dedupe import DedupePolicy, Evidence, decide
 from ingest.errors import StoreError
+from ingest.index import RedisIndex, Retention
 from ingest.model import (
     Action,
     Assignment,
@@ -35,11 +41,9 @@ from ingest.model import (
     Plan,
     SourceStatus,
     Story,
-    from_ms,
     to_ms,
 )
 
-MAX_VERSIONS_KEPT = 20
 EVENTS_MAXLEN = 10_000
 
 # One slot: KEYS share the {story:ID} tag. Returns the story's updated time (ms).
@@ -52,18 +56,35 @@ redis.call('HSETNX', KEYS[1], 'timezone', ARGV[6])
 local current = tonumber(redis.call('HGET', KEYS[1], 'updated') or '0')
 local updated = math.max(current, tonumber(ARGV[4]))
 redis.call('HSET', KEYS[1], 'updated', updated)
+for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[8]) end
 return updated
+"""
+
+# One slot. Removes an entry and its "also reported by" credits; returns what is left, the
+# removed entry's JSON and the story's updated time.
+_KILL_ENTRY = """
+local raw = redis.call('HGET', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+local prefix = ARGV[1] .. '\31'
+for _, field in ipairs(redis.call('HKEYS', KEYS[4])) do
+  if string.sub(field, 1, #prefix) == prefix then redis.call('HDEL', KEYS[4], field) end
+end
+local current = tonumber(redis.call('HGET', KEYS[1], 'updated') or '0')
+local updated = math.max(current, tonumber(ARGV[2]))
+redis.call('HSET', KEYS[1], 'updated', updated)
+return {redis.call('ZCARD', KEYS[2]), raw or '', updated}
 """
 
 
 class Store(Protocol):
     """What the pipeline and the web app need from storage. Every write is idempotent."""
 
-    async def known_many(self, source_id: str, identities: Sequence[str]) -> dict[str, Known]: ...
-    async def stories_for_urls(self, urls: Iterable[str]) -> dict[str, str]: ...
+    async def evidence(self, source_id: str, items: Sequence[Item]) -> list[Evidence]: ...
+    async def page_stories(self, pages: Iterable[str]) -> dict[str, str]: ...
     async def apply_many(
         self, plans: Sequence[Plan], *, timezone: str, now: datetime
-    ) -> list[Entry]: ...
+    ) -> list[Plan]: ...
     async def source_status(self, source_id: str) -> SourceStatus: ...
     async def source_statuses(self, source_ids: Sequence[str]) -> dict[str, SourceStatus]: ...
     async def set_state(self, source_id: str, state: str) -> None: ...
@@ -82,33 +103,41 @@ class Store(Protocol):
 class RedisStore:
     """:class:`Store` over one Redis (or Redis Cluster) connection owned by the caller."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        retention: Retention | None = None,
+        dedupe: DedupePolicy | None = None,
+    ) -> None:
         self._r = client
+        self.retention = retention or Retention()
+        self.dedupe = dedupe or DedupePolicy()
+        self.index = RedisIndex(client, self.retention)
         self._apply_entry = client.register_script(_APPLY_ENTRY)
+        self._kill_entry = client.register_script(_KILL_ENTRY)
 
     # -- ingest side -------------------------------------------------------------------------
 
-    async def known_many(self, source_id: str, identities: Sequence[str]) -> dict[str, Known]:
-        """What we know of each of ``identities`` in ``source_id``; new ones are absent."""
-        if not identities:
-            return {}
-        raws = await self._call(self._r.hmget(keys.source_ids(source_id), list(identities)))
-        return {i: _known_of(raw) for i, raw in zip(identities, raws, strict=True) if raw}
+    async def evidence(self, source_id: str, items: Sequence[Item]) -> list[Evidence]:
+        """What the dedupe decision needs for each of ``items`` (see :mod:`ingest.index`)."""
+        return list(await self._call(self.index.evidence(source_id, items)))
 
     async def known(self, source_id: str, identity: str) -> Known | None:
-        """What we know of one identity, or ``None`` if it is new to us."""
-        return (await self.known_many(source_id, [identity])).get(identity)
+        """What we hold for one identity of a source, or ``None`` if it is new to us."""
+        raw = await self._call(self._r.get(keys.identity(source_id, identity)))
+        return Known.from_json(raw) if raw else None
 
-    async def stories_for_urls(self, urls: Iterable[str]) -> dict[str, str]:
-        """For each canonical URL an earlier item carried: the story it went to."""
-        wanted = list(dict.fromkeys(urls))
+    async def page_stories(self, pages: Iterable[str]) -> dict[str, str]:
+        """For each page an earlier item came from: the story that item opened."""
+        wanted = list(dict.fromkeys(pages))
         if not wanted:
             return {}
         pipe = self._r.pipeline(transaction=False)  # keys live in many slots: no MGET
-        for url in wanted:
-            pipe.get(keys.url_story(url))
+        for page in wanted:
+            pipe.get(keys.page_story(page))
         found = await self._call(pipe.execute())
-        return {url: str(sid) for url, sid in zip(wanted, found, strict=True) if sid}
+        return {page: str(sid) for page, sid in zip(wanted, found, strict=True) if sid}
 
     async def apply(
         self,
@@ -118,25 +147,27 @@ class RedisStore:
         *,
         timezone: str,
         now: datetime,
-    ) -> Entry:
-        """Store one NEW entry or UPDATE of one; see :meth:`apply_many`."""
-        (entry,) = await self.apply_many(
-            [Plan(item, decision, assignment)], timezone=timezone, now=now
+        known: Known | None = None,
+    ) -> Plan:
+        """Store one decided item; see :meth:`apply_many`."""
+        (done,) = await self.apply_many(
+            [Plan(item, decision, assignment, known)], timezone=timezone, now=now
         )
-        return entry
+        return done
 
     async def apply_many(
         self, plans: Sequence[Plan], *, timezone: str, now: datetime
-    ) -> list[Entry]:
-        """Store NEW entries and UPDATEs of entries, in one round trip after one read.
+    ) -> list[Plan]:
+        """Carry out decided plans; return them as carried out.
 
-        Idempotent: applying the same plans twice leaves the same state. Within each plan the
-        writes go in the order of the module docstring (identity record last), and Redis runs a
-        pipeline in order, so a connection lost part-way leaves a prefix that a replay repairs.
-        Plans must name distinct entries; UNCHANGED decisions must not reach here.
+        A NEW plan whose URL or copy another entry claimed first (a race between workers)
+        is decided again against that owner and usually becomes a DUPLICATE: the returned
+        plans say what really happened. Idempotent: applying the same plans twice leaves the
+        same state. UNCHANGED plans are skipped.
         """
-        if any(p.decision.action is Action.UNCHANGED for p in plans):
-            raise ValueError("apply_many() given an UNCHANGED decision")
+        plans = await self._claim(
+            [p for p in plans if p.decision.action is not Action.UNCHANGED], now
+        )
         previous = await self._entries(
             [
                 (p.assignment.story_id, p.decision.entry_id)
@@ -145,25 +176,58 @@ class RedisStore:
             ]
         )
         pipe = self._r.pipeline(transaction=False)
-        entries = []
         for plan in plans:
-            entry = _entry_of(
-                plan.item,
-                plan.decision,
-                plan.assignment.story_id,
-                previous.get(plan.decision.entry_id),
-                now,
-            )
-            await self._queue_writes(pipe, plan, entry, timezone, now)
-            entries.append(entry)
-        if entries:
+            action = plan.decision.action
+            if action in (Action.NEW, Action.UPDATE):
+                await self._queue_entry(pipe, plan, previous, timezone, now)
+            elif action is Action.DUPLICATE:
+                self._queue_duplicate(pipe, plan, now)
+            elif action is Action.BLOCKED:
+                self._queue_blocked(pipe, plan)
+        if len(pipe):
             await self._call(pipe.execute())
-        return entries
+        for plan in plans:
+            if plan.decision.action is Action.KILL:
+                await self._kill(plan, reason="withdrawn by its source", now=now)
+        return list(plans)
 
-    async def _queue_writes(
-        self, pipe: Any, plan: Plan, entry: Entry, timezone: str, now: datetime
+    async def _claim(self, plans: list[Plan], now: datetime) -> list[Plan]:
+        """Claim URL and copy for NEW plans; re-decide the ones another entry beat."""
+        fresh = [p for p in plans if p.decision.action is Action.NEW]
+        if not fresh:
+            return plans
+        pipe = self._r.pipeline(transaction=False)
+        for plan in fresh:
+            self.index.queue_claims(pipe, plan.item, _record(plan, plan.item))
+        replies = await self._call(pipe.execute())
+        redone: dict[int, Plan] = {}
+        for n, plan in enumerate(fresh):
+            owners = [Known.from_json(r) for r in replies[2 * n : 2 * n + 2] if r]
+            rival = next((o for o in owners if o.entry_id != plan.decision.entry_id), None)
+            if rival is not None:
+                redone[id(plan)] = await self._lost_race(plan, rival, now)
+        return [redone.get(id(p), p) for p in plans]
+
+    async def _lost_race(self, plan: Plan, owner: Known, now: datetime) -> Plan:
+        decision = decide(plan.item, Evidence(by_url=owner), now, self.dedupe)
+        # Claims we did win point at an entry that will not exist: hand them to the owner.
+        pipe = self._r.pipeline(transaction=False)
+        for key in (keys.item_url(plan.item.url or ""), keys.copy(plan.item.copy_key)):
+            pipe.set(key, owner.to_json(), xx=True, px=self.retention.entries_ms)
+        await self._call(pipe.execute())
+        assignment = Assignment(owner.story_id, new_story=False)
+        return Plan(
+            plan.item,
+            decision,
+            assignment,
+            owner if owner.source_id == plan.item.source_id else None,
+        )
+
+    async def _queue_entry(
+        self, pipe: Any, plan: Plan, previous: dict[str, Entry], timezone: str, now: datetime
     ) -> None:
         sid, item = plan.assignment.story_id, plan.item
+        entry = entry_of(item, plan.decision, sid, previous.get(plan.decision.entry_id), now)
         changed_ms = to_ms(entry.updated if plan.assignment.new_story else max(entry.updated, now))
         await self._apply_entry(  # with a pipeline client this queues, it does not send
             keys=[
@@ -180,20 +244,160 @@ class RedisStore:
                 to_ms(entry.first_seen),
                 timezone,
                 item.source_id,
+                self.retention.entries_ms,
             ],
             client=pipe,
         )
         pipe.zadd(keys.STORIES, {sid: changed_ms}, gt=True)  # the same max the script keeps
-        if item.url:
-            pipe.set(keys.url_story(item.url), sid, nx=True)
-        record = f"{entry.id} {sid} {entry.version} {entry.content_hash}"
-        pipe.hset(keys.source_ids(item.source_id), item.identity, record)
+        if item.page_url:
+            pipe.set(keys.page_story(item.page_url), sid, nx=True, px=self.retention.entries_ms)
+        record = _record(plan, item, now)
+        self.index.queue_entry(pipe, item, record, to_ms(entry.published))
+        self.index.queue_identity(pipe, item, record)
+        self._event(pipe, sid, plan.decision.action.value, entry.id)
+
+    def _queue_duplicate(self, pipe: Any, plan: Plan, now: datetime) -> None:
+        sid, item, owner = plan.assignment.story_id, plan.item, plan.decision.entry_id
+        pipe.hset(keys.story_also(sid), f"{owner}\x1f{item.source_id}", item.url or "")
+        pipe.pexpire(keys.story_also(sid), self.retention.entries_ms)
+        pipe.sadd(keys.story_sources(sid), item.source_id)
+        alias = Known(
+            owner,
+            sid,
+            plan.decision.version,
+            item.content_hash,
+            item.version,
+            to_ms(item.updated),
+            item.source_id,
+            alias=True,
+        )
+        self.index.queue_identity(pipe, item, alias)
+        self._event(pipe, sid, "also", owner)
+
+    def _queue_blocked(self, pipe: Any, plan: Plan) -> None:
+        dead = Known(
+            plan.decision.entry_id,
+            plan.decision.story_id or "",
+            0,
+            plan.item.content_hash,
+            source_id=plan.item.source_id,
+            killed=True,
+        )
+        self.index.queue_identity(pipe, plan.item, dead)
+
+    async def kill(self, entry_id: str, *, reason: str, now: datetime) -> bool:
+        """An editor's kill: remove ``entry_id`` from every feed and tombstone it. False when
+        no such entry is known (or it is dead already)."""
+        owner = await self._call(self.index.owner(entry_id))
+        if owner is None or owner.killed:
+            return False
+        item = Item(
+            source_id=owner.source_id,
+            identity="",
+            identity_kind="native",
+            url=None,
+            title="",
+            summary_html="",
+            content_html="",
+            published=now,
+            updated=now,
+            authors=(),
+            content_hash=owner.content_hash,
+        )
+        plan = Plan(
+            item,
+            Decision(Action.KILL, entry_id, owner.version, owner.story_id),
+            Assignment(owner.story_id, new_story=False),
+            owner,
+        )
+        await self._kill(plan, reason=reason, now=now)
+        return True
+
+    async def _kill(self, plan: Plan, *, reason: str, now: datetime) -> None:
+        sid, entry_id = plan.decision.story_id, plan.decision.entry_id
+        removed: Entry | None = None
+        if sid:
+            left, raw, updated = await self._call(
+                self._kill_entry(
+                    keys=[
+                        keys.story_meta(sid),
+                        keys.story_timeline(sid),
+                        keys.story_entries(sid),
+                        keys.story_also(sid),
+                    ],
+                    args=[entry_id, to_ms(now)],
+                )
+            )
+            removed = Entry.from_json(raw) if raw else None
+            if int(left) == 0:
+                await self._call(self._r.zrem(keys.STORIES, sid))
+            else:
+                await self._call(self._r.zadd(keys.STORIES, {sid: int(updated)}, gt=True))
+        record = plan.known or Known(
+            entry_id,
+            sid or "",
+            plan.decision.version,
+            plan.item.content_hash,
+            source_id=plan.item.source_id,
+        )
+        pipe = self._r.pipeline(transaction=False)
+        dead = self.index.queue_tombstone(
+            pipe,
+            record,
+            url=removed.url if removed else plan.item.url,
+            copy_key=removed.copy_key if removed else plan.item.copy_key,
+            reason=reason,
+            now_ms=to_ms(now),
+        )
+        identities = {(plan.item.source_id, plan.item.identity)} if plan.item.identity else set()
+        if removed is not None:
+            identities.add((removed.source_id, removed.identity))
+        for source_id, identity in identities:
+            pipe.set(
+                keys.identity(source_id, identity), dead.to_json(), px=self.retention.tombstones_ms
+            )
+        if sid:
+            self._event(pipe, sid, "kill", entry_id)
+        await self._call(pipe.execute())
+
+    async def correct(self, entry_id: str, *, note: str | None, now: datetime) -> bool:
+        """An editor's correction flag on an entry: republished with a new updated time and
+        the note. False when no such entry is known."""
+        owner = await self._call(self.index.owner(entry_id))
+        if owner is None or owner.killed:
+            return False
+        raw = await self._call(self._r.hget(keys.story_entries(owner.story_id), entry_id))
+        if not raw:
+            return False
+        entry = Entry.from_json(raw)
+        fixed = replace(
+            entry,
+            correction_note=note or entry.correction_note,
+            corrected_at=now,
+            updated=max(now, entry.updated),
+        )
+        pipe = self._r.pipeline(transaction=False)
+        pipe.hset(keys.story_entries(owner.story_id), entry_id, fixed.to_json())
+        pipe.hset(keys.story_meta(owner.story_id), "updated", str(to_ms(fixed.updated)))
+        pipe.zadd(keys.STORIES, {owner.story_id: to_ms(fixed.updated)}, gt=True)
+        self._event(pipe, owner.story_id, "correction", entry_id)
+        await self._call(pipe.execute())
+        return True
+
+    def _event(self, pipe: Any, story_id: str, kind: str, entry_id: str) -> None:
         pipe.xadd(
             keys.EVENTS,
-            {"story": sid, "kind": plan.decision.action.value, "entry": entry.id},
+            {"story": story_id, "kind": kind, "entry": entry_id},
             maxlen=EVENTS_MAXLEN,
             approximate=True,
         )
+
+    async def trim(self, now: datetime) -> int:
+        """Forget stories whose last change is older than the retention window (their keys
+        expire on their own); returns how many left the index."""
+        horizon = to_ms(now) - self.retention.entries_ms
+        removed: int = await self._call(self._r.zremrangebyscore(keys.STORIES, "-inf", horizon))
+        return removed
 
     async def _entries(self, wanted: Sequence[tuple[str, str]]) -> dict[str, Entry]:
         if not wanted:
@@ -210,7 +414,7 @@ class RedisStore:
 
     async def source_status(self, source_id: str) -> SourceStatus:
         raw: dict[str, str] = await self._call(self._r.hgetall(keys.source_status(source_id)))
-        return _status_of(source_id, raw)
+        return status_of(source_id, raw)
 
     async def source_statuses(self, source_ids: Sequence[str]) -> dict[str, SourceStatus]:
         """The statuses of ``source_ids`` in one round trip (unknown ones come back new)."""
@@ -218,7 +422,7 @@ class RedisStore:
         for source_id in source_ids:
             pipe.hgetall(keys.source_status(source_id))
         raws = await self._call(pipe.execute()) if source_ids else []
-        return {sid: _status_of(sid, raw) for sid, raw in zip(source_ids, raws, strict=True)}
+        return {sid: status_of(sid, raw) for sid, raw in zip(source_ids, raws, strict=True)}
 
     async def set_state(self, source_id: str, state: str) -> None:
         """Set a source's state alone (for example ``paused`` when it is disabled)."""
@@ -248,14 +452,14 @@ class RedisStore:
         fields that differ are written: an unchanged poll costs one small HSET.
         """
         key = keys.source_status(status.source_id)
-        fields = _status_fields(status)
+        fields = status_fields(status)
         if previous is None:
             pipe = self._r.pipeline(transaction=True)
             pipe.delete(key)
             pipe.hset(key, mapping=fields)
             await self._call(pipe.execute())
             return
-        before = _status_fields(previous)
+        before = status_fields(previous)
         changed = {k: v for k, v in fields.items() if before.get(k) != v}
         dropped = [k for k in before if k not in fields]
         if dropped:
@@ -302,12 +506,15 @@ class RedisStore:
         pipe.zrevrange(keys.story_timeline(story_id), 0, entries - 1)
         pipe.zcard(keys.story_timeline(story_id))
         pipe.smembers(keys.story_sources(story_id))
-        meta, entry_ids, count, sources = await self._call(pipe.execute())
+        pipe.hgetall(keys.story_also(story_id))
+        meta, entry_ids, count, sources, also = await self._call(pipe.execute())
         if not meta or not entry_ids:
             return None
         raws = await self._call(self._r.hmget(keys.story_entries(story_id), entry_ids))
         timeline = tuple(Entry.from_json(r) for r in raws if r is not None)
-        return _story_of(story_id, meta, timeline, int(count), sources)
+        if not timeline:
+            return None
+        return story_of(story_id, meta, timeline, int(count), sources, also)
 
     async def _call(self, awaitable: Any) -> Any:
         try:
@@ -316,121 +523,29 @@ class RedisStore:
             raise StoreError(f"redis: {type(exc).__name__}: {exc}") from exc
 
 
+def _record(plan: Plan, item: Item, now: datetime | None = None) -> Known:
+    """The identity record an applied plan leaves behind."""
+    known, decision = plan.known, plan.decision
+    changes: tuple[int, ...] = known.hash_changes if known else ()
+    explicit = [
+        v for v in ((known.explicit_version if known else None), item.version) if v is not None
+    ]
+    hash_only = known is not None and item.version in (None, known.explicit_version)
+    if hash_only and now is not None and decision.action is Action.UPDATE:
+        changes = (*changes, to_ms(now))[-16:]  # a change without a version: counts to the cap
+    return Known(
+        entry_id=decision.entry_id,
+        story_id=plan.assignment.story_id,
+        version=decision.version,
+        content_hash=item.content_hash,
+        explicit_version=max(explicit) if explicit else None,
+        updated_ms=max(to_ms(item.updated), known.updated_ms if known else 0),
+        source_id=item.source_id,
+        hash_changes=changes,
+    )
+
+
 def _close(recorded: float | None, chosen: float | None) -> bool:
     if recorded is None or chosen is None:
         return recorded is chosen
     return abs(recorded - chosen) <= 0.25 * max(recorded, chosen)
-
-
-def _known_of(raw: str) -> Known:
-    entry_id, story_id, version, content_hash = str(raw).split(" ", 3)
-    return Known(entry_id, story_id, int(version), content_hash)
-
-
-def _entry_of(
-    item: Item, decision: Decision, story_id: str, previous: Entry | None, now: datetime
-) -> Entry:
-    """The stored form of ``item`` at ``decision.version``, carrying history from ``previous``."""
-    history = ((decision.version, item.content_hash, now),)
-    entry = Entry(
-        id=decision.entry_id,
-        story_id=story_id,
-        source_id=item.source_id,
-        identity=item.identity,
-        identity_kind=item.identity_kind,
-        url=item.url,
-        title=item.title,
-        summary_html=item.summary_html,
-        content_html=item.content_html,
-        published=item.published,
-        updated=item.updated,
-        authors=item.authors,
-        content_hash=item.content_hash,
-        version=decision.version,
-        first_seen=now,
-        versions=history,
-    )
-    if previous is None:
-        return entry
-    # A new version keeps the entry's place in the timeline and gets a fresh updated time:
-    # the feed's date if it moved, else the moment we saw the change.
-    kept = tuple(v for v in previous.versions if v[0] < decision.version)
-    return replace(
-        entry,
-        published=previous.published,
-        first_seen=previous.first_seen,
-        updated=item.updated if item.updated > previous.updated else max(now, previous.updated),
-        versions=(kept + history)[-MAX_VERSIONS_KEPT:],
-    )
-
-
-def _story_of(
-    story_id: str,
-    meta: dict[str, str],
-    timeline: tuple[Entry, ...],
-    count: int,
-    sources: Iterable[str],
-) -> Story:
-    head = timeline[0]
-    return Story(
-        id=story_id,
-        title=meta.get("title") or head.title,
-        lede_html=meta.get("lede") or head.summary_html or _first_paragraph(head.content_html),
-        created=from_ms(meta.get("created", to_ms(head.first_seen))),
-        updated=from_ms(meta.get("updated", to_ms(head.updated))),
-        timezone=meta.get("timezone", "UTC"),
-        entry_count=count,
-        sources=tuple(sorted(str(s) for s in sources)),
-        entries=timeline,
-    )
-
-
-def _first_paragraph(fragment: str) -> str:
-    end = fragment.find("</p>")
-    return fragment[: end + 4] if fragment.startswith("<p>") and end > 0 else fragment
-
-
-def _status_codec() -> dict[str, Callable[[str], Any]]:
-    """How to read each stored status field back, from SourceStatus's own annotations."""
-    readers: dict[str, Callable[[str], Any]] = {}
-    for name, hint in get_type_hints(SourceStatus).items():
-        text = str(hint)
-        if "datetime" in text:
-            readers[name] = from_ms
-        elif "tuple" in text:
-            readers[name] = lambda raw: tuple(json.loads(raw))
-        elif "int" in text:
-            readers[name] = int
-        elif "float" in text:
-            readers[name] = float
-        else:
-            readers[name] = str
-    return readers
-
-
-_STATUS_READERS = _status_codec()
-
-
-def _status_fields(status: SourceStatus) -> dict[Any, str]:  # Any: redis-py's key union
-    """The hash fields of ``status``; unset (None) fields are left out."""
-    fields: dict[Any, str] = {}
-    for name in _STATUS_READERS:
-        value = getattr(status, name)
-        if value is None or name == "source_id":
-            continue
-        if isinstance(value, datetime):
-            fields[name] = str(to_ms(value))
-        elif isinstance(value, tuple):
-            fields[name] = json.dumps(list(value))
-        else:
-            fields[name] = str(value)
-    return fields
-
-
-def _status_of(source_id: str, raw: dict[str, str]) -> SourceStatus:
-    values = {
-        name: _STATUS_READERS[name](text)
-        for name, text in raw.items()
-        if name in _STATUS_READERS and name != "source_id"
-    }
-    return SourceStatus(source_id=source_id, **values)

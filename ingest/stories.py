@@ -2,8 +2,10 @@
 
 The rules, first match wins:
 
-1. an entry we already have stays in its story (all versions of an item are one entry);
-2. an item whose canonical URL an earlier item carried joins that item's story;
+1. an entry we already have stays in its story (all versions of an item are one entry, and a
+   duplicate is credited on the entry it duplicates);
+2. an item on a page an earlier item came from (same canonical URL but for the fragment: a
+   live page's updates) joins that item's story;
 3. otherwise the item opens a new story, whose id derives from the entry id, so a replay of the
    same item after a crash names the same story.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 
-from ingest.model import Assignment, Decision, Known
+from ingest.model import Assignment, Decision
 
 
 def story_id_for(entry_id: str) -> str:
@@ -20,10 +22,10 @@ def story_id_for(entry_id: str) -> str:
     return hashlib.sha256(f"story\x00{entry_id}".encode()).hexdigest()[:12]
 
 
-def assign(decision: Decision, known: Known | None, url_story: str | None) -> Assignment:
-    """Pick the story for an entry; ``url_story`` is the story already holding its URL, if any."""
-    if known is not None:
-        return Assignment(known.story_id, new_story=False)
-    if url_story is not None:
-        return Assignment(url_story, new_story=False)
+def assign(decision: Decision, page_story: str | None) -> Assignment:
+    """Pick the story for an entry; ``page_story`` is the story already holding its page."""
+    if decision.story_id is not None:
+        return Assignment(decision.story_id, new_story=False)
+    if page_story is not None:
+        return Assignment(page_story, new_story=False)
     return Assignment(story_id_for(decision.entry_id), new_story=True)

@@ -1,7 +1,8 @@
 """Bytes and response headers in, :class:`~ingest.model.ParsedFeed` out. Pure: no I/O.
 
 ``parse`` picks the parser from the source's ``kind`` and, for ``auto``, from the bytes
-themselves (a JSON object is a JSON Feed; anything else goes to the XML parser).
+themselves: JSON is a JSON Feed when it says so in ``version``, else ninjs when it looks like
+ninjs; anything that is not JSON goes to the XML parser (RSS, Atom).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import replace
 
 from ingest.errors import ParseError
 from ingest.model import ParsedFeed
-from ingest.parse import jsonfeed, xml
+from ingest.parse import jsonfeed, ninjs, xml
 
 __all__ = ["ParseError", "parse"]
 
@@ -24,8 +25,13 @@ def parse(body: bytes, headers: Mapping[str, str], kind: str = "auto") -> Parsed
     """
     if not body.strip():
         raise ParseError("empty document")
-    if kind == "jsonfeed" or (kind == "auto" and _looks_like_json(body)):
-        return jsonfeed.parse(body, headers)
+    if kind in ("jsonfeed", "ninjs") or (kind == "auto" and _looks_like_json(body)):
+        doc = jsonfeed.load(body)
+        if kind == "ninjs" or (
+            kind == "auto" and not _is_jsonfeed(doc) and ninjs.looks_like_ninjs(doc)
+        ):
+            return ninjs.parse_document(doc)
+        return jsonfeed.parse_document(doc)
     feed = xml.parse(body, headers)
     if kind in ("rss", "atom") and not feed.format.startswith(kind):
         note = f"configured as {kind} but the document is {feed.format}"
@@ -34,5 +40,10 @@ def parse(body: bytes, headers: Mapping[str, str], kind: str = "auto") -> Parsed
 
 
 def _looks_like_json(body: bytes) -> bool:
-    head = body[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
-    return head.startswith(b"{")
+    head = body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith((b"{", b"["))
+
+
+def _is_jsonfeed(doc: object) -> bool:
+    version = doc.get("version") if isinstance(doc, dict) else None
+    return isinstance(version, str) and version.startswith("https://jsonfeed.org/version/")

@@ -24,7 +24,11 @@ _VERSIONS = {
 
 def parse(body: bytes, headers: Mapping[str, str]) -> ParsedFeed:
     """Parse JSON Feed bytes; raise ParseError naming what is wrong with the document."""
-    doc = _load(body)
+    return parse_document(load(body))
+
+
+def parse_document(doc: Any) -> ParsedFeed:
+    """Turn decoded JSON into a ParsedFeed; raise ParseError if it is not a JSON Feed."""
     if not isinstance(doc, dict):
         raise ParseError(f"not a JSON Feed: the document is a JSON {type(doc).__name__}")
     version = doc.get("version")
@@ -51,7 +55,8 @@ def parse(body: bytes, headers: Mapping[str, str]) -> ParsedFeed:
     )
 
 
-def _load(body: bytes) -> Any:
+def load(body: bytes) -> Any:
+    """Decode a JSON document (UTF-8, BOM allowed); raise ParseError saying where it breaks."""
     text = body.decode("utf-8-sig", errors="replace")
     try:
         return json.loads(text)

@@ -22,30 +22,18 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
 _KILLED = ("canceled", "cancelled", "withheld")
 
 
+_MARKERS = frozenset(
+    """type version versioncreated versionCreated pubstatus pubStatus headline headlines title
+    descriptions bodies body_text body_html eventDetails""".split()  # noqa: SIM905
+)
+
+
 def looks_like_ninjs(doc: Any) -> bool:
     """Whether a decoded JSON document is ninjs (an object with ``uri`` and a ninjs field)."""
     first = _items(doc)
-    return (
-        bool(first)
-        and isinstance(first[0], dict)
-        and "uri" in first[0]
-        and any(
-            name in first[0]
-            for name in (
-                "type",
-                "version",
-                "versioncreated",
-                "versionCreated",
-                "pubstatus",
-                "pubStatus",
-                "headline",
-                "headlines",
-                "bodies",
-                "body_text",
-                "body_html",
-            )
-        )
-    )
+    if not first or not isinstance(first[0], dict) or "uri" not in first[0]:
+        return False
+    return not _MARKERS.isdisjoint(first[0])
 
 
 def parse_document(doc: Any) -> ParsedFeed:
@@ -94,7 +82,8 @@ def _entry(item: Mapping[str, Any]) -> RawEntry:
         content=_body(item),
         published=_date(
             _get(item, "firstcreated", "firstCreated", "contentcreated", "contentCreated")
-        ),
+        )
+        or _event_date(item),
         updated=_date(_get(item, "versioncreated", "versionCreated")),
         authors=_authors(item),
         version=_version(item.get("version")),
@@ -181,11 +170,23 @@ def _version(value: Any) -> int | None:
     return int(text) if text.isdigit() and len(text) < 12 else None
 
 
+def _event_date(item: Mapping[str, Any]) -> datetime | None:
+    """ninjs 3 event items (timelines) are dated by the event, not by publication."""
+    details = item.get("eventDetails")
+    dates = details.get("dates") if isinstance(details, dict) else None
+    if not isinstance(dates, dict):
+        return None
+    return _date(dates.get("startDate")) or _date(dates.get("estimatedStartDate"))
+
+
 def _date(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
+    text = value.strip()
+    if len(text) == 10:  # a bare date (ninjs 3 truncated dates): noon UTC, not midnight
+        text += "T12:00:00+00:00"
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

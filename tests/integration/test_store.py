@@ -9,10 +9,9 @@ import redis.asyncio as aioredis
 
 from config.sources import Source
 from ingest import keys
-from ingest.dedupe import decide
-from ingest.model import Action, Item
+from ingest.model import Item
+from ingest.pipeline import plan
 from ingest.store import RedisStore
-from ingest.stories import assign
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 
@@ -20,11 +19,14 @@ NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 def item(
     identity: str = "a", text: str = "words", *, url: str | None = None, published: datetime = NOW
 ) -> Item:
+    """An item; with ``url`` (a page), the item is the update ``#identity`` of that page."""
     return Item(
         source_id="wire",
         identity=identity,
         identity_kind="native",
-        url=url,
+        url=f"{url}#{identity}" if url else None,
+        page_url=url,
+        copy_key=f"copy-{identity}-{text}",
         title=f"Title {identity}",
         summary_html=f"<p>{text}</p>",
         content_html="",
@@ -36,15 +38,11 @@ def item(
 
 
 async def ingest(store: RedisStore, it: Item, now: datetime = NOW) -> str | None:
-    known = await store.known(it.source_id, it.identity)
-    decision = decide(it, known)
-    if decision.action is Action.UNCHANGED:
-        return None
-    found = await store.stories_for_urls([it.url]) if it.url and known is None else {}
-    url_story = found.get(it.url or "")
-    assignment = assign(decision, known, url_story)
-    await store.apply(it, decision, assignment, timezone="America/Chicago", now=now)
-    return assignment.story_id
+    evidence = await store.evidence(it.source_id, [it])
+    pages = await store.page_stories([it.page_url] if it.page_url else [])
+    plans, _counts = plan([it], evidence, pages, now=now)
+    done = await store.apply_many(plans, timezone="America/Chicago", now=now)
+    return done[0].assignment.story_id if done else None
 
 
 async def dump_all(client: aioredis.Redis) -> dict[str, bytes]:
@@ -55,12 +53,10 @@ async def test_applying_the_same_item_twice_changes_nothing(
     store: RedisStore, rclient: aioredis.Redis
 ) -> None:
     it = item()
-    known = await store.known("wire", "a")
-    decision = decide(it, known)
-    assignment = assign(decision, known, None)
-    await store.apply(it, decision, assignment, timezone="UTC", now=NOW)
+    plans, _counts = plan([it], await store.evidence("wire", [it]), {}, now=NOW)
+    await store.apply_many(plans, timezone="UTC", now=NOW)
     first = await dump_all(rclient)
-    await store.apply(it, decision, assignment, timezone="UTC", now=NOW)
+    await store.apply_many(plans, timezone="UTC", now=NOW)
     assert await dump_all(rclient) == first
 
 
@@ -70,7 +66,7 @@ async def test_replay_after_a_crash_before_the_identity_record_converges(
     story_id = await ingest(store, item("a"))
     assert story_id is not None
     # Simulate a worker that died after the story writes but before the commit marker.
-    await rclient.hdel(keys.source_ids("wire"), "a")
+    await rclient.delete(keys.identity("wire", "a"))
     replayed = await ingest(store, item("a"), now=NOW + timedelta(seconds=30))
     assert replayed == story_id
     story = await store.story(story_id)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.dedupe import decide, entry_id
-from ingest.model import Action, Decision, Item, Known
+from ingest.dedupe import DedupePolicy, Evidence, decide, entry_id, repair_identities
+from ingest.model import Action, Decision, Item, Known, to_ms
 
 NOW = datetime(2024, 5, 1, 20, 0, tzinfo=UTC)
 
@@ -31,57 +32,204 @@ def item(identity: str = "nw-1", content_hash: str = "h1", source_id: str = "wir
     )
 
 
-def known(version: int = 1, content_hash: str = "h1", eid: str = "e-stored") -> Known:
-    return Known(entry_id=eid, story_id="s-stored", version=version, content_hash=content_hash)
+def known(
+    version: int = 1,
+    content_hash: str = "h1",
+    eid: str = "e-stored",
+    *,
+    source: str = "wire-a",
+    explicit: int | None = None,
+    updated: datetime = NOW,
+    alias: bool = False,
+    killed: bool = False,
+    changes: tuple[int, ...] = (),
+) -> Known:
+    return Known(
+        entry_id=eid,
+        story_id="s-stored",
+        version=version,
+        content_hash=content_hash,
+        explicit_version=explicit,
+        updated_ms=to_ms(updated),
+        source_id=source,
+        alias=alias,
+        killed=killed,
+        hash_changes=changes,
+    )
+
+
+def later(item_: Item, minutes: int = 5, **kw: object) -> Item:
+    return replace(item_, updated=item_.updated + timedelta(minutes=minutes), **kw)  # type: ignore[arg-type]
+
+
+NEW_A = Decision(Action.NEW, entry_id("wire-a", "nw-1"), 1)
+HOUR_MS = 3_600_000
 
 
 @pytest.mark.parametrize(
-    ("new", "stored", "expected"),
+    ("new", "evidence", "expected"),
     [
-        pytest.param(item(), None, Decision(Action.NEW, entry_id("wire-a", "nw-1"), 1), id="new"),
+        pytest.param(item(), Evidence(), NEW_A, id="new"),
         pytest.param(
             item(source_id="wire-b"),
-            None,
+            Evidence(),
             Decision(Action.NEW, entry_id("wire-b", "nw-1"), 1),
             id="new-other-source",
         ),
-        pytest.param(item(), known(), Decision(Action.UNCHANGED, "e-stored", 1), id="unchanged"),
         pytest.param(
             item(),
-            known(version=4),
-            Decision(Action.UNCHANGED, "e-stored", 4),
-            id="unchanged-keeps-version",
+            Evidence(known=known()),
+            Decision(Action.UNCHANGED, "e-stored", 1, "s-stored"),
+            id="unchanged",
         ),
         pytest.param(
-            item(content_hash="h2"),
-            known(),
-            Decision(Action.UPDATE, "e-stored", 2),
+            later(item(), content_hash="h2"),
+            Evidence(known=known()),
+            Decision(Action.UPDATE, "e-stored", 2, "s-stored"),
             id="update",
         ),
         pytest.param(
-            item(content_hash="h2"),
-            known(version=7),
-            Decision(Action.UPDATE, "e-stored", 8),
+            later(item(), content_hash="h2"),
+            Evidence(known=known(version=4)),
+            Decision(Action.UPDATE, "e-stored", 5, "s-stored"),
             id="update-next-version",
         ),
         pytest.param(
-            item(content_hash="h1"),
-            known(version=3, content_hash="h1", eid="other-id"),
-            Decision(Action.UNCHANGED, "other-id", 3),
-            id="stored-entry-id-wins",
+            replace(item(), content_hash="h2", version=1),
+            Evidence(known=known(explicit=2)),
+            Decision(Action.UNCHANGED, "e-stored", 1, "s-stored", "stale version"),
+            id="older-explicit-version-is-stale",
+        ),
+        pytest.param(
+            replace(item(), content_hash="h2", updated=NOW - timedelta(hours=1)),
+            Evidence(known=known()),
+            Decision(Action.UNCHANGED, "e-stored", 1, "s-stored", "stale version"),
+            id="older-updated-is-stale",
+        ),
+        pytest.param(
+            replace(item(), content_hash="h2", version=3, updated=NOW - timedelta(hours=1)),
+            Evidence(known=known(explicit=2)),
+            Decision(Action.UPDATE, "e-stored", 2, "s-stored"),
+            id="explicit-version-beats-dates",
+        ),
+        pytest.param(
+            later(item(), content_hash="h9"),
+            Evidence(known=known(changes=tuple(to_ms(NOW) - n for n in range(5)))),
+            Decision(
+                Action.UNCHANGED, "e-stored", 1, "s-stored", "too many changes without a version"
+            ),
+            id="hash-changes-capped",
+        ),
+        pytest.param(
+            later(item(), content_hash="h9"),
+            Evidence(known=known(changes=tuple(to_ms(NOW) - 25 * HOUR_MS - n for n in range(5)))),
+            Decision(Action.UPDATE, "e-stored", 2, "s-stored"),
+            id="cap-window-passed",
+        ),
+        pytest.param(
+            later(item(), content_hash="h9", correction=True),
+            Evidence(known=known(changes=tuple(to_ms(NOW) - n for n in range(5)))),
+            Decision(Action.UPDATE, "e-stored", 2, "s-stored"),
+            id="corrections-pass-the-cap",
+        ),
+        pytest.param(
+            later(item(), content_hash="h9", version=7),
+            Evidence(known=known(explicit=6, changes=tuple(to_ms(NOW) - n for n in range(5)))),
+            Decision(Action.UPDATE, "e-stored", 2, "s-stored"),
+            id="explicit-versions-pass-the-cap",
+        ),
+        pytest.param(
+            replace(item(), status="canceled"),
+            Evidence(known=known()),
+            Decision(Action.KILL, "e-stored", 1, "s-stored", "withdrawn"),
+            id="kill",
+        ),
+        pytest.param(
+            replace(item(), status="canceled"),
+            Evidence(),
+            Decision(
+                Action.KILL, entry_id("wire-a", "nw-1"), 0, reason="withdrawn before we saw it"
+            ),
+            id="kill-of-unknown",
+        ),
+        pytest.param(
+            item(),
+            Evidence(known=known(killed=True)),
+            Decision(Action.BLOCKED, "e-stored", 1, "s-stored", "killed"),
+            id="killed-never-returns",
+        ),
+        pytest.param(
+            item(),
+            Evidence(by_url=known(source="wire-b")),
+            Decision(Action.DUPLICATE, "e-stored", 1, "s-stored", "same URL"),
+            id="same-url-other-source",
+        ),
+        pytest.param(
+            item(),
+            Evidence(by_copy=known(source="wire-b")),
+            Decision(Action.DUPLICATE, "e-stored", 1, "s-stored", "same copy"),
+            id="same-copy-other-source",
+        ),
+        pytest.param(
+            item(content_hash="h2"),
+            Evidence(by_url=known(source="wire-a")),
+            NEW_A,
+            id="same-url-same-source-distinct-ids-are-distinct",
+        ),
+        pytest.param(
+            item(content_hash="h2"),
+            Evidence(by_copy=known(source="wire-a")),
+            Decision(Action.UNCHANGED, "e-stored", 1, "s-stored", "re-sent under a new id"),
+            id="same-copy-same-source-resent",
+        ),
+        pytest.param(
+            item(),
+            Evidence(by_copy=known(eid=entry_id("wire-a", "nw-1"))),
+            NEW_A,
+            id="own-claim-from-an-interrupted-store-replays",
+        ),
+        pytest.param(
+            item(),
+            Evidence(by_url=known(source="wire-b", killed=True)),
+            Decision(Action.BLOCKED, "e-stored", 1, "s-stored", "same URL as a killed entry"),
+            id="copy-of-killed",
+        ),
+        pytest.param(
+            item(),
+            Evidence(near=known(source="wire-b"), near_score=0.6),
+            Decision(Action.DUPLICATE, "e-stored", 1, "s-stored", "near copy (0.60)"),
+            id="near-copy",
+        ),
+        pytest.param(
+            item(),
+            Evidence(near=known(source="wire-b"), near_score=0.2),
+            NEW_A,
+            id="not-near-enough",
+        ),
+        pytest.param(
+            item(),
+            Evidence(near=known(source="wire-a"), near_score=0.9),
+            NEW_A,
+            id="near-copies-of-one-source-are-separate-items",
+        ),
+        pytest.param(
+            later(item(), content_hash="h2"),
+            Evidence(known=known(alias=True)),
+            Decision(
+                Action.UNCHANGED, "e-stored", 1, "s-stored", "a duplicate of another source's entry"
+            ),
+            id="duplicate-versions-leave-the-original",
+        ),
+        pytest.param(
+            replace(item(), status="canceled"),
+            Evidence(by_url=known(source="wire-b")),
+            Decision(Action.UNCHANGED, "e-stored", 1, "s-stored", "a duplicate withdrawn"),
+            id="duplicate-withdrawn-original-stands",
         ),
     ],
 )
-def test_decide(new: Item, stored: Known | None, expected: Decision) -> None:
-    assert decide(new, stored) == expected
-
-
-def test_update_keeps_the_same_entry() -> None:
-    """A new version is never a second entry."""
-    first = decide(item(), None)
-    stored = Known(first.entry_id, "s", first.version, "h1")
-    second = decide(item(content_hash="h2"), stored)
-    assert (second.action, second.entry_id, second.version) == (Action.UPDATE, first.entry_id, 2)
+def test_decide(new: Item, evidence: Evidence, expected: Decision) -> None:
+    assert decide(new, evidence, NOW, DedupePolicy(hash_change_cap=5)) == expected
 
 
 @pytest.mark.parametrize(
@@ -120,3 +268,33 @@ IDENTITIES = st.text(min_size=1, max_size=40)
 def test_entry_id_is_deterministic_and_distinct(a: tuple[str, str], b: tuple[str, str]) -> None:
     assert entry_id(*a) == entry_id(*a)
     assert (entry_id(*a) == entry_id(*b)) == (a == b)
+
+
+def test_repair_identities_when_a_feed_reuses_one_guid() -> None:
+    items = [
+        replace(item(identity="same", content_hash=f"h{n}"), url=f"https://x.example/{n}")
+        for n in range(3)
+    ]
+    repaired, collided = repair_identities(items)
+    assert collided
+    assert [i.identity for i in repaired] == [f"https://x.example/{n}" for n in range(3)]
+    assert {i.identity_kind for i in repaired} == {"url"}
+
+
+def test_repair_falls_back_to_the_content_hash_without_urls() -> None:
+    items = [item(identity="same", content_hash="h1"), item(identity="same", content_hash="h2")]
+    repaired, _ = repair_identities(items)
+    assert [i.identity for i in repaired] == ["hash:h1", "hash:h2"]
+
+
+def test_a_repeated_item_is_not_a_collision() -> None:
+    items = [item(identity="same"), item(identity="same")]
+    assert repair_identities(items) == (items, False)
+
+
+def test_distrusted_sources_set_every_native_id_aside() -> None:
+    repaired, collided = repair_identities(
+        [replace(item(), url="https://x.example/a")], distrust=True
+    )
+    assert not collided
+    assert repaired[0].identity == "https://x.example/a"

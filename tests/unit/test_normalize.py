@@ -378,7 +378,7 @@ def test_sanitize_feedparser_xss_cases(name: str | None) -> None:
         ),
         pytest.param(
             RawEntry(title="t", link="HTTPS://W.example/a?utm_source=rss#x"),
-            "https://w.example/a",
+            "https://w.example/a#x",  # the fragment names one item of a live page
             "url",
             id="canonical-url",
         ),
@@ -755,3 +755,86 @@ def test_characters_xml_cannot_carry_are_dropped(text: str) -> None:
     for value in (item.identity, item.title, item.summary_html, *item.authors):
         assert xml_safe(value) == value
         value.encode("utf-8")  # would raise on a lone surrogate
+
+
+@pytest.mark.parametrize(
+    ("raw", "correction", "note"),
+    [
+        pytest.param(
+            RawEntry(title="Bridge closed", summary="<p>Police closed it.</p>"),
+            False,
+            None,
+            id="plain",
+        ),
+        pytest.param(
+            RawEntry(title="CORRECTION: Bridge closed", summary="<p>x</p>"),
+            True,
+            None,
+            id="headline-marker",
+        ),
+        pytest.param(
+            RawEntry(
+                title="Bridge closed",
+                summary="<p>CORRECTS number of residents "
+                "to 2,100 from 1,200. Police closed the bridge.</p>",
+            ),
+            True,
+            "CORRECTS number of residents to 2,100 from 1,200.",
+            id="corrects-sentence",
+        ),
+        pytest.param(
+            RawEntry(title="Correction: council vote", summary="<p>x</p>"),
+            True,
+            None,
+            id="mixed-case",
+        ),
+        pytest.param(
+            RawEntry(title="Corrections officers strike", summary="<p>x</p>"),
+            False,
+            None,
+            id="news-about-corrections-officers",
+        ),
+        pytest.param(
+            RawEntry(title="CORRECTED: Port reopens", summary="<p>x</p>"),
+            True,
+            None,
+            id="corrected-marker",
+        ),
+        pytest.param(
+            RawEntry(title="Correctional facility opens", summary="<p>x</p>"),
+            False,
+            None,
+            id="lookalike-word",
+        ),
+        pytest.param(
+            RawEntry(title="Bridge", correction=True, note="Fixes the death toll."),
+            True,
+            "Fixes the death toll.",
+            id="source-signal",
+        ),
+    ],
+)
+def test_correction_signals(raw: RawEntry, correction: bool, note: str | None) -> None:
+    item = normalize(raw, "src", now=NOW)
+    assert (item.correction, item.note) == (correction, note)
+
+
+def test_copy_key_ignores_markup_and_links() -> None:
+    a = normalize(
+        RawEntry(
+            title="Dam cracks",
+            summary="<p>Engineers <b>found</b> two cracks.</p>",
+            link="https://a.example/1",
+        ),
+        "a",
+        now=NOW,
+    )
+    b = normalize(
+        RawEntry(
+            title="Dam cracks", content="Engineers found two cracks.", link="https://b.example/9"
+        ),
+        "b",
+        now=NOW,
+    )
+    assert a.copy_key == b.copy_key
+    assert a.content_hash != b.content_hash

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingest.dedupe import entry_id
+from ingest.dedupe import Evidence, entry_id
 from ingest.model import Action, Item, Known
 from ingest.pipeline import plan
 from ingest.stories import story_id_for
@@ -14,12 +14,13 @@ from ingest.stories import story_id_for
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
 
-def item(identity: str, text: str = "t", url: str | None = None) -> Item:
+def item(identity: str, text: str = "t", page: str | None = None, copy: str = "") -> Item:
     return Item(
         source_id="w",
         identity=identity,
         identity_kind="native",
-        url=url,
+        url=f"{page}#{identity}" if page else None,
+        page_url=page,
         title=identity,
         summary_html=text,
         content_html="",
@@ -27,64 +28,75 @@ def item(identity: str, text: str = "t", url: str | None = None) -> Item:
         updated=NOW,
         authors=(),
         content_hash=f"{identity}:{text}",
+        copy_key=copy or f"copy:{identity}:{text}",
     )
 
 
 def known(identity: str, text: str = "t", story: str = "old-story", version: int = 1) -> Known:
-    return Known(entry_id("w", identity), story, version, f"{identity}:{text}")
+    return Known(entry_id("w", identity), story, version, f"{identity}:{text}", source_id="w")
+
+
+def story_of(identity: str) -> str:
+    return story_id_for(entry_id("w", identity))
 
 
 @pytest.mark.parametrize(
-    ("items", "knowns", "url_stories", "expected"),
+    ("items", "evidence", "pages", "expected"),
     [
         pytest.param(
             [item("a")],
+            [Evidence()],
             {},
-            {},
-            [("a", Action.NEW, 1, story_id_for(entry_id("w", "a")))],
+            [("a", Action.NEW, 1, story_of("a"))],
             id="new-item-opens-a-story",
         ),
-        pytest.param([item("a")], {"a": known("a")}, {}, [], id="unchanged-item-plans-nothing"),
+        pytest.param(
+            [item("a")], [Evidence(known=known("a"))], {}, [], id="unchanged-item-plans-nothing"
+        ),
         pytest.param(
             [item("a", "new words")],
-            {"a": known("a", version=3)},
+            [Evidence(known=known("a", version=3))],
             {},
             [("a", Action.UPDATE, 4, "old-story")],
             id="changed-item-is-next-version",
         ),
         pytest.param(
-            [item("a", url="https://x/1")],
-            {},
-            {"https://x/1": "s9"},
+            [item("a", page="https://x/live")],
+            [Evidence()],
+            {"https://x/live": "s9"},
             [("a", Action.NEW, 1, "s9")],
-            id="known-url-joins-its-story",
+            id="known-page-joins-its-story",
         ),
         pytest.param(
-            [item("a", url="https://x/1"), item("b", url="https://x/1")],
+            [item("a", page="https://x/live"), item("b", page="https://x/live")],
+            [Evidence(), Evidence()],
             {},
-            {},
-            [
-                ("a", Action.NEW, 1, story_id_for(entry_id("w", "a"))),
-                ("b", Action.NEW, 1, story_id_for(entry_id("w", "a"))),
-            ],
-            id="url-shared-inside-one-document-shares-a-story",
+            [("a", Action.NEW, 1, story_of("a")), ("b", Action.NEW, 1, story_of("a"))],
+            id="page-shared-inside-one-document-shares-a-story",
         ),
         pytest.param(
             [item("a", "first"), item("a", "second")],
+            [Evidence(), Evidence()],
             {},
-            {},
-            [("a", Action.NEW, 1, story_id_for(entry_id("w", "a")))],
+            [("a", Action.NEW, 1, story_of("a"))],
             id="repeated-identity-in-a-document-taken-once",
+        ),
+        pytest.param(
+            [item("a", copy="same"), item("b", copy="same")],
+            [Evidence(), Evidence()],
+            {},
+            [("a", Action.NEW, 1, story_of("a")), ("b", Action.UNCHANGED, 0, "")][:1],
+            id="same-copy-twice-in-a-document-is-one-entry",
         ),
     ],
 )
 def test_plan(
     items: list[Item],
-    knowns: dict[str, Known],
-    url_stories: dict[str, str],
+    evidence: list[Evidence],
+    pages: dict[str, str],
     expected: list[tuple[str, Action, int, str]],
 ) -> None:
-    plans, _counts = plan(items, knowns, url_stories)
+    plans, _counts = plan(items, evidence, pages, now=NOW)
     got = [
         (p.item.identity, p.decision.action, p.decision.version, p.assignment.story_id)
         for p in plans
@@ -94,7 +106,8 @@ def test_plan(
 
 def test_plan_counts_every_item() -> None:
     items = [item("a"), item("b", "changed"), item("c"), item("a")]
-    _plans, counts = plan(items, {"b": known("b"), "c": known("c")}, {})
+    evidence = [Evidence(), Evidence(known=known("b")), Evidence(known=known("c")), Evidence()]
+    _plans, counts = plan(items, evidence, {}, now=NOW)
     assert (counts[Action.NEW], counts[Action.UPDATE], counts[Action.UNCHANGED], counts[None]) == (
         1,
         1,

@@ -21,7 +21,7 @@ ID_RULE = (
     "must be lowercase letters, digits, '.', '_' or '-' "
     "(at most 64, starting with a letter or digit)"
 )
-KIND_RULE = "must be one of auto, rss, atom, jsonfeed"
+KIND_RULE = "must be one of auto, rss, atom, jsonfeed, ninjs"
 ZONE_RULE = "must be an IANA time zone name such as America/New_York"
 TAG_RULE = "each tag must be lowercase letters, digits, '_' or '-'"
 FIELDS = (
@@ -114,7 +114,7 @@ N = "config/sources.yaml: source #1"
         pytest.param({"title": 5}, f"{W}: title: must be text, got 5", id="title-number"),
         pytest.param({"title": ["a"]}, f'{W}: title: must be text, got ["a"]', id="title-list"),
         # kind
-        pytest.param({"kind": "ninjs"}, f'{W}: kind: {KIND_RULE}, got "ninjs"', id="kind-unknown"),
+        pytest.param({"kind": "newsml"}, f'{W}: kind: {KIND_RULE}, got "newsml"', id="kind-unknown"),
         pytest.param({"kind": "RSS"}, f'{W}: kind: {KIND_RULE}, got "RSS"', id="kind-case"),
         pytest.param({"kind": None}, f"{W}: kind: {KIND_RULE}, got null", id="kind-null"),
         # interval
@@ -296,7 +296,7 @@ sources:
     colour: red
   - id: wire-b
     url: https://example.org/b
-    kind: ninjs
+    kind: newsml
   - plain text
 """
     assert problems_of(text) == [
@@ -304,7 +304,7 @@ sources:
         f"{W}: colour: unknown field (expected one of {FIELDS})",
         f'{W}: url: must be an absolute http:// or https:// URL, got "ftp://example.org/a"',
         f"{W}: interval: must be a number of seconds >= 1, got 0",
-        f'config/sources.yaml: source "wire-b": kind: {KIND_RULE}, got "ninjs"',
+        f'config/sources.yaml: source "wire-b": kind: {KIND_RULE}, got "newsml"',
         'config/sources.yaml: source #3: must be a mapping of fields, got "plain text"',
     ]
 

@@ -8,59 +8,45 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.model import Action, Assignment, Decision, Known
+from ingest.model import Action, Assignment, Decision
 from ingest.stories import assign, story_id_for
 
 NEW = Decision(Action.NEW, "e-new", 1)
-UPDATE = Decision(Action.UPDATE, "e-stored", 2)
-KNOWN = Known(entry_id="e-stored", story_id="s-stored", version=1, content_hash="h1")
+UPDATE = Decision(Action.UPDATE, "e-stored", 2, "s-stored")
+DUPLICATE = Decision(Action.DUPLICATE, "e-stored", 1, "s-stored")
 
 
 @pytest.mark.parametrize(
-    ("decision", "known", "url_story", "expected"),
+    ("decision", "page_story", "expected"),
     [
         pytest.param(
             NEW,
-            None,
             None,
             Assignment(story_id_for("e-new"), new_story=True),
             id="new-item-opens-a-story",
         ),
         pytest.param(
-            NEW, None, "s-url", Assignment("s-url", new_story=False), id="url-joins-story"
+            NEW, "s-page", Assignment("s-page", new_story=False), id="same-page-joins-its-story"
+        ),
+        pytest.param(UPDATE, None, Assignment("s-stored", new_story=False), id="known-entry-stays"),
+        pytest.param(
+            UPDATE, "s-page", Assignment("s-stored", new_story=False), id="known-entry-beats-page"
         ),
         pytest.param(
-            UPDATE,
-            KNOWN,
+            DUPLICATE,
             None,
             Assignment("s-stored", new_story=False),
-            id="known-entry-stays",
-        ),
-        pytest.param(
-            UPDATE,
-            KNOWN,
-            "s-url",
-            Assignment("s-stored", new_story=False),
-            id="known-entry-beats-url",
-        ),
-        pytest.param(
-            Decision(Action.UNCHANGED, "e-stored", 1),
-            KNOWN,
-            None,
-            Assignment("s-stored", new_story=False),
-            id="unchanged-stays",
+            id="duplicate-goes-to-the-original",
         ),
     ],
 )
-def test_assign(
-    decision: Decision, known: Known | None, url_story: str | None, expected: Assignment
-) -> None:
-    assert assign(decision, known, url_story) == expected
+def test_assign(decision: Decision, page_story: str | None, expected: Assignment) -> None:
+    assert assign(decision, page_story) == expected
 
 
 def test_a_replayed_item_names_the_same_story() -> None:
-    assert assign(NEW, None, None) == assign(NEW, None, None)
-    assert assign(NEW, None, None).story_id != assign(Decision(Action.NEW, "e-2", 1), None, None)
+    assert assign(NEW, None) == assign(NEW, None)
+    assert assign(NEW, None).story_id != assign(Decision(Action.NEW, "e-2", 1), None).story_id
 
 
 @pytest.mark.parametrize(

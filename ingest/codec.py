@@ -1,0 +1,151 @@
+"""How our model is written to and read from Redis values. Pure: no I/O.
+
+Entries are JSON in their story's entries hash; a source's status is a hash with one field per
+attribute (times in ms, tuples as JSON) so ops can read it with ``HGETALL``; stories are built
+from their meta hash and the newest entries of their timeline.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, get_type_hints
+
+from ingest.model import Decision, Entry, Item, SourceStatus, Story, from_ms, to_ms
+
+MAX_VERSIONS_KEPT = 20
+
+
+def entry_of(
+    item: Item, decision: Decision, story_id: str, previous: Entry | None, now: datetime
+) -> Entry:
+    """The stored form of ``item`` at ``decision.version``, carrying over from ``previous``:
+    its place in the timeline, its version history and any correction note."""
+    history = ((decision.version, item.content_hash, now),)
+    entry = Entry(
+        id=decision.entry_id,
+        story_id=story_id,
+        source_id=item.source_id,
+        identity=item.identity,
+        identity_kind=item.identity_kind,
+        url=item.url,
+        title=item.title,
+        summary_html=item.summary_html,
+        content_html=item.content_html,
+        published=item.published,
+        updated=item.updated,
+        authors=item.authors,
+        content_hash=item.content_hash,
+        version=decision.version,
+        first_seen=now,
+        versions=history,
+        explicit_version=item.version,
+        copy_key=item.copy_key,
+        correction_note=item.note if item.correction else None,
+        corrected_at=item.updated if item.correction else None,
+    )
+    if previous is None:
+        return entry
+    # A new version keeps the entry's place in the timeline and gets a fresh updated time:
+    # the feed's date if it moved, else the moment we saw the change.
+    kept = tuple(v for v in previous.versions if v[0] < decision.version)
+    updated = item.updated if item.updated > previous.updated else max(now, previous.updated)
+    explicit = [v for v in (previous.explicit_version, item.version) if v is not None]
+    return replace(
+        entry,
+        published=min(previous.published, item.published),
+        first_seen=previous.first_seen,
+        updated=updated,
+        versions=(kept + history)[-MAX_VERSIONS_KEPT:],
+        explicit_version=max(explicit) if explicit else None,
+        correction_note=(item.note if item.correction else previous.correction_note),
+        corrected_at=updated if item.correction else previous.corrected_at,
+    )
+
+
+def story_of(
+    story_id: str,
+    meta: Mapping[str, str],
+    timeline: tuple[Entry, ...],
+    count: int,
+    sources: Iterable[str],
+    also: Mapping[str, str] | None = None,
+) -> Story:
+    """A story from its meta hash and its newest entries; ``also`` is the story's
+    "also reported by" hash (``ENTRY\\x1fSOURCE`` -> URL), attached to the entries."""
+    if also:
+        timeline = tuple(_with_also(e, also) for e in timeline)
+    head = timeline[0]
+    return Story(
+        id=story_id,
+        title=meta.get("title") or head.title,
+        lede_html=meta.get("lede") or head.summary_html or first_paragraph(head.content_html),
+        created=from_ms(meta.get("created", to_ms(head.first_seen))),
+        updated=from_ms(meta.get("updated", to_ms(head.updated))),
+        timezone=meta.get("timezone", "UTC"),
+        entry_count=count,
+        sources=tuple(sorted(str(s) for s in sources)),
+        entries=timeline,
+    )
+
+
+def _with_also(entry: Entry, also: Mapping[str, str]) -> Entry:
+    prefix = entry.id + "\x1f"
+    pairs = sorted(
+        (f[len(prefix) :], url or None) for f, url in also.items() if f.startswith(prefix)
+    )
+    return replace(entry, also=tuple(pairs)) if pairs else entry
+
+
+def first_paragraph(fragment: str) -> str:
+    end = fragment.find("</p>")
+    return fragment[: end + 4] if fragment.startswith("<p>") and end > 0 else fragment
+
+
+def _status_codec() -> dict[str, Callable[[str], Any]]:
+    """How to read each stored status field back, from SourceStatus's own annotations."""
+    readers: dict[str, Callable[[str], Any]] = {}
+    for name, hint in get_type_hints(SourceStatus).items():
+        text = str(hint)
+        if "datetime" in text:
+            readers[name] = from_ms
+        elif "tuple" in text:
+            readers[name] = lambda raw: tuple(json.loads(raw))
+        elif "int" in text:
+            readers[name] = int
+        elif "float" in text:
+            readers[name] = float
+        else:
+            readers[name] = str
+    return readers
+
+
+_STATUS_READERS = _status_codec()
+
+
+def status_fields(status: SourceStatus) -> dict[Any, str]:  # Any: redis-py's key union
+    """The hash fields of ``status``; unset (None) fields are left out."""
+    fields: dict[Any, str] = {}
+    for name in _STATUS_READERS:
+        value = getattr(status, name)
+        if value is None or name == "source_id":
+            continue
+        if isinstance(value, datetime):
+            fields[name] = str(to_ms(value))
+        elif isinstance(value, tuple):
+            fields[name] = json.dumps(list(value))
+        else:
+            fields[name] = str(value)
+    return fields
+
+
+def status_of(source_id: str, raw: Mapping[str, str]) -> SourceStatus:
+    """A status from its hash (an empty hash is a new source)."""
+    values = {
+        name: _STATUS_READERS[name](text)
+        for name, text in raw.items()
+        if name in _STATUS_READERS and name != "source_id"
+    }
+    return SourceStatus(source_id=source_id, **values)

@@ -1,0 +1,218 @@
+"""The dedupe index in Redis: what is known about identities, URLs, copies and near copies.
+
+Reads (:meth:`RedisIndex.evidence`) gather, for every item of a document, the
+:class:`~ingest.dedupe.Evidence` the pure decision needs, in at most three round trips however
+many items the document holds and however many entries are stored:
+
+1. identity records (one MGET, all in the source's slot), URL and copy claims;
+2. for items still unknown, their LSH bands (lists capped at :data:`BUCKET_CAP` entries, so a
+   lookup reads a bounded number of candidates);
+3. the records of the few best candidates, compared exactly on their content words.
+
+Writes are queued on a caller's pipeline so they go out with the story writes they belong to.
+Every key here expires after the retention window; tombstones and the records of killed items
+are rewritten with the (longer) tombstone retention.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from ingest import fingerprint, keys
+from ingest.dedupe import Evidence, entry_id
+from ingest.model import Item, Known, to_ms
+
+BUCKET_CAP = 24
+"""Entries kept per LSH bucket: the newest win; old ones age out of lookups."""
+CANDIDATES = 6
+"""How many candidates (most shared bands first) are compared exactly per item."""
+NEAR_WINDOW_MS = 3 * 24 * 3600 * 1000
+"""Near copies are looked for among entries of the last three days only."""
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """How long index keys, stories and tombstones live, in seconds."""
+
+    entries: float = 30 * 24 * 3600.0
+    tombstones: float = 365 * 24 * 3600.0
+
+    @property
+    def entries_ms(self) -> int:
+        return int(self.entries * 1000)
+
+    @property
+    def tombstones_ms(self) -> int:
+        return int(self.tombstones * 1000)
+
+
+class RedisIndex:
+    """Evidence reads and index writes over one Redis client owned by the caller."""
+
+    def __init__(self, client: aioredis.Redis, retention: Retention) -> None:
+        self._r = client
+        self.retention = retention
+
+    async def evidence(self, source_id: str, items: Sequence[Item]) -> list[Evidence]:
+        """The evidence for each of ``items`` (of one source), in order."""
+        if not items:
+            return []
+        pipe = self._r.pipeline(transaction=False)
+        pipe.mget([keys.identity(source_id, i.identity) for i in items])
+        for item in items:
+            pipe.get(keys.item_url(item.url or ""))
+            pipe.get(keys.copy(item.copy_key))
+        replies = await pipe.execute()
+        found = [
+            Evidence(
+                known=_known(replies[0][n]),
+                by_url=_known(replies[1 + 2 * n]),
+                by_copy=_known(replies[2 + 2 * n]),
+            )
+            for n in range(len(items))
+        ]
+        unknown = [
+            n
+            for n, ev in enumerate(found)
+            if ev.known is None and ev.by_url is None and ev.by_copy is None and items[n].terms
+        ]
+        for n, (near, score) in zip(
+            unknown, await self._near([items[n] for n in unknown]), strict=True
+        ):
+            found[n] = replace(found[n], near=near, near_score=score)
+        return found
+
+    async def _near(self, items: Sequence[Item]) -> list[tuple[Known | None, float]]:
+        if not items:
+            return []
+        signatures = [fingerprint.signature(item.terms) for item in items]
+        pipe = self._r.pipeline(transaction=False)
+        for sig in signatures:
+            for band in fingerprint.band_keys(sig):
+                pipe.lrange(keys.lsh_band(band), 0, BUCKET_CAP - 1)
+        buckets = await pipe.execute()
+        shortlists = []
+        for n, item in enumerate(items):
+            hits = Counter(
+                e for b in buckets[n * fingerprint.BANDS : (n + 1) * fingerprint.BANDS] for e in b
+            )
+            own = entry_id(item.source_id, item.identity)
+            shortlists.append([e for e, _ in hits.most_common(CANDIDATES + 1) if e != own])
+        wanted = sorted({e for shortlist in shortlists for e in shortlist})
+        records = await self._records(wanted)
+        return [
+            _best(item, [records[e] for e in shortlist if e in records])
+            for item, shortlist in zip(items, shortlists, strict=True)
+        ]
+
+    async def _records(self, entry_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if not entry_ids:
+            return {}
+        pipe = self._r.pipeline(transaction=False)
+        for eid in entry_ids:
+            pipe.hgetall(keys.near_record(eid))
+        raws = await pipe.execute()
+        return {e: raw for e, raw in zip(entry_ids, raws, strict=True) if raw}
+
+    async def owner(self, eid: str) -> Known | None:
+        """The record of an entry by its id (for editors' commands), if it still exists."""
+        return _known(await self._r.get(keys.entry_locator(eid)))
+
+    # -- writes, queued on the caller's pipeline -----------------------------------------------
+
+    def queue_claims(self, pipe: Any, item: Item, record: Known) -> None:
+        """Claim the item's URL and copy for ``record`` unless someone holds them. SET NX GET
+        answers with the holder's record, or None when the claim is (now) ours."""
+        ttl = self.retention.entries_ms
+        for key in (
+            keys.item_url(item.url) if item.url else None,
+            keys.copy(item.copy_key) if item.copy_key else None,
+        ):
+            if key is None:
+                pipe.echo("")
+            else:
+                pipe.set(key, record.to_json(), nx=True, get=True, px=ttl)
+
+    def queue_entry(self, pipe: Any, item: Item, record: Known, published_ms: int) -> None:
+        """Index an entry stored as ``record``: locator, near-copy record and LSH bands."""
+        ttl = self.retention.entries_ms
+        pipe.set(keys.entry_locator(record.entry_id), record.to_json(), px=ttl)
+        if not item.terms:
+            return
+        near = keys.near_record(record.entry_id)
+        pipe.hset(
+            near,
+            mapping={
+                "known": record.to_json(),
+                "terms": " ".join(item.terms),
+                "at": str(published_ms),
+            },
+        )
+        pipe.pexpire(near, ttl)
+        for band in fingerprint.band_keys(fingerprint.signature(item.terms)):
+            key = keys.lsh_band(band)
+            pipe.lrem(key, 0, record.entry_id)
+            pipe.lpush(key, record.entry_id)
+            pipe.ltrim(key, 0, BUCKET_CAP - 1)
+            pipe.pexpire(key, ttl)
+
+    def queue_identity(self, pipe: Any, item: Item, record: Known) -> None:
+        """The commit marker: what the source's identity now maps to."""
+        ttl = self.retention.tombstones_ms if record.killed else self.retention.entries_ms
+        pipe.set(keys.identity(item.source_id, item.identity), record.to_json(), px=ttl)
+
+    def queue_tombstone(
+        self,
+        pipe: Any,
+        record: Known,
+        *,
+        url: str | None,
+        copy_key: str | None,
+        reason: str,
+        now_ms: int,
+    ) -> Known:
+        """Leave a tombstone and turn every claim on the entry into a killed one, so neither
+        the item nor a copy of it from any source is ingested again. Returns the dead record."""
+        ttl = self.retention.tombstones_ms
+        dead = replace(record, killed=True)
+        note = {
+            "entry": record.entry_id,
+            "story": record.story_id,
+            "source": record.source_id,
+            "reason": reason,
+            "killed_at": now_ms,
+        }
+        pipe.set(keys.tombstone(record.entry_id), json.dumps(note), px=ttl)
+        pipe.set(keys.entry_locator(record.entry_id), dead.to_json(), px=ttl)
+        for key in (keys.item_url(url) if url else None, keys.copy(copy_key) if copy_key else None):
+            if key is not None:
+                pipe.set(key, dead.to_json(), px=ttl)
+        near = keys.near_record(record.entry_id)
+        pipe.hset(near, "known", dead.to_json())  # near copies of it are blocked too
+        pipe.pexpire(near, ttl)
+        return dead
+
+
+def _best(item: Item, records: Sequence[dict[str, Any]]) -> tuple[Known | None, float]:
+    """The most similar recent candidate of another source, by exact Jaccard of words."""
+    mine, when = set(item.terms), to_ms(item.published)
+    best: tuple[Known | None, float] = (None, 0.0)
+    for record in records:
+        known = Known.from_json(record["known"])
+        if known.source_id == item.source_id or abs(int(record["at"]) - when) > NEAR_WINDOW_MS:
+            continue
+        theirs = set(record["terms"].split())
+        score = len(mine & theirs) / len(mine | theirs) if mine | theirs else 0.0
+        if score > best[1]:
+            best = (known, score)
+    return best
+
+
+def _known(raw: Any) -> Known | None:
+    return Known.from_json(raw) if raw else None

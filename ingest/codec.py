@@ -130,15 +130,32 @@ def status_fields(status: SourceStatus) -> dict[Any, str]:  # Any: redis-py's ke
     fields: dict[Any, str] = {}
     for name in _STATUS_READERS:
         value = getattr(status, name)
-        if value is None or name == "source_id":
-            continue
-        if isinstance(value, datetime):
-            fields[name] = str(to_ms(value))
-        elif isinstance(value, tuple):
-            fields[name] = json.dumps(list(value))
-        else:
-            fields[name] = str(value)
+        if value is not None and name != "source_id":
+            fields[name] = _encode(value)
     return fields
+
+
+def status_changes(before: SourceStatus, after: SourceStatus) -> tuple[dict[Any, str], list[str]]:
+    """The fields to write and the fields to delete to turn ``before`` into ``after``."""
+    changed: dict[Any, str] = {}
+    dropped: list[str] = []
+    for name in _STATUS_READERS:
+        value = getattr(after, name)
+        if value == getattr(before, name) or name == "source_id":
+            continue
+        if value is None:
+            dropped.append(name)
+        else:
+            changed[name] = _encode(value)
+    return changed, dropped
+
+
+def _encode(value: object) -> str:
+    if isinstance(value, datetime):
+        return str(to_ms(value))
+    if isinstance(value, tuple):
+        return json.dumps(list(value))
+    return str(value)
 
 
 def status_of(source_id: str, raw: Mapping[str, str]) -> SourceStatus:

@@ -68,41 +68,54 @@ async def ingest_source(
     policy: IngestPolicy | None = None,
     gate: HostGate | None = None,
     status: SourceStatus | None = None,
+    save_status: bool = True,
 ) -> IngestReport:
     """Poll ``source`` once and store what is new; save and report what happened.
 
     Idempotent: running it twice on the same answer changes nothing the second time. ``now`` is
     the time of the attempt (aware); ``status`` may be passed when the caller already read it.
-    The source's new status is saved once, at the end, and returned as ``report.after``.
+    The source's new status is saved once, at the end, and returned as ``report.after``; with
+    ``save_status=False`` the caller saves it (a worker batching its writes does).
     Never raises for anything the source or its server did.
     """
     policy = policy or IngestPolicy()
     stored = status or await store.source_status(source.id)
+    report, after = await _poll(
+        source, stored, fetcher=fetcher, store=store, now=now, policy=policy, gate=gate
+    )
+    if save_status:
+        await store.save_status(after, previous=stored)
+    return replace(report, after=after)
+
+
+async def _poll(
+    source: Source,
+    stored: SourceStatus,
+    *,
+    fetcher: Fetcher,
+    store: Store,
+    now: datetime,
+    policy: IngestPolicy,
+    gate: HostGate | None,
+) -> tuple[IngestReport, SourceStatus]:
     url = health.current_url(source, stored)
     status = replace(stored, fetched_url=url)
     permit = await gate.acquire(url) if gate else None
     if permit is not None and not permit.granted:
         report = IngestReport(source.id, status="deferred", error=permit.reason, wait=permit.wait)
-        return await _saved(store, stored, report, health.deferred(status, now))
+        return report, health.deferred(status, now)
     unconditional = health.unconditional_due(status, policy.health)
     try:
         result = await fetcher.fetch(
             url, Validators() if unconditional else status.validators, source.headers
         )
     except FetchError as exc:
-        return await _saved(store, stored, *_fetch_failed(status, now, exc, policy.health))
+        return _fetch_failed(status, now, exc, policy.health)
     finally:
         if gate is not None and permit is not None:
             await gate.release(permit)
     status = health.redirected(status, source, url, result, policy.health)
-    return await _saved(store, stored, *await _fetched(source, status, result, store, now, policy))
-
-
-async def _saved(
-    store: Store, stored: SourceStatus, report: IngestReport, after: SourceStatus
-) -> IngestReport:
-    await store.save_status(after, previous=stored)
-    return replace(report, after=after)
+    return await _fetched(source, status, result, store, now, policy)
 
 
 async def _fetched(

@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 
 from config.sources import Source
 from ingest import keys
-from ingest.codec import entry_of, status_fields, status_of, story_of
+from ingest.codec import entry_of, status_changes, status_fields, status_of, story_of
 from ingest.dedupe import DedupePolicy, Evidence, decide
 from ingest.errors import StoreError
 from ingest.index import RedisIndex, Retention
@@ -431,19 +431,25 @@ class RedisStore:
     async def note_schedule(
         self, status: SourceStatus, interval: float | None, reason: str
     ) -> None:
-        """Record the interval just chosen and why, for status displays. Skipped when the
-        reason is the same and the interval within jitter of the recorded one, so a steady
-        source costs no write here."""
-        same_reason = status.interval_reason == reason
-        if same_reason and _close(status.interval, interval):
+        """Record the interval just chosen and why, for status displays."""
+        pipe = self._r.pipeline(transaction=False)
+        self.queue_note(pipe, status, interval, reason)
+        if len(pipe):
+            await self._call(pipe.execute())
+
+    def queue_note(
+        self, pipe: Any, status: SourceStatus, interval: float | None, reason: str
+    ) -> None:
+        """Queue :meth:`note_schedule`'s write; nothing when the reason is the same and the
+        interval within jitter of the recorded one, so a steady source costs no write."""
+        if status.interval_reason == reason and _close(status.interval, interval):
             return
         key = keys.source_status(status.source_id)
-        fields: dict[Any, str] = {"interval_reason": reason}
         if interval is None:
-            await self._call(self._r.hdel(key, "interval"))
+            pipe.hdel(key, "interval")
+            pipe.hset(key, "interval_reason", reason)
         else:
-            fields["interval"] = f"{interval:.3f}"
-        await self._call(self._r.hset(key, mapping=fields))
+            pipe.hset(key, mapping={"interval_reason": reason, "interval": f"{interval:.3f}"})
 
     async def save_status(self, status: SourceStatus, previous: SourceStatus | None = None) -> None:
         """Make the stored status of ``status.source_id`` equal ``status``.
@@ -452,20 +458,25 @@ class RedisStore:
         fields that differ are written: an unchanged poll costs one small HSET.
         """
         key = keys.source_status(status.source_id)
-        fields = status_fields(status)
         if previous is None:
             pipe = self._r.pipeline(transaction=True)
             pipe.delete(key)
-            pipe.hset(key, mapping=fields)
+            pipe.hset(key, mapping=status_fields(status))
             await self._call(pipe.execute())
             return
-        before = status_fields(previous)
-        changed = {k: v for k, v in fields.items() if before.get(k) != v}
-        dropped = [k for k in before if k not in fields]
+        pipe = self._r.pipeline(transaction=False)
+        self.queue_status(pipe, status, previous)
+        if len(pipe):
+            await self._call(pipe.execute())
+
+    def queue_status(self, pipe: Any, status: SourceStatus, previous: SourceStatus) -> None:
+        """Queue on ``pipe`` the writes that turn the stored ``previous`` into ``status``."""
+        key = keys.source_status(status.source_id)
+        changed, dropped = status_changes(previous, status)
         if dropped:
-            await self._call(self._r.hdel(key, *dropped))
+            pipe.hdel(key, *dropped)
         if changed:
-            await self._call(self._r.hset(key, mapping=changed))
+            pipe.hset(key, mapping=changed)
 
     async def put_sources(self, sources: Sequence[Source]) -> None:
         """Make ``sources`` the configured set: write each config, forget the others."""

@@ -119,6 +119,18 @@ class RedisSchedule:
         )
         return bool(done)
 
+    async def queue_reschedule(self, pipe: Any, claim: Claim, delay_seconds: float | None) -> None:
+        """Queue on ``pipe`` a reschedule (or, with ``None``, a drop) of a claimed source; its
+        reply says whether the lease was still ours."""
+        if delay_seconds is None:
+            await self._drop(keys=[keys.SCHEDULE], args=[claim.source_id, claim.lease], client=pipe)
+        else:
+            await self._reschedule(
+                keys=[keys.SCHEDULE],
+                args=[claim.source_id, claim.lease, _ms(delay_seconds)],
+                client=pipe,
+            )
+
     async def drop(self, claim: Claim) -> bool:
         """Take a claimed source off the schedule (gone, or no longer configured)."""
         return bool(await self._drop(keys=[keys.SCHEDULE], args=[claim.source_id, claim.lease]))

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from config.sources import Source
 from ingest.model import IngestReport, SourceStatus
 
+_RANDOM = random.Random()
 JITTER = 0.1
 """Each delay is spread uniformly over +/- this fraction of itself."""
 
@@ -57,7 +58,7 @@ def next_delay(
         return Delay(None, "410 Gone: disabled until its configuration changes")
     base, reason = _base(source, status, report, policy)
     base, reason = _floored(base, reason, report.floors, policy.max_floor)
-    rng = rng or random.Random()
+    rng = rng or _RANDOM
     return Delay(base * rng.uniform(1 - JITTER, 1 + JITTER), reason)
 
 

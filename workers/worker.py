@@ -10,7 +10,10 @@ source twice at once.
     pump            keep `concurrency` jobs running; when the local queue runs low, claim up to
                     2 x concurrency due sources in one call and read their configs and statuses
                     in one round trip each. Runs on every tick and whenever a job ends.
-    job             ingest_source(source) | next_delay | reschedule (only while the lease is ours)
+    job             ingest_source(source) | next_delay; its status and reschedule are batched
+    flush           every FLUSH_DELAY s while jobs finish: one pipeline for all finished jobs'
+                    status writes and reschedules (a reschedule lands only while the lease is
+                    ours); the lease covers the source until then
     every TICK s    pump
     every lease/3   renew the leases of queued and running claims
     every 10 s      heartbeat into the workers set
@@ -24,8 +27,10 @@ import os
 import socket
 import uuid
 from collections import deque
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import redis.asyncio as aioredis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -47,6 +52,8 @@ log = logging.getLogger("wirefeed.worker")
 
 TICK_SECONDS = 0.5
 HEARTBEAT_SECONDS = 10.0
+FLUSH_DELAY = 0.01
+"""How long finished jobs wait to share one round trip to Redis for their writes."""
 
 
 @dataclass(slots=True)
@@ -67,6 +74,8 @@ class Worker:
         self._queue: deque[_Job] = deque()
         self._running: dict[str, _Job] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._finished: list[tuple[_Job, IngestReport]] = []
+        self._flusher: asyncio.Task[None] | None = None
         self._pumping = False
         self._stopping = False
         self.ingest_policy, self.timing_policy = policies(settings)
@@ -177,9 +186,7 @@ class Worker:
 
     def _start(self, job: _Job) -> None:
         self._running[job.source.id] = job
-        task = asyncio.create_task(self._process(job), name=f"source:{job.source.id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._process(job))
 
     async def _process(self, job: _Job) -> None:
         try:
@@ -191,29 +198,54 @@ class Worker:
                 policy=self.ingest_policy,
                 gate=self.gate,
                 status=job.status,
+                save_status=False,
             )
             self.polls += 1
             _log(report)
-            await self._reschedule(job, report)
+            self._finished.append((job, report))
+            if self._flusher is None or self._flusher.done():
+                self._flusher = self._spawn(self._flush_soon())
         except Exception:  # a job must never take the worker down; the lease will expire
             log.exception("source %s: job failed", job.source.id)
         finally:
             self._running.pop(job.source.id, None)
             if not self._stopping:
-                refill = asyncio.create_task(self.pump())
-                self._tasks.add(refill)
-                refill.add_done_callback(self._tasks.discard)
+                self._spawn(self.pump())
 
-    async def _reschedule(self, job: _Job, report: IngestReport) -> None:
-        after = report.after or job.status
-        delay = next_delay(job.source, after, report, self.timing_policy)
-        if delay.seconds is None:
-            await self.schedule.drop(job.claim)
-            log.warning("source %s: %s", job.source.id, delay.reason)
-        elif not await self.schedule.reschedule(job.claim, delay.seconds):
-            log.warning("source %s: lease lost before rescheduling", job.source.id)
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_DELAY)  # let jobs finishing together share a round trip
+        await self._flush()
+
+    async def _flush(self) -> None:
+        """Save the status and reschedule (or drop) every finished job, in one pipeline."""
+        batch, self._finished = self._finished, []
+        if not batch:
             return
-        await self.store.note_schedule(after, delay.seconds, delay.reason)
+        pipe = self._client.pipeline(transaction=False)
+        marks = []
+        for job, report in batch:
+            after = report.after or job.status
+            delay = next_delay(job.source, after, report, self.timing_policy)
+            self.store.queue_status(pipe, after, job.status)
+            self.store.queue_note(pipe, after, delay.seconds, delay.reason)
+            marks.append((job, delay, len(pipe)))
+            await self.schedule.queue_reschedule(pipe, job.claim, delay.seconds)
+        try:
+            replies = await pipe.execute()
+        except Exception:  # Redis unreachable: the leases expire and the sources come back
+            log.exception("saving %d finished polls failed", len(batch))
+            return
+        for job, delay, at in marks:
+            if delay.seconds is None:
+                log.warning("source %s: %s", job.source.id, delay.reason)
+            elif not replies[at]:
+                log.warning("source %s: lease lost before rescheduling", job.source.id)
 
     async def renew(self) -> None:
         """Extend the leases of claims still queued or running."""
@@ -233,12 +265,12 @@ class Worker:
         while self._queue:
             await self.schedule.reschedule(self._queue.popleft().claim, 0)
         tasks = list(self._tasks)
-        if not tasks:
-            return
-        _done, pending = await asyncio.wait(tasks, timeout=grace)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        await self._flush()  # what finished jobs still owe Redis
 
 
 def _log(report: IngestReport) -> None:

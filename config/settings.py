@@ -56,6 +56,9 @@ class Settings:
     host_limit: HostLimit = HostLimit()
     host_limits: Mapping[str, HostLimit] = field(default_factory=dict)
     max_entries_per_fetch: int = 500
+    retention_days: float = 30.0
+    tombstone_days: float = 365.0
+    hash_change_cap: int = 5
     worker_concurrency: int = 20
     lease_seconds: float = 120.0
     feed_page_size: int = 50
@@ -94,12 +97,23 @@ class Settings:
             ),
             host_limits=env.host_limits("HOST_LIMITS"),
             max_entries_per_fetch=env.integer("MAX_ENTRIES_PER_FETCH", 500, low=1),
+            retention_days=env.number("RETENTION_DAYS", 30.0, "days"),
+            tombstone_days=env.number("TOMBSTONE_DAYS", 365.0, "days"),
+            hash_change_cap=env.integer("HASH_CHANGE_CAP", 5, low=1),
             worker_concurrency=env.integer("WORKER_CONCURRENCY", 20, low=1, high=1000),
             lease_seconds=env.number("LEASE_SECONDS", 120.0),
             feed_page_size=env.integer("FEED_PAGE_SIZE", 50, low=1, high=1000),
             feed_max_age=env.integer("FEED_MAX_AGE", 60, low=0),
             log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         )
+
+    def __post_init__(self) -> None:
+        if self.tombstone_days < self.retention_days:
+            raise SettingsError(
+                f"{PREFIX}TOMBSTONE_DAYS: must be at least {PREFIX}RETENTION_DAYS "
+                f"({self.retention_days:g}): tombstones outlive what they guard against, "
+                f"got {self.tombstone_days:g}"
+            )
 
     def redis_env(self) -> dict[str, str]:
         """The variables a child process needs to reach the same Redis."""
@@ -132,16 +146,16 @@ class _Env:
             raise self._fail(name, f"must be a whole number {bounds}", raw)
         return value
 
-    def number(self, name: str, default: float) -> float:
+    def number(self, name: str, default: float, unit: str = "seconds") -> float:
         raw = self.text(name)
         if raw is None:
             return default
         try:
             value = float(raw)
         except ValueError:
-            raise self._fail(name, "must be a number of seconds > 0", raw) from None
+            raise self._fail(name, f"must be a number of {unit} > 0", raw) from None
         if not (value > 0 and math.isfinite(value)):  # rejects nan and inf too
-            raise self._fail(name, "must be a number of seconds > 0", raw)
+            raise self._fail(name, f"must be a number of {unit} > 0", raw)
         return value
 
     def choice(self, name: str, default: str, options: tuple[str, ...]) -> str:

@@ -8,6 +8,8 @@
     wirefeed demo [--port N]      only the demo wire simulator
     wirefeed sources check [FILE] validate a sources file; exit 0 if usable, 1 if not
     wirefeed sources status [--json]  every source's state, last error and next poll
+    wirefeed entries kill ID [--reason R]   withdraw an entry from every feed, for good
+    wirefeed entries correct ID [--note N]  flag an entry as corrected
 """
 
 from __future__ import annotations
@@ -18,14 +20,15 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import uvicorn
 
 from config.settings import PREFIX, Settings, SettingsError
 from config.sources import Source, SourcesError, SourcesFile, load_sources
-from workers import status
+from workers import editor, status
 from workers.demo import create_app
 from workers.embedded import EmbeddedRedis, EmbeddedRedisError
 from workers.supervisor import Child, python_module, supervise
@@ -78,6 +81,16 @@ def _parser() -> argparse.ArgumentParser:
     show = sources_sub.add_parser("status", help="every source's health and next poll")
     show.add_argument("--json", action="store_true", help="a JSON list of objects")
     show.set_defaults(handler=cmd_sources_status)
+    entries = sub.add_parser("entries", help="editors' actions on entries")
+    entries_sub = entries.add_subparsers(dest="entries_command", required=True)
+    kill = entries_sub.add_parser("kill", help="withdraw an entry from every feed, for good")
+    kill.add_argument("entry_id")
+    kill.add_argument("--reason", default="killed by an editor")
+    kill.set_defaults(handler=cmd_entries_kill)
+    correct = entries_sub.add_parser("correct", help="flag an entry as corrected")
+    correct.add_argument("entry_id")
+    correct.add_argument("--note", help="the correction note readers see")
+    correct.set_defaults(handler=cmd_entries_correct)
     return parser
 
 
@@ -100,15 +113,48 @@ def cmd_sources_check(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sources_status(settings: Settings, args: argparse.Namespace) -> int:
+@contextmanager
+def _redis(settings: Settings) -> Iterator[str]:
+    """The Redis to talk to: the configured one, or the data directory's embedded server
+    (joined if running, else started for the duration of the command)."""
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir)
-    url = settings.redis_url or embedded.start()  # type: ignore[union-attr]
     try:
-        records = asyncio.run(status.collect(url))
+        yield settings.redis_url or embedded.start()  # type: ignore[union-attr]
     finally:
         if embedded is not None:
             embedded.stop()
+
+
+def cmd_sources_status(settings: Settings, args: argparse.Namespace) -> int:
+    with _redis(settings) as url:
+        records = asyncio.run(status.collect(url))
     print(status.as_json(records) if args.json else status.as_table(records))
+    return 0
+
+
+def cmd_entries_kill(settings: Settings, args: argparse.Namespace) -> int:
+    with _redis(settings) as url:
+        done = asyncio.run(editor.kill(settings, url, args.entry_id, args.reason))
+    if not done:
+        print(
+            f"wirefeed: no live entry {args.entry_id!r} (unknown, expired or killed)",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"killed entry {args.entry_id}: removed from every feed; it will not come back")
+    return 0
+
+
+def cmd_entries_correct(settings: Settings, args: argparse.Namespace) -> int:
+    with _redis(settings) as url:
+        done = asyncio.run(editor.correct(settings, url, args.entry_id, args.note))
+    if not done:
+        print(
+            f"wirefeed: no live entry {args.entry_id!r} (unknown, expired or killed)",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"entry {args.entry_id} marked as corrected")
     return 0
 
 

@@ -17,6 +17,7 @@ source twice at once.
     every TICK s    pump
     every lease/3   renew the leases of queued and running claims
     every 10 s      heartbeat into the workers set
+    every 10 min    retention: stories past the window leave the index
 """
 
 from __future__ import annotations
@@ -38,9 +39,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from config.settings import Settings
 from config.sources import Source
 from ingest import keys
+from ingest.dedupe import DedupePolicy
 from ingest.fetch import FetchLimits, HttpFetcher
 from ingest.guard import AddressPolicy
 from ingest.health import HealthPolicy
+from ingest.index import Retention
 from ingest.model import IngestReport, SourceStatus
 from ingest.pipeline import IngestPolicy, ingest_source
 from ingest.politeness import RedisHostGate
@@ -52,6 +55,7 @@ log = logging.getLogger("wirefeed.worker")
 
 TICK_SECONDS = 0.5
 HEARTBEAT_SECONDS = 10.0
+MAINTENANCE_SECONDS = 600.0
 FLUSH_DELAY = 0.01
 """How long finished jobs wait to share one round trip to Redis for their writes."""
 
@@ -87,7 +91,7 @@ class Worker:
         """
         client = aioredis.from_url(self.redis_url, decode_responses=True)
         self._client = client
-        self.store = RedisStore(client)
+        self.store = store_for(self.settings, client)
         self.schedule = RedisSchedule(client)
         self.gate = RedisHostGate(
             client,
@@ -143,6 +147,9 @@ class Worker:
         )
         scheduler.add_job(
             self.renew, "interval", seconds=self.settings.lease_seconds / 3, id="renew", **common
+        )
+        scheduler.add_job(
+            self.maintain, "interval", seconds=MAINTENANCE_SECONDS, id="maintain", **common
         )
         scheduler.add_job(
             self.heartbeat,
@@ -256,6 +263,16 @@ class Worker:
             else:
                 job.claim = renewed
 
+    async def maintain(self) -> None:
+        """Drop stories past the retention window from the index (their keys expire)."""
+        try:
+            removed = await self.store.trim(datetime.now(UTC))
+        except Exception:  # maintenance can wait for the next round
+            log.exception("maintenance failed")
+            return
+        if removed:
+            log.info("retention: %d stories left the index", removed)
+
     async def heartbeat(self) -> None:
         now_ms = int(datetime.now(UTC).timestamp() * 1000)
         await self._client.zadd(keys.WORKERS, {self.id: now_ms})
@@ -278,6 +295,17 @@ def _log(report: IngestReport) -> None:
         log.warning("source %s: %s", report.source_id, report.error)
     elif report.new or report.updated:
         log.info("source %s: %d new, %d updated", report.source_id, report.new, report.updated)
+
+
+def store_for(settings: Settings, client: aioredis.Redis) -> RedisStore:
+    """The store with the retention and dedupe policy of ``settings``."""
+    return RedisStore(
+        client,
+        retention=Retention(
+            entries=settings.retention_days * 86400, tombstones=settings.tombstone_days * 86400
+        ),
+        dedupe=DedupePolicy(hash_change_cap=settings.hash_change_cap),
+    )
 
 
 def policies(settings: Settings) -> tuple[IngestPolicy, TimingPolicy]:

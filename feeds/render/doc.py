@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from feeds.render.context import Context
-from feeds.render.page import timeline_fragment
+from feeds.render.page import entry_notes, timeline_fragment
 from ingest.model import Entry, Story
 
 _NAMESPACE = uuid.UUID("6f1d3c2e-5b7a-4f0e-9d8c-2a1b0c9e8f7d")
@@ -96,7 +96,8 @@ def _entry_item(entry: Entry, story: Story, ctx: Context) -> FeedItem:
     return FeedItem(
         id=urn("entry", entry.id),
         title=entry.title,
-        html=entry.body_html or f"<p>{html.escape(entry.title)}</p>",
+        html=(entry.body_html or f"<p>{html.escape(entry.title)}</p>")
+        + entry_notes(entry, story.timezone, ctx.credit),
         published=entry.published,
         updated=entry.updated,
         url=f"{ctx.story_page(story.id)}#e-{entry.id}",

@@ -21,6 +21,7 @@ h1{font-size:1.9rem;line-height:1.2;margin-bottom:.4rem}
 .update{border-top:1px solid #ddd;padding-top:.6rem;margin-top:1rem}
 .update h2{font:700 15px/1.3 system-ui,sans-serif;margin:0 0 .3rem;color:#a00}
 .update h3{font-size:1rem;margin:.2rem 0}
+.correction{background:#fff6e0;border-left:3px solid #c80;padding:.3rem .6rem;font-size:.95rem}
 ol.stories{list-style:none;padding:0}
 ol.stories li{margin:1rem 0}
 ol.stories a{font-size:1.2rem}
@@ -37,15 +38,31 @@ def timeline_fragment(story: Story, credit: Callable[[str], str]) -> str:
 
 def _update(entry: Entry, tz: str, reference: datetime, credit: Callable[[str], str]) -> str:
     stamp = ap_stamp(entry.published, tz, reference=reference)
-    body = entry.body_html
     heading = f"<h3>{escape(entry.title)}</h3>" if entry.title else ""
     return (
         f'<section class="update" id="e-{entry.id}">'
         f'<h2><time datetime="{entry.published.isoformat()}">{escape(stamp)}</time></h2>'
-        f"{heading}{body}"
-        f'<p class="credit">{escape(credit(entry.source_id))}</p>'
+        f"{heading}{entry.body_html}{entry_notes(entry, tz, credit)}"
         "</section>"
     )
+
+
+def entry_notes(entry: Entry, tz: str, credit: Callable[[str], str]) -> str:
+    """What follows an entry's text wherever it is shown: the correction note, if any, and
+    the credit line (its source, and who else reported it)."""
+    notes = ""
+    if entry.corrected_at is not None:
+        when = f"{ap_date(entry.corrected_at, tz)}, {ap_time(entry.corrected_at, tz)}"
+        text = entry.correction_note or "This update has been corrected."
+        notes += (
+            f'<p class="correction"><strong>Correction</strong> ({escape(when)}): '
+            f"{escape(text)}</p>"
+        )
+    line = escape(credit(entry.source_id))
+    others = [credit(source) for source, _url in entry.also]
+    if others:
+        line += " · also reported by " + escape(", ".join(others))
+    return notes + f'<p class="credit">{line}</p>'
 
 
 def story_page(story: Story, ctx: Context) -> str:

@@ -125,3 +125,35 @@ def host_in_flight(host: str) -> str:
 def host_rate(host: str) -> str:
     """String: the host's theoretical arrival time (ms) for its requests-per-minute budget."""
     return f"{PREFIX}:{{host:{host}}}:rate"
+
+
+REVISION = f"{PREFIX}:rev"
+"""Counter bumped by every change to any story (and to the source list): the revision of the
+all-stories and tag feeds, which caches of rendered feeds compare against."""
+
+
+def source_entries(source_id: str) -> str:
+    """Sorted set: "STORY:ENTRY" -> published (ms) of what the source reported, duplicates
+    included once: the source's own feed."""
+    return f"{PREFIX}:{{src:{source_id}}}:entries"
+
+
+def source_stories(source_id: str) -> str:
+    """Sorted set: story id -> last change (ms) of the stories the source contributed to; tag
+    feeds merge these of the tag's sources."""
+    return f"{PREFIX}:{{src:{source_id}}}:stories"
+
+
+def source_revision(source_id: str) -> str:
+    """Counter bumped whenever the source's feed changes."""
+    return f"{PREFIX}:{{src:{source_id}}}:rev"
+
+
+def rendered(name: str) -> str:
+    """Hash (expires): one rendered feed document: its revision, bytes, gzip, ETag, type."""
+    return f"{PREFIX}:render:{_digest(name)}"
+
+
+def render_lock(name: str) -> str:
+    """String (short-lived): held by the one process rendering a missing document."""
+    return f"{PREFIX}:render-lock:{_digest(name)}"

@@ -23,13 +23,11 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from config.sources import Source
 from ingest import keys
-from ingest.codec import entry_of, status_changes, status_fields, status_of, story_of
+from ingest.codec import entry_of, status_changes, status_fields, status_of
 from ingest.dedupe import DedupePolicy, Evidence, decide
-from ingest.errors import StoreError
 from ingest.index import RedisIndex, Retention
 from ingest.model import (
     Action,
@@ -43,6 +41,7 @@ from ingest.model import (
     Story,
     to_ms,
 )
+from ingest.reader import RedisReader
 
 EVENTS_MAXLEN = 10_000
 
@@ -56,6 +55,7 @@ redis.call('HSETNX', KEYS[1], 'timezone', ARGV[6])
 local current = tonumber(redis.call('HGET', KEYS[1], 'updated') or '0')
 local updated = math.max(current, tonumber(ARGV[4]))
 redis.call('HSET', KEYS[1], 'updated', updated)
+redis.call('HINCRBY', KEYS[1], 'rev', 1)
 for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[8]) end
 return updated
 """
@@ -67,13 +67,18 @@ local raw = redis.call('HGET', KEYS[3], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 local prefix = ARGV[1] .. '\31'
+local also = {}
 for _, field in ipairs(redis.call('HKEYS', KEYS[4])) do
-  if string.sub(field, 1, #prefix) == prefix then redis.call('HDEL', KEYS[4], field) end
+  if string.sub(field, 1, #prefix) == prefix then
+    redis.call('HDEL', KEYS[4], field)
+    table.insert(also, string.sub(field, #prefix + 1))
+  end
 end
 local current = tonumber(redis.call('HGET', KEYS[1], 'updated') or '0')
 local updated = math.max(current, tonumber(ARGV[2]))
 redis.call('HSET', KEYS[1], 'updated', updated)
-return {redis.call('ZCARD', KEYS[2]), raw or '', updated}
+redis.call('HINCRBY', KEYS[1], 'rev', 1)
+return {redis.call('ZCARD', KEYS[2]), raw or '', updated, also}
 """
 
 
@@ -100,8 +105,9 @@ class Store(Protocol):
     async def story(self, story_id: str, *, entries: int = 200) -> Story | None: ...
 
 
-class RedisStore:
-    """:class:`Store` over one Redis (or Redis Cluster) connection owned by the caller."""
+class RedisStore(RedisReader):
+    """:class:`Store` over one Redis (or Redis Cluster) connection owned by the caller: the
+    writes here, the reads in :class:`~ingest.reader.RedisReader`."""
 
     def __init__(
         self,
@@ -110,7 +116,7 @@ class RedisStore:
         retention: Retention | None = None,
         dedupe: DedupePolicy | None = None,
     ) -> None:
-        self._r = client
+        super().__init__(client)
         self.retention = retention or Retention()
         self.dedupe = dedupe or DedupePolicy()
         self.index = RedisIndex(client, self.retention)
@@ -251,16 +257,40 @@ class RedisStore:
         pipe.zadd(keys.STORIES, {sid: changed_ms}, gt=True)  # the same max the script keeps
         if item.page_url:
             pipe.set(keys.page_story(item.page_url), sid, nx=True, px=self.retention.entries_ms)
+        self._queue_source_feed(
+            pipe, item.source_id, sid, entry.id, to_ms(entry.published), changed_ms
+        )
         record = _record(plan, item, now)
         self.index.queue_entry(pipe, item, record, to_ms(entry.published))
         self.index.queue_identity(pipe, item, record)
-        self._event(pipe, sid, plan.decision.action.value, entry.id)
+        self._event(pipe, sid, plan.decision.action.value, entry.id, item.source_id)
+
+    def _queue_source_feed(
+        self,
+        pipe: Any,
+        source_id: str,
+        story_id: str,
+        entry_id: str,
+        published_ms: int,
+        changed_ms: int,
+    ) -> None:
+        """Index an entry in its source's feed and the story in the source's story list, and
+        bump the revisions that tell caches of rendered feeds they are stale."""
+        ttl = self.retention.entries_ms
+        pipe.zadd(keys.source_entries(source_id), {f"{story_id}:{entry_id}": published_ms})
+        pipe.pexpire(keys.source_entries(source_id), ttl)
+        pipe.zadd(keys.source_stories(source_id), {story_id: changed_ms}, gt=True)
+        pipe.pexpire(keys.source_stories(source_id), ttl)
+        pipe.incr(keys.source_revision(source_id))
+        pipe.incr(keys.REVISION)
 
     def _queue_duplicate(self, pipe: Any, plan: Plan, now: datetime) -> None:
         sid, item, owner = plan.assignment.story_id, plan.item, plan.decision.entry_id
         pipe.hset(keys.story_also(sid), f"{owner}\x1f{item.source_id}", item.url or "")
         pipe.pexpire(keys.story_also(sid), self.retention.entries_ms)
         pipe.sadd(keys.story_sources(sid), item.source_id)
+        pipe.hincrby(keys.story_meta(sid), "rev", 1)
+        self._queue_source_feed(pipe, item.source_id, sid, owner, to_ms(item.published), to_ms(now))
         alias = Known(
             owner,
             sid,
@@ -272,7 +302,7 @@ class RedisStore:
             alias=True,
         )
         self.index.queue_identity(pipe, item, alias)
-        self._event(pipe, sid, "also", owner)
+        self._event(pipe, sid, "also", owner, item.source_id)
 
     def _queue_blocked(self, pipe: Any, plan: Plan) -> None:
         dead = Known(
@@ -316,8 +346,9 @@ class RedisStore:
     async def _kill(self, plan: Plan, *, reason: str, now: datetime) -> None:
         sid, entry_id = plan.decision.story_id, plan.decision.entry_id
         removed: Entry | None = None
+        reporters: list[str] = []
         if sid:
-            left, raw, updated = await self._call(
+            left, raw, updated, also = await self._call(
                 self._kill_entry(
                     keys=[
                         keys.story_meta(sid),
@@ -329,6 +360,7 @@ class RedisStore:
                 )
             )
             removed = Entry.from_json(raw) if raw else None
+            reporters = [str(a) for a in also] + ([removed.source_id] if removed else [])
             if int(left) == 0:
                 await self._call(self._r.zrem(keys.STORIES, sid))
             else:
@@ -356,8 +388,12 @@ class RedisStore:
             pipe.set(
                 keys.identity(source_id, identity), dead.to_json(), px=self.retention.tombstones_ms
             )
+        for source_id in reporters:  # out of every source feed that listed it
+            pipe.zrem(keys.source_entries(source_id), f"{sid}:{entry_id}")
+            pipe.incr(keys.source_revision(source_id))
         if sid:
-            self._event(pipe, sid, "kill", entry_id)
+            pipe.incr(keys.REVISION)
+            self._event(pipe, sid, "kill", entry_id, *reporters)
         await self._call(pipe.execute())
 
     async def correct(self, entry_id: str, *, note: str | None, now: datetime) -> bool:
@@ -379,15 +415,19 @@ class RedisStore:
         pipe = self._r.pipeline(transaction=False)
         pipe.hset(keys.story_entries(owner.story_id), entry_id, fixed.to_json())
         pipe.hset(keys.story_meta(owner.story_id), "updated", str(to_ms(fixed.updated)))
+        pipe.hincrby(keys.story_meta(owner.story_id), "rev", 1)
         pipe.zadd(keys.STORIES, {owner.story_id: to_ms(fixed.updated)}, gt=True)
-        self._event(pipe, owner.story_id, "correction", entry_id)
+        pipe.incr(keys.REVISION)
+        pipe.incr(keys.source_revision(entry.source_id))
+        self._event(pipe, owner.story_id, "correction", entry_id, entry.source_id)
         await self._call(pipe.execute())
         return True
 
-    def _event(self, pipe: Any, story_id: str, kind: str, entry_id: str) -> None:
+    def _event(self, pipe: Any, story_id: str, kind: str, entry_id: str, *sources: str) -> None:
+        """Tell listeners (push, caches) that a story changed, and for which sources' feeds."""
         pipe.xadd(
             keys.EVENTS,
-            {"story": story_id, "kind": kind, "entry": entry_id},
+            {"story": story_id, "kind": kind, "entry": entry_id, "sources": ",".join(sources)},
             maxlen=EVENTS_MAXLEN,
             approximate=True,
         )
@@ -479,59 +519,31 @@ class RedisStore:
             pipe.hset(key, mapping=changed)
 
     async def put_sources(self, sources: Sequence[Source]) -> None:
-        """Make ``sources`` the configured set: write each config, forget the others."""
+        """Make ``sources`` the configured set: write each config, forget the others. Feeds
+        show source names and tags, so a changed configuration bumps their revisions."""
         wanted = {s.id for s in sources}
         current = {str(m) for m in await self._call(self._r.smembers(keys.SOURCES))}
-        for source in sources:
-            await self._call(self._r.set(keys.source_config(source.id), source.to_json()))
-        if wanted:
-            await self._call(self._r.sadd(keys.SOURCES, *wanted))
-        for gone in current - wanted:
-            await self._call(self._r.srem(keys.SOURCES, gone))
-            await self._call(self._r.delete(keys.source_config(gone)))
-
-    async def get_sources(self, source_ids: Iterable[str] | None = None) -> list[Source]:
-        """The configured sources (all, or those of ``source_ids`` that exist), sorted by id."""
-        ids = sorted(
-            source_ids
-            if source_ids is not None
-            else [str(m) for m in await self._call(self._r.smembers(keys.SOURCES))]
+        before = (
+            await self._call(self._r.mget([keys.source_config(s.id) for s in sources]))
+            if (sources)
+            else []
         )
-        if not ids:
-            return []
-        raws = await self._call(self._r.mget([keys.source_config(i) for i in ids]))
-        return [Source.from_json(raw) for raw in raws if raw is not None]
-
-    # -- read side ---------------------------------------------------------------------------
-
-    async def recent_stories(self, limit: int, *, entries: int = 10) -> list[Story]:
-        """Up to ``limit`` stories, most recently updated first, each with its newest entries."""
-        ids = await self._call(self._r.zrevrange(keys.STORIES, 0, limit - 1))
-        stories = [await self.story(str(sid), entries=entries) for sid in ids]
-        return [s for s in stories if s is not None]
-
-    async def story(self, story_id: str, *, entries: int = 200) -> Story | None:
-        """One story with up to ``entries`` of its timeline, newest first; ``None`` if unknown."""
         pipe = self._r.pipeline(transaction=False)
-        pipe.hgetall(keys.story_meta(story_id))
-        pipe.zrevrange(keys.story_timeline(story_id), 0, entries - 1)
-        pipe.zcard(keys.story_timeline(story_id))
-        pipe.smembers(keys.story_sources(story_id))
-        pipe.hgetall(keys.story_also(story_id))
-        meta, entry_ids, count, sources, also = await self._call(pipe.execute())
-        if not meta or not entry_ids:
-            return None
-        raws = await self._call(self._r.hmget(keys.story_entries(story_id), entry_ids))
-        timeline = tuple(Entry.from_json(r) for r in raws if r is not None)
-        if not timeline:
-            return None
-        return story_of(story_id, meta, timeline, int(count), sources, also)
-
-    async def _call(self, awaitable: Any) -> Any:
-        try:
-            return await awaitable
-        except RedisError as exc:
-            raise StoreError(f"redis: {type(exc).__name__}: {exc}") from exc
+        changed = False
+        for source, old in zip(sources, before, strict=True):
+            if old != source.to_json():
+                pipe.set(keys.source_config(source.id), source.to_json())
+                pipe.incr(keys.source_revision(source.id))
+                changed = True
+        if wanted:
+            pipe.sadd(keys.SOURCES, *wanted)
+        for gone in current - wanted:
+            pipe.srem(keys.SOURCES, gone)
+            pipe.delete(keys.source_config(gone))
+            changed = True
+        if changed:
+            pipe.incr(keys.REVISION)
+        await self._call(pipe.execute())
 
 
 def _record(plan: Plan, item: Item, now: datetime | None = None) -> Known:

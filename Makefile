@@ -30,6 +30,9 @@ lint: install  ## ruff, mypy --strict, import-linter
 
 bench: install  ## benchmarks; figures land in bench/results/
 	$(PY) bench/ingest.py
+	$(PY) bench/poll.py
+	$(PY) bench/dedupe.py
+	$(PY) bench/calibrate_dedupe.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PREFIX = "WIREFEED_"
 
@@ -63,6 +64,7 @@ class Settings:
     lease_seconds: float = 120.0
     feed_page_size: int = 50
     feed_max_age: int = 60
+    websub_hubs: tuple[str, ...] = ()
     log_level: str = "INFO"
 
     @classmethod
@@ -104,6 +106,7 @@ class Settings:
             lease_seconds=env.number("LEASE_SECONDS", 120.0),
             feed_page_size=env.integer("FEED_PAGE_SIZE", 50, low=1, high=1000),
             feed_max_age=env.integer("FEED_MAX_AGE", 60, low=0),
+            websub_hubs=env.urls("WEBSUB_HUBS"),
             log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         )
 
@@ -165,6 +168,19 @@ class _Env:
         if raw.upper() not in options:
             raise self._fail(name, "must be one of " + ", ".join(options), raw)
         return raw.upper()
+
+    def urls(self, name: str) -> tuple[str, ...]:
+        """A comma-separated list of absolute http(s) URLs."""
+        raw = self.text(name)
+        found = []
+        for part in (p.strip() for p in (raw or "").split(",")):
+            if not part:
+                continue
+            parts = urlsplit(part)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise self._fail(name, "must be a comma-separated list of http(s) URLs", part)
+            found.append(part)
+        return tuple(found)
 
     def host_limits(self, name: str) -> dict[str, HostLimit]:
         """``host=CONCURRENCY/PER_MINUTE`` pairs, comma-separated; 0 means unlimited."""

@@ -1,42 +1,54 @@
-"""The HTTP app: story pages and feeds, with ETags. Starlette; HTTP I/O.
+"""The HTTP app: pages, feeds, push. Starlette; HTTP I/O.
 
 ::
 
-    GET /                              the story list (HTML)
-    GET /stories/{id}                  one story, laid out as a rolling story (HTML)
-    GET /feeds/stories.{atom,json}     all stories, most recently updated first
-    GET /feeds/stories/{id}.{atom,json}  one story's timeline, newest first
-    GET /healthz                       200 when Redis answers, else 503
+    GET /                                 the story list (HTML)
+    GET /stories/{id}                     one story, laid out as a rolling story (HTML)
+    GET /feeds/...                        every feed family, see feeds.queries
+    GET /events                           server-sent events: story changes as they happen
+    GET /healthz                          200 when Redis answers, else 503
 
-The Redis client is opened in the app's lifespan and closed there. Every feed answer carries a
-strong ETag over its bytes and answers a matching ``If-None-Match`` with 304 (RFC 9110 13.1.2).
+Feed answers are cached (feeds.cache), carry a strong ETag over their bytes and
+``Last-Modified``, answer ``If-None-Match`` and ``If-Modified-Since`` with 304
+(RFC 9110 13.1), are compressed with gzip when the client accepts it, and say how long they may
+be reused (``Cache-Control: public, max-age``). Clients are opened in the lifespan and closed
+there; so are the event tail and the WebSub publisher.
 """
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
+import os
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
+import httpx
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from config.settings import Settings
+from feeds.cache import RenderCache, Rendered
+from feeds.push import Event, EventHub, sse_stream
+from feeds.queries import FORMATS, FeedSpec, build
 from feeds.render.context import Context
-from feeds.render.doc import FeedDoc, stories_doc, story_doc
+from feeds.render.doc import FeedDoc
 from feeds.render.jsonfeed import JSONFEED_TYPE, jsonfeed
 from feeds.render.page import index_page, story_page
-from feeds.render.xml import ATOM_TYPE, atom
+from feeds.render.xml import ATOM_TYPE, RSS_TYPE, atom, rss
+from feeds.websub import WebSubPublisher
 from ingest.errors import StoreError
-from ingest.store import RedisStore
+from ingest.reader import RedisReader
 
 _FORMATS: dict[str, tuple[Callable[[FeedDoc], bytes], str]] = {
     "atom": (atom, ATOM_TYPE + "; charset=utf-8"),
     "json": (jsonfeed, JSONFEED_TYPE + "; charset=utf-8"),
+    "rss": (rss, RSS_TYPE + "; charset=utf-8"),
 }
 
 
@@ -44,40 +56,73 @@ def create_app(settings: Settings) -> Starlette:
     """Build the app for ``settings``; Redis is reached at ``settings.redis_url``."""
     if not settings.redis_url:
         raise ValueError("the web app needs WIREFEED_REDIS_URL (wirefeed web sets it)")
-    redis_url = settings.redis_url
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        client = aioredis.from_url(redis_url, decode_responses=True)
-        app.state.redis = client
-        app.state.store = RedisStore(client)
-        try:
-            yield
-        finally:
-            await client.aclose()
-
     app = Starlette(
         routes=[
             Route("/", index, methods=["GET", "HEAD"]),
             Route("/stories/{story_id:str}", story, methods=["GET", "HEAD"]),
-            Route("/feeds/stories.{ext:str}", stories_feed, methods=["GET", "HEAD"]),
-            Route("/feeds/stories/{story_id:str}.{ext:str}", story_feed, methods=["GET", "HEAD"]),
+            Route("/feeds/{rest:path}", feed, methods=["GET", "HEAD"]),
+            Route("/events", events, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
         ],
-        lifespan=lifespan,
+        lifespan=_lifespan(settings),
         exception_handlers={StoreError: _store_unavailable},
     )
     app.state.settings = settings
     return app
 
 
+def _lifespan(settings: Settings) -> Callable[[Starlette], Any]:
+    url = settings.redis_url or ""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        client = aioredis.from_url(url, decode_responses=True)
+        binary = aioredis.from_url(url)  # rendered bytes are not text
+        http = httpx.AsyncClient(timeout=10.0, trust_env=False)
+        app.state.redis = client
+        app.state.reader = RedisReader(client)
+        app.state.cache = RenderCache(binary)
+        app.state.hub = EventHub(client, app.state.cache)
+        tasks = [asyncio.create_task(app.state.hub.run())]
+        if settings.websub_hubs:
+            consumer = f"{socket.gethostname()}:{os.getpid()}"
+            publisher = WebSubPublisher(
+                client, settings.websub_hubs, _public_base(settings), consumer, http
+            )
+            tasks.append(asyncio.create_task(publisher.run()))
+        try:
+            yield
+        finally:
+            await _stop(tasks)
+            await http.aclose()
+            await binary.aclose()
+            await client.aclose()
+
+    return lifespan
+
+
+async def _stop(tasks: list[asyncio.Task[None]], grace: float = 5.0) -> None:
+    """Cancel background tasks and wait for them, asking again if one swallowed the request."""
+    deadline = asyncio.get_running_loop().time() + grace
+    while tasks and asyncio.get_running_loop().time() < deadline:
+        for task in tasks:
+            task.cancel()
+        _done, pending = await asyncio.wait(tasks, timeout=0.5)
+        tasks = list(pending)
+
+
+def _public_base(settings: Settings) -> str:
+    return settings.public_url or f"http://{settings.http_host}:{settings.http_port}"
+
+
 async def index(request: Request) -> Response:
-    stories = await _store(request).recent_stories(request.app.state.settings.feed_page_size)
+    reader = _reader(request)
+    stories = await reader.recent_stories(request.app.state.settings.feed_page_size)
     return HTMLResponse(index_page(stories, await _context(request)))
 
 
 async def story(request: Request) -> Response:
-    found = await _store(request).story(request.path_params["story_id"])
+    found = await _reader(request).story(request.path_params["story_id"])
     if found is None:
         return HTMLResponse(
             "<!doctype html><title>Not found</title><p>No such story.</p>", status_code=404
@@ -85,22 +130,104 @@ async def story(request: Request) -> Response:
     return HTMLResponse(story_page(found, await _context(request)))
 
 
-async def stories_feed(request: Request) -> Response:
-    ext = request.path_params["ext"]
-    if ext not in _FORMATS:
-        return _not_found(f"no feed format {ext!r}; use .atom or .json")
-    stories = await _store(request).recent_stories(request.app.state.settings.feed_page_size)
-    return _feed(request, stories_doc(stories, await _context(request), ext), ext)
+async def feed(request: Request) -> Response:
+    page = request.query_params.get("page", "1")
+    if not page.isascii() or not page.isdigit() or not 1 <= int(page) <= 100_000:
+        return _error(400, f"page must be a whole number from 1, got {page!r}")
+    spec = FeedSpec.from_path(request.url.path, page=int(page))
+    if spec is None:
+        return _error(404, "no such feed; feeds end in .atom, .json or .rss, see /")
+    settings: Settings = request.app.state.settings
+    base = _base(request)
+    cache: RenderCache = request.app.state.cache
+
+    async def render() -> Rendered | None:
+        ctx = await _context(request)
+        doc = await build(spec, _reader(request), ctx, settings.feed_page_size)
+        if doc is None:
+            return None
+        renderer, media_type = _FORMATS[spec.ext]
+        return Rendered.of(renderer(doc), media_type, format_datetime(doc.updated, usegmt=True))
+
+    rendered = await cache.get(f"{base}|{spec.name}", spec.scopes, render)
+    if rendered is None:
+        return _error(404, f"no such {spec.family} feed or page")
+    return _conditional(request, rendered, settings.feed_max_age)
 
 
-async def story_feed(request: Request) -> Response:
-    ext = request.path_params["ext"]
-    if ext not in _FORMATS:
-        return _not_found(f"no feed format {ext!r}; use .atom or .json")
-    found = await _store(request).story(request.path_params["story_id"])
-    if found is None:
-        return _not_found("no such story")
-    return _feed(request, story_doc(found, await _context(request), ext), ext)
+def _conditional(request: Request, rendered: Rendered, max_age: int) -> Response:
+    """200 with the bytes, or 304 when the client's copy is current (RFC 9110 13.1)."""
+    zipped = _accepts_gzip(request.headers.get("accept-encoding", ""))
+    etag = rendered.etag[:-1] + '-gz"' if zipped else rendered.etag
+    headers = {
+        "ETag": etag,
+        "Last-Modified": rendered.last_modified,
+        "Cache-Control": f"public, max-age={max_age}",
+        "Vary": "Accept-Encoding",
+    }
+    if _not_modified(request, rendered):
+        return Response(status_code=304, headers=headers)
+    if zipped:
+        headers["Content-Encoding"] = "gzip"
+    return Response(
+        rendered.gzip if zipped else rendered.body, media_type=rendered.media_type, headers=headers
+    )
+
+
+def _not_modified(request: Request, rendered: Rendered) -> bool:
+    match = request.headers.get("if-none-match")
+    if match is not None:  # 13.1.2: weak comparison; the gzip variant has the same content
+        tags = [t.strip().removeprefix("W/").replace('-gz"', '"') for t in match.split(",")]
+        return "*" in tags or rendered.etag in tags
+    since = request.headers.get("if-modified-since")
+    if since:
+        try:
+            return parsedate_to_datetime(rendered.last_modified) <= parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+def _accepts_gzip(header: str) -> bool:
+    """Whether Accept-Encoding allows gzip (RFC 9110 12.5.3): listed, or ``*``, with q > 0."""
+    for part in header.lower().split(","):
+        coding, *params = (p.strip() for p in part.split(";"))
+        if coding in ("gzip", "x-gzip", "*"):
+            quality = 1.0
+            for param in params:
+                name, _, value = param.partition("=")
+                if name.strip() == "q":
+                    try:
+                        quality = float(value)
+                    except ValueError:
+                        quality = 0.0
+            return quality > 0
+    return False
+
+
+async def events(request: Request) -> Response:
+    """Server-sent events: one ``data:`` JSON per story change, with the feeds it touched."""
+    hub: EventHub = request.app.state.hub
+    ctx = Context(base=_base(request))
+
+    def describe(event: Event) -> dict[str, object]:
+        if event.kind == "config":
+            return {"kind": "config"}
+        return {
+            "story": event.story,
+            "kind": event.kind,
+            "entry": event.entry,
+            "page": ctx.story_page(event.story),
+            "feeds": {ext: ctx.story_feed(event.story, ext) for ext in FORMATS},
+            "sources": list(event.sources),
+        }
+
+    stream = sse_stream(hub, describe, request.headers.get("last-event-id"))
+    return StreamingResponse(
+        stream,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 async def healthz(request: Request) -> Response:
@@ -111,42 +238,28 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "redis": "ok"})
 
 
-def _feed(request: Request, doc: FeedDoc, ext: str) -> Response:
-    render, media_type = _FORMATS[ext]
-    body = render(doc)
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    headers = {
-        "ETag": etag,
-        "Cache-Control": f"public, max-age={request.app.state.settings.feed_max_age}",
-        "Vary": "Accept-Encoding",
-    }
-    if _etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=media_type, headers=headers)
+def _reader(request: Request) -> RedisReader:
+    reader: RedisReader = request.app.state.reader
+    return reader
 
 
-def _etag_matches(header: str | None, etag: str) -> bool:
-    """RFC 9110 13.1.2: weak comparison, ``*`` matches any current representation."""
-    if not header:
-        return False
-    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
-    return "*" in tags or etag in tags
-
-
-def _store(request: Request) -> RedisStore:
-    store: RedisStore = request.app.state.store
-    return store
+def _base(request: Request) -> str:
+    settings: Settings = request.app.state.settings
+    return settings.public_url or str(request.base_url).rstrip("/")
 
 
 async def _context(request: Request) -> Context:
     settings: Settings = request.app.state.settings
-    base = settings.public_url or str(request.base_url).rstrip("/")
-    sources = await _store(request).get_sources()
-    return Context(base=base, source_names={s.id: s.title or s.id for s in sources})
+    sources = await _reader(request).get_sources()
+    return Context(
+        base=_base(request),
+        source_names={s.id: s.title or s.id for s in sources},
+        hubs=settings.websub_hubs,
+    )
 
 
-def _not_found(message: str) -> Response:
-    return JSONResponse({"error": message}, status_code=404)
+def _error(status: int, message: str) -> Response:
+    return JSONResponse({"error": message}, status_code=status)
 
 
 async def _store_unavailable(request: Request, exc: Any) -> Response:

@@ -141,13 +141,17 @@ def _stale(item: Item, known: Known) -> bool:
     return to_ms(item.updated) < known.updated_ms
 
 
-def repair_identities(items: Sequence[Item], *, distrust: bool = False) -> tuple[list[Item], bool]:
+def repair_identities(
+    items: Sequence[Item], *, distrust: bool = False, keep: frozenset[str] = frozenset()
+) -> tuple[list[Item], bool]:
     """Repair broken native ids in one document; return the items and whether ids collided.
 
     Two items of one document with the same native id but different content mean the feed's
     ids cannot be trusted (some feeds give every item the same GUID): those items fall back
     to their canonical URL, then their content hash (the rest of the identity chain). With
-    ``distrust`` (the source collided before) every native id of the document is set aside.
+    ``distrust`` (the source collided before) every native id of the document is set aside but
+    those in ``keep`` (ids already stored that do not collide here), so an item stored under
+    its own id before the source lost our trust stays one entry.
     Items repeating an id *and* its content are real repeats and are left for the planner.
     """
     groups: dict[str, set[str]] = {}
@@ -159,7 +163,8 @@ def repair_identities(items: Sequence[Item], *, distrust: bool = False) -> tuple
         return list(items), False
     repaired = []
     for item in items:
-        if item.identity_kind == "native" and (distrust or item.identity in collided):
+        suspect = item.identity in collided or (distrust and item.identity not in keep)
+        if item.identity_kind == "native" and suspect:
             ident, kind = identity_of(None, item.url, item.content_hash)
             item = replace(item, identity=ident, identity_kind=kind)
         repaired.append(item)

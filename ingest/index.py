@@ -77,6 +77,7 @@ class RedisIndex:
             )
             for n in range(len(items))
         ]
+        found = await self._with_tombstones(found)
         unknown = [
             n
             for n, ev in enumerate(found)
@@ -87,6 +88,31 @@ class RedisIndex:
         ):
             found[n] = replace(found[n], near=near, near_score=score)
         return found
+
+    async def _with_tombstones(self, found: list[Evidence]) -> list[Evidence]:
+        """Claims made before a kill still name the entry alive (an earlier version's copy,
+        say): whatever has a tombstone reads as killed."""
+        owners = {k.entry_id for ev in found for k in (ev.by_url, ev.by_copy) if k and not k.killed}
+        if not owners:
+            return found
+        pipe = self._r.pipeline(transaction=False)
+        for eid in sorted(owners):
+            pipe.exists(keys.tombstone(eid))
+        dead = {eid for eid, hit in zip(sorted(owners), await pipe.execute(), strict=True) if hit}
+        if not dead:
+            return found
+
+        def mark(k: Known | None) -> Known | None:
+            return replace(k, killed=True) if k is not None and k.entry_id in dead else k
+
+        return [replace(ev, by_url=mark(ev.by_url), by_copy=mark(ev.by_copy)) for ev in found]
+
+    async def known_identities(self, source_id: str, identities: Sequence[str]) -> set[str]:
+        """Which of ``identities`` the source has a record for."""
+        if not identities:
+            return set()
+        raws = await self._r.mget([keys.identity(source_id, i) for i in identities])
+        return {i for i, raw in zip(identities, raws, strict=True) if raw}
 
     async def _near(self, items: Sequence[Item]) -> list[tuple[Known | None, float]]:
         if not items:

@@ -132,6 +132,10 @@ REVISION = f"{PREFIX}:rev"
 all-stories and tag feeds, which caches of rendered feeds compare against."""
 
 
+CONFIG_REVISION = f"{PREFIX}:config-rev"
+"""Counter bumped when the configured sources change: names and tags appear in every feed."""
+
+
 def source_entries(source_id: str) -> str:
     """Sorted set: "STORY:ENTRY" -> published (ms) of what the source reported, duplicates
     included once: the source's own feed."""

@@ -126,6 +126,8 @@ def correction_of(raw: RawEntry, title: str, text: str) -> tuple[bool, str | Non
 def copy_key(title: str, text: str) -> str:
     """Identical wire copy, however it was marked up or linked, hashes alike."""
     words = " ".join(re.findall(r"\w+", f"{title} {text}".lower()))
+    if not words:
+        return ""  # no words, no copy: link-only items are not all one copy of each other
     return hashlib.sha256(words.encode()).hexdigest()[:32]
 
 

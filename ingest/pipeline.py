@@ -147,7 +147,11 @@ async def _fetched(
             floors=tuple(floors),
         )
         return report, health.failed(status, exc, now, policy.health, http_status=result.status)
-    items, collided = repair_identities(items, distrust=bool(status.ids_unreliable))
+    keep: frozenset[str] = frozenset()
+    if status.ids_unreliable:  # ids already stored keep their entries
+        natives = [i.identity for i in items if i.identity_kind == "native"]
+        keep = frozenset(await store.known_identities(source.id, natives))
+    items, collided = repair_identities(items, distrust=bool(status.ids_unreliable), keep=keep)
     if collided:  # ids that collide once are not trusted again for this source
         status = replace(status, ids_unreliable=1)
     stored = await _store_items(source, items, store=store, now=now, policy=policy)
@@ -279,7 +283,7 @@ def plan(
         found = replace(
             found,
             by_url=found.by_url or (by_url.get(item.url) if item.url else None),
-            by_copy=found.by_copy or by_copy.get(item.copy_key),
+            by_copy=found.by_copy or (by_copy.get(item.copy_key) if item.copy_key else None),
         )
         decision = decide(item, found, now, policy)
         counts[decision.action] += 1
@@ -301,7 +305,8 @@ def plan(
             )
             if item.url:
                 by_url.setdefault(item.url, record)
-            by_copy.setdefault(item.copy_key, record)
+            if item.copy_key:
+                by_copy.setdefault(item.copy_key, record)
             if item.page_url:
                 stories.setdefault(item.page_url, assignment.story_id)
         plans.append(Plan(item, decision, assignment, known))

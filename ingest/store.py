@@ -66,7 +66,7 @@ _KILL_ENTRY = """
 local raw = redis.call('HGET', KEYS[3], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
-local prefix = ARGV[1] .. '\31'
+local prefix = ARGV[1] .. string.char(31)
 local also = {}
 for _, field in ipairs(redis.call('HKEYS', KEYS[4])) do
   if string.sub(field, 1, #prefix) == prefix then
@@ -86,6 +86,7 @@ class Store(Protocol):
     """What the pipeline and the web app need from storage. Every write is idempotent."""
 
     async def evidence(self, source_id: str, items: Sequence[Item]) -> list[Evidence]: ...
+    async def known_identities(self, source_id: str, identities: Sequence[str]) -> set[str]: ...
     async def page_stories(self, pages: Iterable[str]) -> dict[str, str]: ...
     async def apply_many(
         self, plans: Sequence[Plan], *, timezone: str, now: datetime
@@ -133,6 +134,11 @@ class RedisStore(RedisReader):
         """What we hold for one identity of a source, or ``None`` if it is new to us."""
         raw = await self._call(self._r.get(keys.identity(source_id, identity)))
         return Known.from_json(raw) if raw else None
+
+    async def known_identities(self, source_id: str, identities: Sequence[str]) -> set[str]:
+        """Which of ``identities`` the source has a record for."""
+        found: set[str] = await self._call(self.index.known_identities(source_id, identities))
+        return found
 
     async def page_stories(self, pages: Iterable[str]) -> dict[str, str]:
         """For each page an earlier item came from: the story that item opened."""
@@ -208,26 +214,40 @@ class RedisStore(RedisReader):
         replies = await self._call(pipe.execute())
         redone: dict[int, Plan] = {}
         for n, plan in enumerate(fresh):
-            owners = [Known.from_json(r) for r in replies[2 * n : 2 * n + 2] if r]
-            rival = next((o for o in owners if o.entry_id != plan.decision.entry_id), None)
-            if rival is not None:
-                redone[id(plan)] = await self._lost_race(plan, rival, now)
+            url_reply, copy_reply = replies[2 * n : 2 * n + 2]
+            evidence = Evidence(by_url=_rival(url_reply, plan), by_copy=_rival(copy_reply, plan))
+            if evidence.by_url is None and evidence.by_copy is None:
+                continue
+            decision = decide(plan.item, evidence, now, self.dedupe)
+            if decision.action is not Action.NEW:
+                owner = evidence.by_url or evidence.by_copy
+                assert owner is not None
+                redone[id(plan)] = await self._lost_race(plan, decision, owner)
         return [redone.get(id(p), p) for p in plans]
 
-    async def _lost_race(self, plan: Plan, owner: Known, now: datetime) -> Plan:
-        decision = decide(plan.item, Evidence(by_url=owner), now, self.dedupe)
-        # Claims we did win point at an entry that will not exist: hand them to the owner.
+    async def _lost_race(self, plan: Plan, decision: Decision, owner: Known) -> Plan:
+        """Another entry claimed this item's URL or copy first: file the item as the decision
+        against that entry says, and hand the claims this item did win to that entry (they
+        name an entry that will now never exist)."""
+        claims = [
+            k
+            for k in (
+                keys.item_url(plan.item.url) if plan.item.url else None,
+                keys.copy(plan.item.copy_key) if plan.item.copy_key else None,
+            )
+            if k
+        ]
         pipe = self._r.pipeline(transaction=False)
-        for key in (keys.item_url(plan.item.url or ""), keys.copy(plan.item.copy_key)):
-            pipe.set(key, owner.to_json(), xx=True, px=self.retention.entries_ms)
-        await self._call(pipe.execute())
-        assignment = Assignment(owner.story_id, new_story=False)
-        return Plan(
-            plan.item,
-            decision,
-            assignment,
-            owner if owner.source_id == plan.item.source_id else None,
-        )
+        for key in claims:
+            pipe.get(key)
+        held = await self._call(pipe.execute())
+        pipe = self._r.pipeline(transaction=False)
+        for key, raw in zip(claims, held, strict=True):
+            if raw and Known.from_json(raw).entry_id == plan.decision.entry_id:
+                pipe.set(key, owner.to_json(), xx=True, px=self.retention.entries_ms)
+        if len(pipe):
+            await self._call(pipe.execute())
+        return Plan(plan.item, decision, Assignment(decision.story_id or owner.story_id, False))
 
     async def _queue_entry(
         self, pipe: Any, plan: Plan, previous: dict[str, Entry], timezone: str, now: datetime
@@ -543,7 +563,20 @@ class RedisStore(RedisReader):
             changed = True
         if changed:
             pipe.incr(keys.REVISION)
+            pipe.incr(keys.CONFIG_REVISION)
+            pipe.xadd(
+                keys.EVENTS,
+                {"story": "", "kind": "config", "entry": "", "sources": ""},
+                maxlen=EVENTS_MAXLEN,
+                approximate=True,
+            )
         await self._call(pipe.execute())
+
+
+def _rival(reply: Any, plan: Plan) -> Known | None:
+    """The holder of a claim, unless it is this plan's own entry."""
+    owner = Known.from_json(reply) if reply else None
+    return owner if owner is not None and owner.entry_id != plan.decision.entry_id else None
 
 
 def _record(plan: Plan, item: Item, now: datetime | None = None) -> Known:

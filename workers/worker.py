@@ -312,6 +312,7 @@ def policies(settings: Settings) -> tuple[IngestPolicy, TimingPolicy]:
     """The pure policies of ingestion and timing, from settings."""
     ingest = IngestPolicy(
         max_entries=settings.max_entries_per_fetch,
+        dedupe=DedupePolicy(hash_change_cap=settings.hash_change_cap),
         health=HealthPolicy(
             dead_after=settings.fetch_dead_after,
             quiet_factor=settings.fetch_quiet_factor,

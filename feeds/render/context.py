@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """Rendering context built once per request from settings and the store's source list."""
+    """Rendering context built from settings and the store's source list."""
 
     base: str
     source_names: Mapping[str, str] = field(default_factory=dict)
@@ -20,11 +20,25 @@ class Context:
     def story_page(self, story_id: str) -> str:
         return f"{self.base}/stories/{story_id}"
 
+    def feed(
+        self, family: str, ident: str, ext: str, *, archive: int | None = None, page: int = 1
+    ) -> str:
+        """The URL of a feed document. ``family`` is stories, story, source or tag."""
+        if family == "stories":
+            path = "/feeds/stories"
+        else:
+            plural = {"story": "stories", "source": "sources", "tag": "tags"}[family]
+            path = f"/feeds/{plural}/{ident}"
+        if archive is not None:
+            path += f"/archive/{archive}"
+        url = f"{self.base}{path}.{ext}"
+        return f"{url}?page={page}" if page > 1 else url
+
     def story_feed(self, story_id: str, ext: str) -> str:
-        return f"{self.base}/feeds/stories/{story_id}.{ext}"
+        return self.feed("story", story_id, ext)
 
     def stories_feed(self, ext: str) -> str:
-        return f"{self.base}/feeds/stories.{ext}"
+        return self.feed("stories", "", ext)
 
     def credit(self, source_id: str) -> str:
         """The name to credit for ``source_id``: its configured title, else its id."""

@@ -1,8 +1,14 @@
-"""A format-neutral feed document, and how stories become one. Pure.
+"""A format-neutral feed document, and how stories and entries become one. Pure.
 
 Atom, JSON Feed and RSS renderers all draw the same :class:`FeedDoc`, so every format carries the
 same ids, titles, dates and links. Ids are ``urn:uuid:`` URNs derived from our stable story and
 entry ids (RFC 4122 name-based), so they never change when the service moves host.
+
+Paging follows RFC 5005. Lists of stories (all stories, a tag) are *paged feeds*: ``next`` (and
+JSON Feed ``next_url``) lead to older pages. Entry streams (a story's timeline, a source's
+items) are *archived feeds*: archive page k holds entries (k-1)*P .. k*P-1 counted from the
+oldest, so a complete page never changes as news arrives; the subscription document holds the
+newest P entries and points to the newest complete page with ``prev-archive``.
 """
 
 from __future__ import annotations
@@ -40,6 +46,24 @@ class FeedItem:
 
 
 @dataclass(frozen=True, slots=True)
+class Paging:
+    """RFC 5005 links of one document; all optional."""
+
+    next_url: str | None = None
+    """Paged feeds: the next (older) page. JSON Feed's ``next_url`` also uses prev_archive."""
+    prev_archive: str | None = None
+    next_archive: str | None = None
+    current: str | None = None
+    archive: bool = False
+    """This document is an archive page (``fh:archive``): it will not change."""
+
+    @property
+    def older(self) -> str | None:
+        """Where a reader finds older items, whatever kind of paging this is."""
+        return self.next_url or self.prev_archive
+
+
+@dataclass(frozen=True, slots=True)
 class FeedDoc:
     id: str
     title: str
@@ -49,35 +73,111 @@ class FeedDoc:
     updated: datetime
     items: tuple[FeedItem, ...]
     hubs: tuple[str, ...] = ()
-    next_url: str | None = None
+    paging: Paging = Paging()
 
 
-def stories_doc(stories: Sequence[Story], ctx: Context, ext: str) -> FeedDoc:
-    """All stories, most recently updated first; each item is a story and links to its page."""
+def stories_doc(
+    stories: Sequence[Story],
+    ctx: Context,
+    ext: str,
+    *,
+    title: str = "wirefeed: latest stories",
+    family: str = "stories",
+    ident: str = "",
+    page: int = 1,
+    paging: Paging = Paging(),
+) -> FeedDoc:
+    """A list of stories, most recently updated first; each item is a story (its timeline as
+    content) linking to the story's page. Used for all stories and for tags."""
     return FeedDoc(
-        id=urn("feed", "stories"),
-        title="wirefeed: latest stories",
+        id=urn("feed", f"{family}:{ident}" if ident else family),
+        title=title,
         subtitle="Rolling story timelines assembled from wire sources",
-        self_url=ctx.stories_feed(ext),
+        self_url=ctx.feed(family, ident, ext, page=page),
         home_url=ctx.home(),
         updated=max((s.updated for s in stories), default=EPOCH),
         items=tuple(_story_item(s, ctx) for s in stories),
         hubs=ctx.hubs,
+        paging=paging,
     )
 
 
-def story_doc(story: Story, ctx: Context, ext: str) -> FeedDoc:
-    """One story's timeline, newest entry first."""
+def story_doc(
+    story: Story,
+    ctx: Context,
+    ext: str,
+    *,
+    archive: int | None = None,
+    paging: Paging = Paging(),
+) -> FeedDoc:
+    """One story's timeline, newest entry first (an archive page lists its entries oldest
+    first, as they were added)."""
+    entries = story.entries if archive is None else tuple(reversed(story.entries))
     return FeedDoc(
         id=urn("story-feed", story.id),
         title=story.title,
         subtitle=f"Timeline of updates, {story.entry_count} so far",
-        self_url=ctx.story_feed(story.id, ext),
+        self_url=ctx.feed("story", story.id, ext, archive=archive),
         home_url=ctx.story_page(story.id),
-        updated=story.updated,
-        items=tuple(_entry_item(e, story, ctx) for e in story.entries),
-        hubs=ctx.hubs,
+        updated=story.updated if archive is None else _newest(entries),
+        items=tuple(_entry_item(e, ctx, story.timezone) for e in entries),
+        hubs=ctx.hubs if archive is None else (),
+        paging=paging,
     )
+
+
+def source_doc(
+    source_id: str,
+    entries: Sequence[Entry],
+    ctx: Context,
+    ext: str,
+    *,
+    timezone: str = "UTC",
+    archive: int | None = None,
+    paging: Paging = Paging(),
+) -> FeedDoc:
+    """What one source reported, deduplicated, newest first (an archive page oldest first)."""
+    name = ctx.credit(source_id)
+    return FeedDoc(
+        id=urn("source-feed", source_id),
+        title=f"{name} (via wirefeed)",
+        subtitle=f"Items from {name}, each once, as wirefeed stored them",
+        self_url=ctx.feed("source", source_id, ext, archive=archive),
+        home_url=ctx.home(),
+        updated=_newest(entries),
+        items=tuple(_entry_item(e, ctx, timezone) for e in entries),
+        hubs=ctx.hubs if archive is None else (),
+        paging=paging,
+    )
+
+
+def archive_paging(
+    ctx: Context,
+    family: str,
+    ident: str,
+    ext: str,
+    *,
+    total: int,
+    size: int,
+    archive: int | None,
+) -> Paging:
+    """RFC 5005 links of a subscription document (``archive`` None) or of archive page k."""
+    complete = total // size
+    if archive is None:
+        newest = ctx.feed(family, ident, ext, archive=complete) if total > size else None
+        return Paging(prev_archive=newest)
+    return Paging(
+        prev_archive=ctx.feed(family, ident, ext, archive=archive - 1) if archive > 1 else None,
+        next_archive=(
+            ctx.feed(family, ident, ext, archive=archive + 1) if archive < complete else None
+        ),
+        current=ctx.feed(family, ident, ext),
+        archive=True,
+    )
+
+
+def _newest(entries: Sequence[Entry]) -> datetime:
+    return max((e.updated for e in entries), default=EPOCH)
 
 
 def _story_item(story: Story, ctx: Context) -> FeedItem:
@@ -92,15 +192,15 @@ def _story_item(story: Story, ctx: Context) -> FeedItem:
     )
 
 
-def _entry_item(entry: Entry, story: Story, ctx: Context) -> FeedItem:
+def _entry_item(entry: Entry, ctx: Context, timezone: str) -> FeedItem:
     return FeedItem(
         id=urn("entry", entry.id),
         title=entry.title,
         html=(entry.body_html or f"<p>{html.escape(entry.title)}</p>")
-        + entry_notes(entry, story.timezone, ctx.credit),
+        + entry_notes(entry, timezone, ctx.credit),
         published=entry.published,
         updated=entry.updated,
-        url=f"{ctx.story_page(story.id)}#e-{entry.id}",
+        url=f"{ctx.story_page(entry.story_id)}#e-{entry.id}",
         authors=credits((entry,), ctx),
         external_url=entry.url,
     )

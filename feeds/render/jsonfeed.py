@@ -23,8 +23,8 @@ def jsonfeed(doc: FeedDoc) -> bytes:
         "authors": [{"name": SERVICE_NAME}],
         "language": "en",
     }
-    if doc.next_url:
-        data["next_url"] = doc.next_url
+    if doc.paging.older:
+        data["next_url"] = doc.paging.older
     if doc.hubs:
         data["hubs"] = [{"type": "WebSub", "url": hub} for hub in doc.hubs]
     data["items"] = [_item(item) for item in doc.items]

@@ -1,11 +1,13 @@
-"""Atom 1.0 (RFC 4287) through feedgen: the only module that imports it.
+"""Atom 1.0 (RFC 4287) and RSS 2.0 through feedgen: the only module that imports it.
 
-Every date is given explicitly (feedgen would otherwise stamp "now" into ``updated``), so the
-same stories always render to the same bytes and a strong ETag over them is honest.
+Every date is given explicitly (feedgen would otherwise stamp "now" into ``updated`` and RSS
+``lastBuildDate``), so the same stories always render to the same bytes and a strong ETag over
+them is honest.
 
-Entry links are added to feedgen's output by us: feedgen 1.0 writes an entry link's ``href`` and
-drops its ``rel`` and ``type`` (https://github.com/lkiesow/python-feedgen/issues/135), which
-turns a ``rel="related"`` link into a second alternate link, invalid under RFC 4287 4.1.2.
+Entry links are added to feedgen's Atom output by us: feedgen 1.0 writes an entry link's
+``href`` and drops its ``rel`` and ``type`` (https://github.com/lkiesow/python-feedgen/issues/135),
+which turns a ``rel="related"`` link into a second alternate link, invalid under RFC 4287 4.1.2.
+RFC 5005's ``fh:archive`` marker is added the same way.
 
 Text that XML 1.0 cannot carry at all (control characters, lone surrogates) is dropped: lxml
 refuses it, and one wire item holding a stray control character would otherwise fail every feed
@@ -21,25 +23,30 @@ from feeds.render.doc import SERVICE_NAME, FeedDoc, FeedItem
 from ingest.text import xml_safe
 
 ATOM_TYPE = "application/atom+xml"
+RSS_TYPE = "application/rss+xml"
 ATOM_NS = "http://www.w3.org/2005/Atom"
+HISTORY_NS = "http://purl.org/syndication/history/1.0"
 GENERATOR_URI = "https://github.com/wirefeed/wirefeed"
+
+_text = xml_safe  # ingestion strips these already; stored data from older versions may not
 
 
 def atom(doc: FeedDoc) -> bytes:
     """The Atom document of ``doc``, UTF-8 with an XML declaration."""
-    fg = FeedGenerator()
-    fg.id(doc.id)
-    fg.title(_text(doc.title))
+    fg = _generator(doc, ATOM_TYPE)
     fg.subtitle(_text(doc.subtitle))
-    fg.updated(doc.updated)
     fg.author({"name": SERVICE_NAME})
     fg.generator(SERVICE_NAME, uri=GENERATOR_URI)
-    fg.link(href=doc.self_url, rel="self", type=ATOM_TYPE)
     fg.link(href=doc.home_url, rel="alternate", type="text/html")
-    for hub in doc.hubs:
-        fg.link(href=hub, rel="hub")
-    if doc.next_url:
-        fg.link(href=doc.next_url, rel="next", type=ATOM_TYPE)
+    paging = doc.paging
+    for rel, href in (
+        ("next", paging.next_url),
+        ("prev-archive", paging.prev_archive),
+        ("next-archive", paging.next_archive),
+        ("current", paging.current),
+    ):
+        if href:
+            fg.link(href=href, rel=rel, type=ATOM_TYPE)
     for item in doc.items:
         fe = fg.add_entry(order="append")
         fe.id(item.id)
@@ -48,24 +55,87 @@ def atom(doc: FeedDoc) -> bytes:
         fe.published(item.published)
         fe.content(_text(item.html), type="html")
         fe.author([{"name": _text(name)} for name in item.authors])
-    return _with_entry_links(fg.atom_str(pretty=False), doc.items)
+    return _finish_atom(fg.atom_str(pretty=False), doc)
 
 
-def _with_entry_links(feed: bytes, items: tuple[FeedItem, ...]) -> bytes:
-    """``feed`` with each entry's alternate and related links, entries in ``items`` order."""
-    root = etree.fromstring(feed)
-    entries = root.findall(f"{{{ATOM_NS}}}entry")
-    for entry, item in zip(entries, items, strict=True):
+def rss(doc: FeedDoc) -> bytes:
+    """The RSS 2.0 document of ``doc`` (https://www.rssboard.org/rss-specification): every
+    channel and item element the specification requires, RFC 822 dates, ``atom:link``
+    self and hub links, and ``dc:creator`` for credits."""
+    fg = _generator(doc, RSS_TYPE)
+    fg.load_extension("dc")
+    fg.description(_text(doc.subtitle))
+    fg.link(href=doc.home_url, rel="alternate")
+    fg.generator(SERVICE_NAME)
+    fg.docs("https://www.rssboard.org/rss-specification")
+    for item in doc.items:
+        fe = fg.add_entry(order="append")
+        fe.guid(item.id, permalink=False)
+        fe.title(_text(item.title) or "(untitled)")
         if item.url:
-            _link(entry, item.url, "alternate")
-        if item.external_url and item.external_url != item.url:
-            _link(entry, item.external_url, "related")
+            fe.link(href=item.url)
+        fe.description(_text(item.html))
+        fe.pubDate(item.published)
+        for name in item.authors:
+            fe.dc.dc_creator(_text(name))
+    return _finish_rss(fg.rss_str(pretty=False), doc)
+
+
+def _finish_rss(feed: bytes, doc: FeedDoc) -> bytes:
+    """feedgen writes only the self ``atom:link`` into RSS; hubs and paging links follow it."""
+    extra = [("hub", hub) for hub in doc.hubs] + [("next", doc.paging.older)]
+    extra = [(rel, href) for rel, href in extra if href]
+    if not extra:
+        return feed
+    root = etree.fromstring(feed)
+    channel = root.find("channel")
+    assert channel is not None
+    anchor = channel.find(f"{{{ATOM_NS}}}link")
+    for rel, href in reversed(extra):
+        link = etree.Element(f"{{{ATOM_NS}}}link", href=_text(href or ""), rel=rel)
+        if anchor is not None:
+            anchor.addnext(link)
+        else:
+            channel.insert(0, link)
     result: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     return result
 
 
+def _generator(doc: FeedDoc, media_type: str) -> FeedGenerator:
+    fg = FeedGenerator()
+    fg.id(doc.id)
+    fg.title(_text(doc.title))
+    fg.updated(doc.updated)  # also RSS lastBuildDate: never "now"
+    fg.link(href=doc.self_url, rel="self", type=media_type)
+    for hub in doc.hubs:
+        fg.link(href=hub, rel="hub")
+    return fg
+
+
+def _finish_atom(feed: bytes, doc: FeedDoc) -> bytes:
+    """``feed`` with each entry's alternate and related links and, for an archive page,
+    ``fh:archive`` (RFC 5005 section 4)."""
+    root = etree.fromstring(feed)
+    entries = root.findall(f"{{{ATOM_NS}}}entry")
+    for entry, item in zip(entries, doc.items, strict=True):
+        _entry_links(entry, item)
+    if doc.paging.archive:
+        marker = etree.Element(f"{{{HISTORY_NS}}}archive", nsmap={"fh": HISTORY_NS})
+        first_entry = root.find(f"{{{ATOM_NS}}}entry")
+        if first_entry is None:
+            root.append(marker)
+        else:
+            first_entry.addprevious(marker)
+    result: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return result
+
+
+def _entry_links(entry: etree._Element, item: FeedItem) -> None:
+    if item.url:
+        _link(entry, item.url, "alternate")
+    if item.external_url and item.external_url != item.url:
+        _link(entry, item.external_url, "related")
+
+
 def _link(entry: etree._Element, href: str, rel: str) -> None:
     etree.SubElement(entry, f"{{{ATOM_NS}}}link", href=_text(href), rel=rel, type="text/html")
-
-
-_text = xml_safe  # ingestion strips these already; stored data from older versions may not

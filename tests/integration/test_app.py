@@ -467,7 +467,12 @@ NOT_FOUND = [
     pytest.param("/stories/no-such-story", "text/html", id="story-page"),
     pytest.param("/feeds/stories/no-such-story.atom", "application/json", id="story-atom"),
     pytest.param("/feeds/stories/no-such-story.json", "application/json", id="story-json"),
-    pytest.param("/feeds/stories.rss", "application/json", id="stories-bad-extension"),
+    pytest.param("/feeds/stories.html", "application/json", id="stories-bad-extension"),
+    pytest.param("/feeds/stories/no-such-story.rss", "application/json", id="story-rss"),
+    pytest.param("/feeds/sources/no-such-source.atom", "application/json", id="source-atom"),
+    pytest.param("/feeds/tags/no-such-tag.json", "application/json", id="tag-json"),
+    pytest.param("/feeds/stories/x/archive/9.atom", "application/json", id="archive-missing"),
+    pytest.param("/feeds/tags/x/archive/1.atom", "application/json", id="tags-have-no-archive"),
     pytest.param("/feeds/stories.xml", "application/json", id="stories-xml"),
     pytest.param("/no/such/page", "text/plain", id="unknown-path"),
 ]
@@ -483,10 +488,10 @@ async def test_not_found(wires: Wires, http: httpx.AsyncClient, path: str, media
 
 async def test_bad_extension_on_a_real_story_is_404(wires: Wires, http: httpx.AsyncClient) -> None:
     sid = (await wires.story_ids())["Chennai airport reopens after cyclone"]
-    for ext in ("rss", "xml", "html", "ATOM"):
+    for ext in ("xml", "html", "ATOM"):
         response = await http.get(f"/feeds/stories/{sid}.{ext}")
         assert response.status_code == 404, ext
-        assert "use .atom or .json" in response.json()["error"]
+        assert "feeds end in .atom, .json or .rss" in response.json()["error"]
 
 
 async def test_empty_store_serves_valid_empty_feeds(http: httpx.AsyncClient) -> None:

@@ -114,7 +114,9 @@ N = "config/sources.yaml: source #1"
         pytest.param({"title": 5}, f"{W}: title: must be text, got 5", id="title-number"),
         pytest.param({"title": ["a"]}, f'{W}: title: must be text, got ["a"]', id="title-list"),
         # kind
-        pytest.param({"kind": "newsml"}, f'{W}: kind: {KIND_RULE}, got "newsml"', id="kind-unknown"),
+        pytest.param(
+            {"kind": "newsml"}, f'{W}: kind: {KIND_RULE}, got "newsml"', id="kind-unknown"
+        ),
         pytest.param({"kind": "RSS"}, f'{W}: kind: {KIND_RULE}, got "RSS"', id="kind-case"),
         pytest.param({"kind": None}, f"{W}: kind: {KIND_RULE}, got null", id="kind-null"),
         # interval

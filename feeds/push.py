@@ -1,0 +1,147 @@
+"""Story-changed events, fanned out inside one web process: to the render cache (drop stale
+copies) and to server-sent-events clients of ``/events``.
+
+One task per process tails the Redis stream :data:`ingest.keys.EVENTS` (written by every store
+change) and hands each event to every local listener; ``/events`` clients never touch Redis
+themselves, so a thousand of them cost one blocking read. An event names the story, the kind of
+change (new, update, also, correction, kill, config) and the sources whose feeds it changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from feeds.cache import RenderCache
+from ingest import keys
+
+log = logging.getLogger("wirefeed.push")
+
+QUEUE_SIZE = 256
+HEARTBEAT = 15.0
+REPLAY_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: str
+    story: str
+    kind: str
+    entry: str
+    sources: tuple[str, ...]
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """The revisions scopes (see :class:`feeds.cache.RenderCache`) this change touched."""
+        if self.kind == "config":
+            return ("config", "stories")
+        return ("stories", f"story:{self.story}", *(f"source:{s}" for s in self.sources))
+
+
+def reraise_cancellation() -> None:
+    """redis-py can turn a cancellation that lands inside its socket timeout into a
+    TimeoutError; a task that was asked to stop must stop anyway (Python 3.11+)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+def event_of(event_id: str, fields: dict[str, str]) -> Event:
+    sources = tuple(s for s in fields.get("sources", "").split(",") if s)
+    return Event(
+        event_id, fields.get("story", ""), fields.get("kind", ""), fields.get("entry", ""), sources
+    )
+
+
+class EventHub:
+    """Tails the event stream for this process; ``subscribe`` gives a queue of new events."""
+
+    def __init__(self, client: aioredis.Redis, cache: RenderCache) -> None:
+        self._r = client
+        self.cache = cache
+        self._queues: set[asyncio.Queue[Event]] = set()
+
+    async def run(self) -> None:
+        """Tail until cancelled; on a Redis error the cache stops trusting local copies until
+        the tail is back, so nothing stale is served for long."""
+        last = "$"
+        while True:
+            try:
+                self.cache.tailing = True
+                replies: Any = await self._r.xread({keys.EVENTS: last}, block=2000, count=500)
+            except asyncio.CancelledError:
+                self.cache.tailing = False
+                raise
+            except Exception:  # Redis away: retry; meanwhile every request checks Redis
+                self.cache.tailing = False
+                reraise_cancellation()
+                log.warning("event stream unavailable; retrying", exc_info=True)
+                await asyncio.sleep(1.0)
+                continue
+            for _stream, entries in replies or ():
+                for event_id, fields in entries:
+                    last = event_id
+                    self._publish(event_of(event_id, fields))
+
+    def _publish(self, event: Event) -> None:
+        self.cache.invalidate(event.scopes)
+        for queue in list(self._queues):
+            with contextlib.suppress(asyncio.QueueFull):  # a slow client misses events
+                queue.put_nowait(event)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[Event]]:
+        queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
+        self._queues.add(queue)
+        try:
+            yield queue
+        finally:
+            self._queues.discard(queue)
+
+    async def since(self, last_id: str) -> list[Event]:
+        """Events after ``last_id`` still in the stream (for a reconnecting client)."""
+        entries: Any = await self._r.xrange(keys.EVENTS, min=f"({last_id}", count=REPLAY_LIMIT)
+        return [event_of(event_id, fields) for event_id, fields in entries]
+
+
+async def sse_stream(
+    hub: EventHub,
+    describe: Callable[[Event], dict[str, object]],
+    last_id: str | None,
+) -> AsyncIterator[bytes]:
+    """The ``text/event-stream`` body of one ``/events`` client (WHATWG HTML, server-sent
+    events): replay after ``Last-Event-ID`` if given, then live events and heartbeats."""
+    async with hub.subscribe() as queue:
+        yield b"retry: 3000\n\n"
+        sent = ""
+        if last_id:
+            for event in await hub.since(last_id):
+                sent = event.id
+                yield _frame(event, describe)
+        while True:
+            try:
+                event = await asyncio.wait_for(queue.get(), HEARTBEAT)
+            except TimeoutError:
+                yield b": keep-alive\n\n"
+                continue
+            if sent and _older_or_same(event.id, sent):
+                continue  # already replayed
+            yield _frame(event, describe)
+
+
+def _frame(event: Event, describe: Callable[[Event], dict[str, object]]) -> bytes:
+    data = json.dumps(describe(event), separators=(",", ":"))
+    return f"id: {event.id}\nevent: {event.kind}\ndata: {data}\n\n".encode()
+
+
+def _older_or_same(a: str, b: str) -> bool:
+    ams, _, aseq = a.partition("-")
+    bms, _, bseq = b.partition("-")
+    return (int(ams), int(aseq or 0)) <= (int(bms), int(bseq or 0))

@@ -1,0 +1,109 @@
+"""WebSub publisher (W3C WebSub, section 7): tell the configured hubs which feeds changed.
+
+Each story-changed event names the feeds it touched: all stories, the story's timeline, the
+feeds of the sources involved and of their tags, in every format. Events are read through a
+Redis consumer group, so with several web processes each event is announced once. Topics of
+events that arrive together are announced in one request per hub (repeated ``hub.url``).
+Pings are best effort: a hub that fails is logged and the next change announces again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import httpx
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from feeds.push import Event, event_of, reraise_cancellation
+from feeds.queries import FORMATS
+from feeds.render.context import Context
+from ingest import keys
+from ingest.reader import RedisReader
+
+log = logging.getLogger("wirefeed.websub")
+GROUP = "websub"
+
+
+def topics(event: Event, ctx: Context, tags: dict[str, tuple[str, ...]]) -> list[str]:
+    """Every feed URL an event changed, in every format (pure)."""
+    if event.kind == "config":
+        return []
+    urls = [ctx.stories_feed(ext) for ext in FORMATS]
+    urls += [ctx.story_feed(event.story, ext) for ext in FORMATS]
+    for source in event.sources:
+        urls += [ctx.feed("source", source, ext) for ext in FORMATS]
+        for tag in tags.get(source, ()):
+            urls += [ctx.feed("tag", tag, ext) for ext in FORMATS]
+    return list(dict.fromkeys(urls))
+
+
+class WebSubPublisher:
+    """Reads events as one consumer of the ``websub`` group and pings every hub."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        hubs: Sequence[str],
+        base_url: str,
+        consumer: str,
+        http: httpx.AsyncClient,
+    ) -> None:
+        self._r = client
+        self.hubs = tuple(hubs)
+        self.base_url = base_url
+        self.consumer = consumer
+        self._http = http
+        self._reader = RedisReader(client)
+
+    async def run(self) -> None:
+        await self._ensure_group()
+        while True:
+            try:
+                replies: Any = await self._r.xreadgroup(
+                    GROUP, self.consumer, {keys.EVENTS: ">"}, count=200, block=2000
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis away: try again shortly
+                reraise_cancellation()
+                log.warning("websub: event stream unavailable; retrying", exc_info=True)
+                await asyncio.sleep(1.0)
+                continue
+            for _stream, entries in replies or ():
+                events = [event_of(event_id, fields) for event_id, fields in entries]
+                await self.announce(events)
+                await self._r.xack(keys.EVENTS, GROUP, *(e.id for e in events))
+
+    async def announce(self, events: Iterable[Event]) -> list[str]:
+        """Ping every hub about the feeds ``events`` changed; returns the topics."""
+        sources = await self._reader.get_sources()
+        tags = {s.id: s.tags for s in sources}
+        ctx = Context(base=self.base_url, source_names={s.id: s.title for s in sources})
+        found: list[str] = []
+        for event in events:
+            found += topics(event, ctx, tags)
+        found = list(dict.fromkeys(found))
+        if found:
+            await asyncio.gather(*(self._ping(hub, found) for hub in self.hubs))
+        return found
+
+    async def _ping(self, hub: str, urls: list[str]) -> None:
+        form = [("hub.mode", "publish")] + [("hub.url", url) for url in urls]
+        try:
+            response = await self._http.post(hub, data=form)  # type: ignore[arg-type]
+        except httpx.HTTPError as exc:
+            log.warning("websub: hub %s unreachable: %s", hub, exc)
+            return
+        if response.status_code >= 300:
+            log.warning("websub: hub %s answered HTTP %d", hub, response.status_code)
+
+    async def _ensure_group(self) -> None:
+        try:
+            await self._r.xgroup_create(keys.EVENTS, GROUP, id="$", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise

@@ -65,6 +65,8 @@ class Settings:
     feed_page_size: int = 50
     feed_max_age: int = 60
     websub_hubs: tuple[str, ...] = ()
+    story_prefix: str = "The Latest: "
+    story_window_hours: float = 48.0
     log_level: str = "INFO"
 
     @classmethod
@@ -107,6 +109,8 @@ class Settings:
             feed_page_size=env.integer("FEED_PAGE_SIZE", 50, low=1, high=1000),
             feed_max_age=env.integer("FEED_MAX_AGE", 60, low=0),
             websub_hubs=env.urls("WEBSUB_HUBS"),
+            story_prefix=environ.get(PREFIX + "STORY_PREFIX", "The Latest: "),
+            story_window_hours=env.number("STORY_WINDOW_HOURS", 48.0, "hours"),
             log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         )
 

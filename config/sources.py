@@ -3,6 +3,11 @@
 The file is YAML::
 
     demo: {port: 8181}          # optional: start the demo wire simulator on this loopback port
+    stories:                    # optional: editor rules, a headline pattern names a story
+      - key: harbor-spill
+        match: "(?i)harbor.*(spill|leak)"
+        title: Harbor chemical spill   # optional: the story's headline
+        sources: [wire-a]              # optional: only items of these sources
     sources:
       - id: wire-a              # [a-z0-9][a-z0-9._-]*, unique
         url: https://example.org/wire.xml
@@ -102,12 +107,25 @@ class Source:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryRule:
+    """An editor's rule: items whose headline matches ``match`` (a regular expression) belong
+    to the story named ``key``; ``title`` fixes that story's headline; ``sources`` limits the
+    rule to those sources."""
+
+    key: str
+    match: str
+    title: str = ""
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class SourcesFile:
     """A validated sources file."""
 
     path: Path
     sources: tuple[Source, ...]
     demo_port: int | None = None
+    stories: tuple[StoryRule, ...] = ()
 
 
 def load_sources(path: Path) -> SourcesFile:
@@ -135,17 +153,78 @@ def parse_sources(text: str, path: Path) -> SourcesFile:
     if not isinstance(doc, dict):
         raise SourcesError([f"{path}: must be a mapping with a 'sources' list, got {_show(doc)}"])
     for key in doc:
-        if key not in ("sources", "demo"):
-            problems.append(f"{path}: {key}: unknown top-level key (expected 'sources', 'demo')")
+        if key not in ("sources", "demo", "stories"):
+            problems.append(
+                f"{path}: {key}: unknown top-level key (expected 'sources', 'demo', 'stories')"
+            )
     demo_port = _demo_port(doc.get("demo"), path, problems)
     raw_sources = doc.get("sources", [])
     if not isinstance(raw_sources, list):
         problems.append(f"{path}: sources: must be a list, got {_show(raw_sources)}")
         raw_sources = []
     sources = _check_sources(raw_sources, path, problems)
+    rules = _check_rules(doc.get("stories", []), path, {s.id for s in sources}, problems)
     if problems:
         raise SourcesError(problems)
-    return SourcesFile(path=path, sources=tuple(sources), demo_port=demo_port)
+    return SourcesFile(path=path, sources=tuple(sources), demo_port=demo_port, stories=tuple(rules))
+
+
+def _check_rules(
+    raw: object, path: Path, source_ids: set[str], problems: list[str]
+) -> list[StoryRule]:
+    """The ``stories:`` section: editor rules mapping headline patterns to named stories."""
+    if not isinstance(raw, list):
+        problems.append(f"{path}: stories: must be a list of rules, got {_show(raw)}")
+        return []
+    rules = []
+    for index, entry in enumerate(raw, start=1):
+        key = entry.get("key") if isinstance(entry, dict) else None
+        label = (
+            f'{path}: story rule "{key}"'
+            if isinstance(key, str)
+            else (f"{path}: story rule #{index}")
+        )
+        if not isinstance(entry, dict):
+            problems.append(f"{label}: must be a mapping with key and match, got {_show(entry)}")
+            continue
+        found = _rule(entry, label, source_ids, problems)
+        if found is not None:
+            rules.append(found)
+    return rules
+
+
+def _rule(
+    entry: dict[str, Any], label: str, source_ids: set[str], problems: list[str]
+) -> StoryRule | None:
+    before = len(problems)
+    for name in entry:
+        if name not in ("key", "match", "title", "sources"):
+            problems.append(f"{label}: {name}: unknown field (expected key, match, title, sources)")
+    key, match = entry.get("key"), entry.get("match")
+    if not isinstance(key, str) or not _ID.fullmatch(key):
+        problems.append(
+            f"{label}: key: must be lowercase letters, digits, '.', '_' or '-', got {_show(key)}"
+        )
+    if not isinstance(match, str) or not match:
+        problems.append(f"{label}: match: must be a regular expression, got {_show(match)}")
+    else:
+        try:
+            re.compile(match)
+        except re.error as exc:
+            problems.append(
+                f"{label}: match: not a valid regular expression ({exc}), got {_show(match)}"
+            )
+    title = entry.get("title", "")
+    if not isinstance(title, str):
+        problems.append(f"{label}: title: must be text, got {_show(title)}")
+    sources = entry.get("sources", [])
+    if not isinstance(sources, list) or any(s not in source_ids for s in sources):
+        problems.append(
+            f"{label}: sources: must list ids of configured sources, got {_show(sources)}"
+        )
+    if len(problems) > before:
+        return None
+    return StoryRule(str(key), str(match), str(title).strip(), tuple(sources))
 
 
 def _check_sources(raw_sources: list[Any], path: Path, problems: list[str]) -> list[Source]:

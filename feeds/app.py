@@ -255,6 +255,7 @@ async def _context(request: Request) -> Context:
         base=_base(request),
         source_names={s.id: s.title or s.id for s in sources},
         hubs=settings.websub_hubs,
+        prefix=settings.story_prefix,
     )
 
 

@@ -80,14 +80,16 @@ def story_of(
     head = timeline[0]
     return Story(
         id=story_id,
-        title=meta.get("title") or head.title,
-        lede_html=meta.get("lede") or head.summary_html or first_paragraph(head.content_html),
+        title=meta.get("title") or meta.get("headline") or head.title,
+        lede_html=meta.get("intro") or head.summary_html or first_paragraph(head.content_html),
         created=from_ms(meta.get("created", to_ms(head.first_seen))),
         updated=from_ms(meta.get("updated", to_ms(head.updated))),
         timezone=meta.get("timezone", "UTC"),
         entry_count=count,
         sources=tuple(sorted(str(s) for s in sources)),
         entries=timeline,
+        titled_by_editor=bool(meta.get("title")),
+        pinned=meta.get("pinned") or None,
     )
 
 

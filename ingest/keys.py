@@ -161,3 +161,33 @@ def rendered(name: str) -> str:
 def render_lock(name: str) -> str:
     """String (short-lived): held by the one process rendering a missing document."""
     return f"{PREFIX}:render-lock:{_digest(name)}"
+
+
+def story_key(key: str) -> str:
+    """String (expires): the story an explicit story key (rule, rolling article, slugline,
+    rolling headline) opened."""
+    return f"{PREFIX}:skey:{_digest(key)}"
+
+
+def term_stories(term: str) -> str:
+    """Sorted set (expires, capped): story -> last time (ms) an entry with this significant
+    term joined it. The inverted index that finds similar stories in bounded reads."""
+    return f"{PREFIX}:term:{term}"
+
+
+def story_terms(story_id: str) -> str:
+    """Set: the content words of a story's entries: its profile for similarity scoring."""
+    return f"{PREFIX}:{{story:{story_id}}}:terms"
+
+
+DOC_FREQUENCY = f"{PREFIX}:df"
+"""Hash: term -> how many items carried it; with DOC_TOTAL, the rarity that weights terms."""
+
+DOC_TOTAL = f"{PREFIX}:df-total"
+"""Counter: how many items DOC_FREQUENCY has seen."""
+
+
+def article_sections(source_id: str, identity: str) -> str:
+    """Set (expires): the section identities a rolling article was split into, so a kill of
+    the article reaches every section."""
+    return f"{PREFIX}:{{src:{source_id}}}:sections:{_digest(identity, 24)}"

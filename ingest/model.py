@@ -66,6 +66,8 @@ class RawEntry:
     note: str | None = None
     """An editorial note that came with the item (ninjs ``ednote``)."""
     slugline: str | None = None
+    links: tuple[str, ...] = ()
+    """Native ids of items this one belongs with (ninjs ``associations``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,17 @@ class Item:
     terms: tuple[str, ...] = ()
     """The content words of title and lead, sorted: what near-duplicate detection compares."""
     slugline: str | None = None
+    rolling: bool = False
+    """A section of a rolling article (see ingest.rolling): a changed section is a correction."""
+    links: tuple[str, ...] = ()
+    """Identities of other items of the same source this one says it belongs with (ninjs
+    associations, for example)."""
+    names: tuple[str, ...] = ()
+    """Terms that are names (capitalized mid-sentence): they weigh double in story matching."""
+    article_title: str | None = None
+    """For a section of a rolling article: the article's headline, the story's newest news."""
+    article_intro: str | None = None
+    """For a section of a rolling article: the article's intro, the story's lede."""
 
     @property
     def killed(self) -> bool:
@@ -197,6 +210,16 @@ class Assignment:
 
 
 @dataclass(frozen=True, slots=True)
+class Linking:
+    """What a stored entry adds to the story index: its explicit story keys, its significant
+    terms (for the inverted index) and, from an editor rule, the story's headline."""
+
+    keys: tuple[str, ...] = ()
+    top_terms: tuple[str, ...] = ()
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """One item's decided fate: the write the store must apply. ``known`` is the record the
     decision was taken against (None for a new identity)."""
@@ -205,6 +228,7 @@ class Plan:
     decision: Decision
     assignment: Assignment
     known: Known | None = None
+    linking: Linking = Linking()
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +320,10 @@ class Story:
     entry_count: int
     sources: tuple[str, ...] = ()
     entries: tuple[Entry, ...] = field(default=())
+    titled_by_editor: bool = False
+    """The headline is an editor's (renamed, or named by a rule): shown as is, no prefix."""
+    pinned: str | None = None
+    """An entry an editor pinned to the top of the story page."""
 
 
 STATES = ("new", "ok", "deferred", "failing", "dead", "gone", "quiet", "paused")

@@ -19,7 +19,7 @@ from urllib.parse import quote, unquote_plus, urljoin, urlsplit, urlunsplit
 
 import nh3
 
-from ingest import fingerprint
+from ingest import fingerprint, similar
 from ingest.errors import EntryError
 from ingest.model import IdentityKind, Item, RawEntry
 from ingest.text import collapse, html_to_text, shorten, xml_safe
@@ -98,6 +98,8 @@ def normalize(raw: RawEntry, source_id: str, *, now: datetime, base_url: str | N
         copy_key=copy_key(title, text),
         terms=tuple(sorted(fingerprint.words(fingerprint.lead(title, text)))),
         slugline=collapse(raw.slugline) if raw.slugline else None,
+        links=tuple(collapse(link) for link in raw.links if collapse(link)),
+        names=tuple(sorted(similar.names(f"{title}. {text}"))),
     )
 
 

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from config.sources import Source
-from ingest import freshness, health
-from ingest.dedupe import DedupePolicy, Evidence, decide, repair_identities
+from config.sources import Source, StoryRule
+from ingest import freshness, health, rolling
+from ingest.dedupe import DedupePolicy, repair_identities
 from ingest.errors import EntryError, FetchError, FetchHTTPError, ParseError
 from ingest.fetch import Fetcher
 from ingest.health import HealthPolicy
@@ -37,17 +36,17 @@ from ingest.model import (
     FetchResult,
     IngestReport,
     Item,
-    Known,
     ParsedFeed,
-    Plan,
     SourceStatus,
     Validators,
 )
 from ingest.normalize import normalize
 from ingest.parse import parse
+from ingest.planner import Lookup, plan
 from ingest.politeness import HostGate
+from ingest.similar import SimilarityPolicy
 from ingest.store import Store
-from ingest.stories import assign
+from ingest.stories import StoryEvidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +56,9 @@ class IngestPolicy:
     max_entries: int = 500
     health: HealthPolicy = field(default_factory=HealthPolicy)
     dedupe: DedupePolicy = field(default_factory=DedupePolicy)
+    similarity: SimilarityPolicy = field(default_factory=SimilarityPolicy)
+    rules: tuple[StoryRule, ...] = ()
+    """Editors' story rules from the sources file."""
 
 
 async def ingest_source(
@@ -154,6 +156,7 @@ async def _fetched(
     items, collided = repair_identities(items, distrust=bool(status.ids_unreliable), keep=keep)
     if collided:  # ids that collide once are not trusted again for this source
         status = replace(status, ids_unreliable=1)
+    items = await _articles(source, items, store)
     stored = await _store_items(source, items, store=store, now=now, policy=policy)
     report = replace(
         stored,
@@ -216,8 +219,23 @@ async def _store_items(
     policy: IngestPolicy,
 ) -> IngestReport:
     evidence = await store.evidence(source.id, items)
-    pages = await store.page_stories(i.page_url for i in items if i.page_url)
-    plans, counts = plan(items, evidence, pages, now=now, policy=policy.dedupe)
+    fresh = [n for n, ev in enumerate(evidence) if ev.known is None]
+    found, looked = await store.story_evidence(
+        source.id, [items[n] for n in fresh], policy.rules, now
+    )
+    stories = [StoryEvidence()] * len(items)
+    lookups = [Lookup()] * len(items)
+    for n, story, lookup in zip(fresh, found, looked, strict=True):
+        stories[n], lookups[n] = story, lookup
+    plans, counts = plan(
+        items,
+        evidence,
+        stories,
+        now=now,
+        policy=policy.dedupe,
+        lookups=lookups,
+        similarity=policy.similarity,
+    )
     done = await store.apply_many(plans, timezone=source.timezone, now=now)
     for before, after in zip(plans, done, strict=True):  # races lost while storing
         if before.decision.action is not after.decision.action:
@@ -241,6 +259,19 @@ async def _store_items(
     )
 
 
+async def _articles(source: Source, items: Sequence[Item], store: Store) -> list[Item]:
+    """Rolling articles become their sections; a withdrawn article withdraws every section it
+    was ever split into."""
+    killed = [i for i in items if i.killed]
+    sections = await store.article_sections(source.id, [i.identity for i in killed])
+    withdrawn = [
+        replace(item, identity=section, rolling=True)
+        for item in killed
+        for section in sections.get(item.identity, ())
+    ]
+    return rolling.expand(items, source.timezone) + withdrawn
+
+
 def _normalize_all(
     feed: ParsedFeed, source: Source, base_url: str, now: datetime, max_entries: int
 ) -> tuple[list[Item], int]:
@@ -251,63 +282,3 @@ def _normalize_all(
         except EntryError:
             skipped += 1
     return items, skipped
-
-
-def plan(
-    items: Sequence[Item],
-    evidence: Sequence[Evidence],
-    pages: Mapping[str, str],
-    *,
-    now: datetime,
-    policy: DedupePolicy | None = None,
-) -> tuple[list[Plan], Counter[Action | None]]:
-    """Decide every item of one document, in document order. Pure.
-
-    What earlier items of the same document decided counts for later ones, as if they were
-    stored already: a later item with the same URL or the same copy is theirs, and a page an
-    earlier item opened a story for leads to that story. An identity repeated in one document
-    is taken once, at its first occurrence (feeds list newest first); repeats count under
-    ``None``. UNCHANGED decisions are counted but not planned.
-    """
-    plans: list[Plan] = []
-    counts: Counter[Action | None] = Counter()
-    seen: set[str] = set()
-    stories = dict(pages)
-    by_url: dict[str, Known] = {}
-    by_copy: dict[str, Known] = {}
-    for item, found in zip(items, evidence, strict=True):
-        if item.identity in seen:
-            counts[None] += 1
-            continue
-        seen.add(item.identity)
-        found = replace(
-            found,
-            by_url=found.by_url or (by_url.get(item.url) if item.url else None),
-            by_copy=found.by_copy or (by_copy.get(item.copy_key) if item.copy_key else None),
-        )
-        decision = decide(item, found, now, policy)
-        counts[decision.action] += 1
-        if decision.action is Action.UNCHANGED:
-            continue
-        assignment = assign(decision, stories.get(item.page_url) if item.page_url else None)
-        known = (
-            found.known
-            or (found.by_url if decision.action is Action.UPDATE else None)
-            or (found.by_copy if decision.action is Action.UPDATE else None)
-        )
-        if decision.action is Action.NEW:
-            record = Known(
-                decision.entry_id,
-                assignment.story_id,
-                1,
-                item.content_hash,
-                source_id=item.source_id,
-            )
-            if item.url:
-                by_url.setdefault(item.url, record)
-            if item.copy_key:
-                by_copy.setdefault(item.copy_key, record)
-            if item.page_url:
-                stories.setdefault(item.page_url, assignment.story_id)
-        plans.append(Plan(item, decision, assignment, known))
-    return plans, counts

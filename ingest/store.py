@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 
-from config.sources import Source
+from config.sources import Source, StoryRule
 from ingest import keys
 from ingest.codec import entry_of, status_changes, status_fields, status_of
 from ingest.dedupe import DedupePolicy, Evidence, decide
@@ -41,7 +41,11 @@ from ingest.model import (
     Story,
     to_ms,
 )
+from ingest.planner import Lookup
 from ingest.reader import RedisReader
+from ingest.similar import SimilarityPolicy
+from ingest.stories import StoryEvidence
+from ingest.story_index import RedisStoryIndex
 
 EVENTS_MAXLEN = 10_000
 
@@ -87,6 +91,12 @@ class Store(Protocol):
 
     async def evidence(self, source_id: str, items: Sequence[Item]) -> list[Evidence]: ...
     async def known_identities(self, source_id: str, identities: Sequence[str]) -> set[str]: ...
+    async def article_sections(
+        self, source_id: str, identities: Sequence[str]
+    ) -> dict[str, list[str]]: ...
+    async def story_evidence(
+        self, source_id: str, items: Sequence[Item], rules: Sequence[StoryRule], now: datetime
+    ) -> tuple[list[StoryEvidence], list[Lookup]]: ...
     async def page_stories(self, pages: Iterable[str]) -> dict[str, str]: ...
     async def apply_many(
         self, plans: Sequence[Plan], *, timezone: str, now: datetime
@@ -116,11 +126,13 @@ class RedisStore(RedisReader):
         *,
         retention: Retention | None = None,
         dedupe: DedupePolicy | None = None,
+        similarity: SimilarityPolicy | None = None,
     ) -> None:
         super().__init__(client)
         self.retention = retention or Retention()
         self.dedupe = dedupe or DedupePolicy()
         self.index = RedisIndex(client, self.retention)
+        self.story_index = RedisStoryIndex(client, self.retention, similarity or SimilarityPolicy())
         self._apply_entry = client.register_script(_APPLY_ENTRY)
         self._kill_entry = client.register_script(_KILL_ENTRY)
 
@@ -134,6 +146,27 @@ class RedisStore(RedisReader):
         """What we hold for one identity of a source, or ``None`` if it is new to us."""
         raw = await self._call(self._r.get(keys.identity(source_id, identity)))
         return Known.from_json(raw) if raw else None
+
+    async def story_evidence(
+        self, source_id: str, items: Sequence[Item], rules: Sequence[StoryRule], now: datetime
+    ) -> tuple[list[StoryEvidence], list[Lookup]]:
+        """What links each item to a story, and what it would add to the story index."""
+        found: tuple[list[StoryEvidence], list[Lookup]] = await self._call(
+            self.story_index.evidence(source_id, items, rules, to_ms(now))
+        )
+        return found
+
+    async def article_sections(
+        self, source_id: str, identities: Sequence[str]
+    ) -> dict[str, list[str]]:
+        """The section identities each rolling article of ``identities`` was split into."""
+        if not identities:
+            return {}
+        pipe = self._r.pipeline(transaction=False)
+        for identity in identities:
+            pipe.smembers(keys.article_sections(source_id, identity))
+        replies = await self._call(pipe.execute())
+        return {i: sorted(r) for i, r in zip(identities, replies, strict=True) if r}
 
     async def known_identities(self, source_id: str, identities: Sequence[str]) -> set[str]:
         """Which of ``identities`` the source has a record for."""
@@ -281,6 +314,14 @@ class RedisStore(RedisReader):
             pipe, item.source_id, sid, entry.id, to_ms(entry.published), changed_ms
         )
         record = _record(plan, item, now)
+        self.story_index.queue_item(
+            pipe, item, sid, plan.linking, new=plan.decision.action is Action.NEW, now_ms=to_ms(now)
+        )
+        if item.article_title:  # a rolling article's headline and intro speak for the story
+            pipe.hset(
+                keys.story_meta(sid),
+                mapping={"headline": item.article_title, "intro": item.article_intro or ""},
+            )
         self.index.queue_entry(pipe, item, record, to_ms(entry.published))
         self.index.queue_identity(pipe, item, record)
         self._event(pipe, sid, plan.decision.action.value, entry.id, item.source_id)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ingest.model import Story
+from ingest.stories import rolling_headline
+
 
 @dataclass(frozen=True, slots=True)
 class Context:
@@ -13,6 +16,18 @@ class Context:
     base: str
     source_names: Mapping[str, str] = field(default_factory=dict)
     hubs: tuple[str, ...] = ()
+    prefix: str = "The Latest: "
+    """Put before the headline of a story of several updates (WIREFEED_STORY_PREFIX)."""
+
+    def headline(self, story: Story) -> str:
+        """The headline as readers see it: a story of several updates (or one the wire
+        itself called rolling) says so with the prefix, unless an editor worded it."""
+        if story.titled_by_editor or not self.prefix:
+            return story.title
+        rest = rolling_headline(story.title)
+        if rest is None and story.entry_count < 2:
+            return story.title
+        return self.prefix + (rest or story.title)
 
     def home(self) -> str:
         return self.base + "/"

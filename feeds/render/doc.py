@@ -115,7 +115,7 @@ def story_doc(
     entries = story.entries if archive is None else tuple(reversed(story.entries))
     return FeedDoc(
         id=urn("story-feed", story.id),
-        title=story.title,
+        title=ctx.headline(story),
         subtitle=f"Timeline of updates, {story.entry_count} so far",
         self_url=ctx.feed("story", story.id, ext, archive=archive),
         home_url=ctx.story_page(story.id),
@@ -183,7 +183,7 @@ def _newest(entries: Sequence[Entry]) -> datetime:
 def _story_item(story: Story, ctx: Context) -> FeedItem:
     return FeedItem(
         id=urn("story", story.id),
-        title=story.title,
+        title=ctx.headline(story),
         html=timeline_fragment(story, ctx.credit),
         published=story.created,
         updated=story.updated,

@@ -32,12 +32,24 @@ def timeline_fragment(story: Story, credit: Callable[[str], str]) -> str:
     """The story as one HTML fragment: lede, then each update newest first under its time."""
     parts = [f'<div class="lede">{story.lede_html}</div>' if story.lede_html else ""]
     reference = story.entries[0].published if story.entries else story.updated
-    parts += [_update(e, story.timezone, reference, credit) for e in story.entries]
+    pinned = [e for e in story.entries if e.id == story.pinned]
+    rest = [e for e in story.entries if e.id != story.pinned]
+    parts += [_update(e, story.timezone, reference, credit, pinned=True) for e in pinned]
+    parts += [_update(e, story.timezone, reference, credit) for e in rest]
     return "\n".join(p for p in parts if p)
 
 
-def _update(entry: Entry, tz: str, reference: datetime, credit: Callable[[str], str]) -> str:
+def _update(
+    entry: Entry,
+    tz: str,
+    reference: datetime,
+    credit: Callable[[str], str],
+    *,
+    pinned: bool = False,
+) -> str:
     stamp = ap_stamp(entry.published, tz, reference=reference)
+    if pinned:
+        stamp = f"Pinned · {stamp}"
     heading = f"<h3>{escape(entry.title)}</h3>" if entry.title else ""
     return (
         f'<section class="update" id="e-{entry.id}">'
@@ -75,12 +87,12 @@ def story_page(story: Story, ctx: Context) -> str:
     body = (
         f'<p class="meta"><a href="{escape(ctx.home())}">All stories</a> · '
         f"Updated {escape(updated)} · {_updates(story.entry_count)}</p>"
-        f"<article><h1>{escape(story.title)}</h1>\n"
+        f"<article><h1>{escape(ctx.headline(story))}</h1>\n"
         f"{timeline_fragment(story, ctx.credit)}</article>"
         f'<p class="feeds">Follow this story: {feeds}</p>'
     )
     alternates = _alternates(ctx.story_feed(story.id, "atom"), ctx.story_feed(story.id, "json"))
-    return _document(story.title, body, alternates)
+    return _document(ctx.headline(story), body, alternates)
 
 
 def index_page(stories: Sequence[Story], ctx: Context) -> str:
@@ -89,7 +101,7 @@ def index_page(stories: Sequence[Story], ctx: Context) -> str:
     for story in stories:
         when = ap_time(story.updated, story.timezone)
         rows.append(
-            f'<li><a href="{escape(ctx.story_page(story.id))}">{escape(story.title)}</a>'
+            f'<li><a href="{escape(ctx.story_page(story.id))}">{escape(ctx.headline(story))}</a>'
             f'<div class="meta">{_updates(story.entry_count)} · last at {escape(when)}</div></li>'
         )
     listing = f'<ol class="stories">{"".join(rows)}</ol>' if rows else "<p>No stories yet.</p>"

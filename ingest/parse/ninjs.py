@@ -91,7 +91,16 @@ def _entry(item: Mapping[str, Any]) -> RawEntry:
         correction=bool(note and "correct" in note.lower()),
         note=note,
         slugline=clean_str(item.get("slugline")),
+        links=_associations(item),
     )
+
+
+def _associations(item: Mapping[str, Any]) -> tuple[str, ...]:
+    """The uris of associated items: a map of name -> item (1.x, 2.x) or a list (3.x)."""
+    raw = item.get("associations")
+    parts = raw.values() if isinstance(raw, dict) else raw if isinstance(raw, list) else ()
+    uris = (clean_str(p.get("uri")) for p in parts if isinstance(p, dict))
+    return tuple(dict.fromkeys(u for u in uris if u))[:10]
 
 
 def _headline(item: Mapping[str, Any]) -> str | None:

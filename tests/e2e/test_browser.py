@@ -42,6 +42,7 @@ CHROMIUM_ARGS = [
 NOW = datetime(2026, 11, 29, 22, 30, tzinfo=UTC)
 LIVE = "https://lakeshore.example/2026/11/29/ice-storm-live"
 HEADLINE = "Utility expects most customers back on by Monday"
+LATEST = "The Latest: " + HEADLINE  # what readers see: a story of several updates is rolling
 LEDE = "Crews from four states are working through the night to restore power."
 
 
@@ -172,11 +173,11 @@ async def test_reader_opens_a_rolling_story_from_the_front_page(
             assert await page.locator("h1").inner_text() == "Latest stories"
             assert await page.locator("ol.stories li").count() == 2
 
-            await page.get_by_role("link", name=HEADLINE).click()
+            await page.get_by_role("link", name=LATEST).click()
             await page.wait_for_url(f"{web}/stories/{rolling_story}")
 
-            assert await page.title() == HEADLINE
-            assert await page.locator("article h1").inner_text() == HEADLINE
+            assert await page.title() == LATEST
+            assert await page.locator("article h1").inner_text() == LATEST
             assert await page.locator("article .lede").inner_text() == LEDE
             updates = page.locator("article section.update")
             # AP style in the story's zone (Chicago), newest first

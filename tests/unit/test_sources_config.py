@@ -302,7 +302,7 @@ sources:
   - plain text
 """
     assert problems_of(text) == [
-        "config/sources.yaml: feeds: unknown top-level key (expected 'sources', 'demo')",
+        "config/sources.yaml: feeds: unknown top-level key (expected 'sources', 'demo', 'stories')",
         f"{W}: colour: unknown field (expected one of {FIELDS})",
         f'{W}: url: must be an absolute http:// or https:// URL, got "ftp://example.org/a"',
         f"{W}: interval: must be a number of seconds >= 1, got 0",

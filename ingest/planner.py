@@ -1,0 +1,137 @@
+"""Decide and assign every item of one document: the pure heart of a poll.
+
+::
+
+    for each item, in document order:
+        dedupe   item + what the store knows          -> NEW / UPDATE / DUPLICATE / KILL / ...
+        assign   decision + story evidence            -> story (existing or new)
+
+What earlier items of the same document decided counts for later ones, as if they were stored
+already: a later item with the same URL or the same copy is theirs; a story key, a page or a
+subject an earlier item opened a story for leads to that story. An identity repeated in one
+document is taken once, at its first occurrence (feeds list newest first); repeats count under
+``None``. UNCHANGED decisions are counted but not planned.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from ingest import similar
+from ingest.dedupe import DedupePolicy, Evidence, decide
+from ingest.model import Action, Decision, Item, Known, Linking, Plan
+from ingest.stories import StoryEvidence, assign
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What one item would add to the story index (see ingest.story_index)."""
+
+    keys: tuple[str, ...] = ()
+    weights: Mapping[str, float] = field(default_factory=dict)
+    title: str = ""
+    rule_key: str | None = None
+
+    def linking(self) -> Linking:
+        return Linking(
+            keys=self.keys, top_terms=tuple(similar.top_terms(self.weights)), title=self.title
+        )
+
+
+@dataclass
+class _Document:
+    """What the document's earlier items decided, for the later ones."""
+
+    by_url: dict[str, Known] = field(default_factory=dict)
+    by_copy: dict[str, Known] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
+    pages: dict[str, str] = field(default_factory=dict)
+    profiles: dict[str, set[str]] = field(default_factory=dict)
+
+
+def plan(
+    items: Sequence[Item],
+    evidence: Sequence[Evidence],
+    stories: Sequence[StoryEvidence] | Mapping[str, str],
+    *,
+    now: datetime,
+    policy: DedupePolicy | None = None,
+    lookups: Sequence[Lookup] | None = None,
+    similarity: similar.SimilarityPolicy | None = None,
+) -> tuple[list[Plan], Counter[Action | None]]:
+    """Plans for the items of one document (see the module docstring). ``stories`` is the
+    story evidence of each item, or simply the stories of known pages."""
+    if isinstance(stories, Mapping):
+        pages = stories
+        stories = [StoryEvidence(page=pages.get(i.page_url or "")) for i in items]
+    lookups = lookups or [Lookup() for _ in items]
+    plans: list[Plan] = []
+    counts: Counter[Action | None] = Counter()
+    seen: set[str] = set()
+    doc = _Document()
+    for item, found, story, lookup in zip(items, evidence, stories, lookups, strict=True):
+        if item.identity in seen:
+            counts[None] += 1
+            continue
+        seen.add(item.identity)
+        found = replace(
+            found,
+            by_url=found.by_url or (doc.by_url.get(item.url) if item.url else None),
+            by_copy=found.by_copy or (doc.by_copy.get(item.copy_key) if item.copy_key else None),
+        )
+        decision = decide(item, found, now, policy)
+        counts[decision.action] += 1
+        if decision.action is Action.UNCHANGED:
+            continue
+        story = _with_document(story, item, lookup, doc, similarity)
+        assignment = assign(decision, story, similarity)
+        known = found.known or (
+            (found.by_url or found.by_copy) if decision.action is Action.UPDATE else None
+        )
+        if decision.action in (Action.NEW, Action.UPDATE):
+            _remember(doc, item, decision, assignment.story_id, lookup)
+        plans.append(Plan(item, decision, assignment, known, lookup.linking()))
+    return plans, counts
+
+
+def _with_document(
+    story: StoryEvidence,
+    item: Item,
+    lookup: Lookup,
+    doc: _Document,
+    policy: similar.SimilarityPolicy | None,
+) -> StoryEvidence:
+    """The story evidence of ``item`` plus what the document's earlier items established."""
+    if story.rule is None and lookup.rule_key in doc.keys:
+        story = replace(story, rule=doc.keys[lookup.rule_key or ""])
+    if story.keyed is None:
+        keyed = next((doc.keys[k] for k in lookup.keys if k in doc.keys), None)
+        story = replace(story, keyed=keyed)
+    if story.page is None and item.page_url in doc.pages:
+        story = replace(story, page=doc.pages[item.page_url or ""])
+    if lookup.weights and doc.profiles:
+        rules = policy or similar.SimilarityPolicy()
+        for sid, terms in doc.profiles.items():
+            score = similar.score(lookup.weights, terms, 0.0, rules)
+            if score > story.score:
+                story = replace(story, similar=sid, score=score)
+    return story
+
+
+def _remember(
+    doc: _Document, item: Item, decision: Decision, story_id: str, lookup: Lookup
+) -> None:
+    if decision.action is Action.NEW:
+        record = Known(decision.entry_id, story_id, 1, item.content_hash, source_id=item.source_id)
+        if item.url:
+            doc.by_url.setdefault(item.url, record)
+        if item.copy_key:
+            doc.by_copy.setdefault(item.copy_key, record)
+    if item.page_url:
+        doc.pages.setdefault(item.page_url, story_id)
+    for key in lookup.keys:
+        doc.keys.setdefault(key, story_id)
+    doc.profiles.setdefault(story_id, set()).update(item.terms)

@@ -1,0 +1,228 @@
+"""The story index in Redis: explicit story keys, and the inverted index of significant terms
+that finds the most similar active story in a bounded number of reads.
+
+Reads (:meth:`RedisStoryIndex.evidence`) take at most three round trips per document:
+
+1. story keys, page stories, linked items, document frequencies of the document's terms;
+2. for items nothing links, the recent stories of their most significant terms (lists capped
+   at :data:`TERM_CAP` stories, newest first);
+3. the profiles (term sets) and ages of the few best candidates, scored exactly.
+
+Writes are queued on the caller's pipeline with the entry they index.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from config.sources import StoryRule
+from ingest import keys, similar
+from ingest.index import Retention
+from ingest.model import Item, Known, Linking
+from ingest.planner import Lookup
+from ingest.stories import StoryEvidence, rule_for, story_keys
+
+TERM_CAP = 50
+CANDIDATES = 5
+
+
+class RedisStoryIndex:
+    """Story evidence reads and index writes over one Redis client owned by the caller."""
+
+    def __init__(
+        self, client: aioredis.Redis, retention: Retention, policy: similar.SimilarityPolicy
+    ) -> None:
+        self._r = client
+        self.retention = retention
+        self.policy = policy
+
+    async def evidence(
+        self, source_id: str, items: Sequence[Item], rules: Sequence[StoryRule], now_ms: int
+    ) -> tuple[list[StoryEvidence], list[Lookup]]:
+        """Story evidence for each item, and what each would add to the index if stored."""
+        if not items:
+            return [], []
+        df, total = await self._frequencies({t for item in items for t in item.terms})
+        lookups = [_lookup(item, rules, df, total) for item in items]
+        pipe = self._r.pipeline(transaction=False)
+        for item, lookup in zip(items, lookups, strict=True):
+            pipe.mget([keys.story_key(k) for k in lookup.keys]) if lookup.keys else pipe.echo("")
+            pipe.get(keys.page_story(item.page_url or ""))
+            for link in item.links[:5]:
+                pipe.get(keys.identity(source_id, link))
+        replies = iter(await pipe.execute())
+        found = [
+            self._explicit(item, lookup, replies)
+            for item, lookup in zip(items, lookups, strict=True)
+        ]
+        loose = [n for n, ev in enumerate(found) if not _linked(ev)]
+        for n, (story, score) in zip(
+            loose, await self._similar([lookups[n] for n in loose], now_ms), strict=True
+        ):
+            found[n] = replace(found[n], similar=story, score=score)
+        return await self._follow_merges(found), lookups
+
+    def _explicit(self, item: Item, lookup: Lookup, replies: Any) -> StoryEvidence:
+        by_key = next(replies)
+        stories: list[str | None] = list(by_key) if lookup.keys else []
+        rule_story = stories[0] if lookup.rule_key is not None and stories else None
+        rest = stories[1:] if lookup.rule_key is not None else stories
+        page = next(replies)
+        linked = None
+        for _ in item.links[:5]:
+            raw = next(replies)
+            if raw and linked is None:
+                linked = Known.from_json(raw).story_id
+        return StoryEvidence(
+            rule=rule_story or None,
+            linked=linked,
+            keyed=next((s for s in rest if s), None),
+            page=page or None,
+        )
+
+    async def _frequencies(self, terms: set[str]) -> tuple[dict[str, int], int]:
+        ordered = sorted(terms)
+        pipe = self._r.pipeline(transaction=False)
+        pipe.get(keys.DOC_TOTAL)
+        if ordered:
+            pipe.hmget(keys.DOC_FREQUENCY, ordered)
+        replies = await pipe.execute()
+        counts = replies[1] if ordered else []
+        return {t: int(c) for t, c in zip(ordered, counts, strict=True) if c}, int(replies[0] or 0)
+
+    async def _similar(
+        self, lookups: Sequence[Lookup], now_ms: int
+    ) -> list[tuple[str | None, float]]:
+        if not lookups:
+            return []
+        window = now_ms - int(self.policy.window_hours * 3_600_000)
+        tops = [similar.top_terms(lk.weights) for lk in lookups]
+        pipe = self._r.pipeline(transaction=False)
+        for terms in tops:
+            for term in terms:
+                pipe.zrevrangebyscore(
+                    keys.term_stories(term), "+inf", window, start=0, num=TERM_CAP
+                )
+        replies = iter(await pipe.execute())
+        shortlists = []
+        for lookup, terms in zip(lookups, tops, strict=True):
+            votes: dict[str, float] = defaultdict(float)
+            for term in terms:
+                for story in next(replies):
+                    votes[story] += lookup.weights[term]
+            ranked = sorted(votes, key=lambda s: (-votes[s], s))
+            shortlists.append(ranked[:CANDIDATES])
+        profiles = await self._profiles(sorted({s for sl in shortlists for s in sl}))
+        return [
+            _best(lookup, shortlist, profiles, now_ms, self.policy)
+            for lookup, shortlist in zip(lookups, shortlists, strict=True)
+        ]
+
+    async def _profiles(self, stories: Sequence[str]) -> dict[str, tuple[set[str], int]]:
+        if not stories:
+            return {}
+        pipe = self._r.pipeline(transaction=False)
+        for story in stories:
+            pipe.smembers(keys.story_terms(story))
+            pipe.hget(keys.story_meta(story), "updated")
+        replies = await pipe.execute()
+        return {
+            s: (set(replies[2 * n]), int(replies[2 * n + 1] or 0)) for n, s in enumerate(stories)
+        }
+
+    async def _follow_merges(self, found: list[StoryEvidence]) -> list[StoryEvidence]:
+        """A story an editor merged into another hands its links to that one."""
+        named = sorted(
+            {s for ev in found for s in (ev.rule, ev.linked, ev.keyed, ev.page, ev.similar) if s}
+        )
+        if not named:
+            return found
+        pipe = self._r.pipeline(transaction=False)
+        for story in named:
+            pipe.hget(keys.story_meta(story), "merged_into")
+        into = {s: m for s, m in zip(named, await pipe.execute(), strict=True) if m}
+        if not into:
+            return found
+
+        def follow(story: str | None) -> str | None:
+            for _ in range(5):  # merged into a story that was merged again
+                if story in into:
+                    story = into[story]
+            return story
+
+        return [
+            replace(
+                ev,
+                rule=follow(ev.rule),
+                linked=follow(ev.linked),
+                keyed=follow(ev.keyed),
+                page=follow(ev.page),
+                similar=follow(ev.similar),
+            )
+            for ev in found
+        ]
+
+    # -- writes, queued on the caller's pipeline -----------------------------------------------
+
+    def queue_item(
+        self, pipe: Any, item: Item, story_id: str, linking: Linking, *, new: bool, now_ms: int
+    ) -> None:
+        """Index a stored entry: its keys, its terms in the story profile and the inverted
+        index, and (for a new item) the document frequencies."""
+        ttl = self.retention.entries_ms
+        for key in linking.keys:
+            pipe.set(keys.story_key(key), story_id, nx=True, px=ttl)
+        if linking.title:
+            pipe.hsetnx(keys.story_meta(story_id), "title", linking.title)
+        if item.terms:
+            pipe.sadd(keys.story_terms(story_id), *item.terms)
+            pipe.pexpire(keys.story_terms(story_id), ttl)
+        for term in linking.top_terms:
+            index = keys.term_stories(term)
+            pipe.zadd(index, {story_id: now_ms})
+            pipe.zremrangebyrank(index, 0, -TERM_CAP - 1)
+            pipe.pexpire(index, ttl)
+        if new and item.terms:
+            for term in item.terms:
+                pipe.hincrby(keys.DOC_FREQUENCY, term, 1)
+            pipe.incr(keys.DOC_TOTAL)
+        if item.rolling and "#" in item.identity:
+            parent = item.identity.split("#", 1)[0]
+            sections = keys.article_sections(item.source_id, parent)
+            pipe.sadd(sections, item.identity)
+            pipe.pexpire(sections, ttl)
+
+
+def _lookup(item: Item, rules: Sequence[StoryRule], df: Mapping[str, int], total: int) -> Lookup:
+    rule = rule_for(item, rules)
+    found = story_keys(item)
+    rule_key = f"rule:{rule.key}" if rule is not None else None
+    if rule_key is not None:
+        found.insert(0, rule_key)
+    weights = similar.weights(item.terms, frozenset(item.names), df, total)
+    return Lookup(tuple(found), weights, rule.title if rule else "", rule_key)
+
+
+def _linked(evidence: StoryEvidence) -> bool:
+    return any((evidence.rule, evidence.linked, evidence.keyed, evidence.page))
+
+
+def _best(
+    lookup: Lookup,
+    shortlist: Sequence[str],
+    profiles: Mapping[str, tuple[set[str], int]],
+    now_ms: int,
+    policy: similar.SimilarityPolicy,
+) -> tuple[str | None, float]:
+    best: tuple[str | None, float] = (None, 0.0)
+    for story in shortlist:
+        terms, updated = profiles.get(story, (set(), 0))
+        score = similar.score(lookup.weights, terms, (now_ms - updated) / 3_600_000, policy)
+        if score > best[1]:
+            best = (story, score)
+    return best

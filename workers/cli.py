@@ -190,7 +190,8 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir)
     url = settings.redis_url or embedded.start()  # type: ignore[union-attr]
     try:
-        asyncio.run(_run_until_signalled(Worker(settings, url), list(loaded.sources)))
+        worker = Worker(settings, url, loaded.stories)
+        asyncio.run(_run_until_signalled(worker, list(loaded.sources)))
     finally:
         if embedded is not None:
             embedded.stop()

@@ -28,7 +28,7 @@ import os
 import socket
 import uuid
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -37,7 +37,7 @@ import redis.asyncio as aioredis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from config.settings import Settings
-from config.sources import Source
+from config.sources import Source, StoryRule
 from ingest import keys
 from ingest.dedupe import DedupePolicy
 from ingest.fetch import FetchLimits, HttpFetcher
@@ -47,6 +47,7 @@ from ingest.index import Retention
 from ingest.model import IngestReport, SourceStatus
 from ingest.pipeline import IngestPolicy, ingest_source
 from ingest.politeness import RedisHostGate
+from ingest.similar import SimilarityPolicy
 from ingest.store import RedisStore
 from workers.schedule import Claim, RedisSchedule
 from workers.timing import TimingPolicy, next_delay
@@ -70,7 +71,7 @@ class _Job:
 class Worker:
     """One worker: owns its Redis client, HTTP client and scheduler for the life of :meth:`run`."""
 
-    def __init__(self, settings: Settings, redis_url: str) -> None:
+    def __init__(self, settings: Settings, redis_url: str, rules: Sequence[StoryRule] = ()) -> None:
         self.settings = settings
         self.redis_url = redis_url
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -82,7 +83,7 @@ class Worker:
         self._flusher: asyncio.Task[None] | None = None
         self._pumping = False
         self._stopping = False
-        self.ingest_policy, self.timing_policy = policies(settings)
+        self.ingest_policy, self.timing_policy = policies(settings, rules)
 
     async def run(self, stop: asyncio.Event, sources: list[Source] | None = None) -> None:
         """Work until ``stop`` is set; then finish running jobs (bounded) and close clients.
@@ -305,13 +306,18 @@ def store_for(settings: Settings, client: aioredis.Redis) -> RedisStore:
             entries=settings.retention_days * 86400, tombstones=settings.tombstone_days * 86400
         ),
         dedupe=DedupePolicy(hash_change_cap=settings.hash_change_cap),
+        similarity=SimilarityPolicy(window_hours=settings.story_window_hours),
     )
 
 
-def policies(settings: Settings) -> tuple[IngestPolicy, TimingPolicy]:
-    """The pure policies of ingestion and timing, from settings."""
+def policies(
+    settings: Settings, rules: Sequence[StoryRule] = ()
+) -> tuple[IngestPolicy, TimingPolicy]:
+    """The pure policies of ingestion and timing, from settings and the editors' rules."""
     ingest = IngestPolicy(
         max_entries=settings.max_entries_per_fetch,
+        rules=tuple(rules),
+        similarity=SimilarityPolicy(window_hours=settings.story_window_hours),
         dedupe=DedupePolicy(hash_change_cap=settings.hash_change_cap),
         health=HealthPolicy(
             dead_after=settings.fetch_dead_after,

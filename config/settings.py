@@ -66,6 +66,7 @@ class Settings:
     feed_max_age: int = 60
     websub_hubs: tuple[str, ...] = ()
     story_prefix: str = "The Latest: "
+    admin_token: str | None = None
     story_window_hours: float = 48.0
     log_level: str = "INFO"
 
@@ -110,6 +111,7 @@ class Settings:
             feed_max_age=env.integer("FEED_MAX_AGE", 60, low=0),
             websub_hubs=env.urls("WEBSUB_HUBS"),
             story_prefix=environ.get(PREFIX + "STORY_PREFIX", "The Latest: "),
+            admin_token=env.secret("ADMIN_TOKEN"),
             story_window_hours=env.number("STORY_WINDOW_HOURS", 48.0, "hours"),
             log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         )
@@ -172,6 +174,17 @@ class _Env:
         if raw.upper() not in options:
             raise self._fail(name, "must be one of " + ", ".join(options), raw)
         return raw.upper()
+
+    def secret(self, name: str) -> str | None:
+        """A shared secret: unset means the feature it guards is off; too short is refused."""
+        raw = self.text(name)
+        if raw is not None and len(raw) < 16:
+            raise SettingsError(
+                f"{PREFIX}{name}: must be at least 16 characters (a random "
+                "token, e.g. from `python -c 'import secrets; "
+                "print(secrets.token_urlsafe())'`)"
+            )
+        return raw
 
     def urls(self, name: str) -> tuple[str, ...]:
         """A comma-separated list of absolute http(s) URLs."""

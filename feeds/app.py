@@ -29,10 +29,17 @@ import httpx
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Route
 
 from config.settings import Settings
+from feeds import admin
 from feeds.cache import RenderCache, Rendered
 from feeds.push import Event, EventHub, sse_stream
 from feeds.queries import FORMATS, FeedSpec, build
@@ -44,6 +51,7 @@ from feeds.render.xml import ATOM_TYPE, RSS_TYPE, atom, rss
 from feeds.websub import WebSubPublisher
 from ingest.errors import StoreError
 from ingest.reader import RedisReader
+from ingest.store import RedisStore
 
 _FORMATS: dict[str, tuple[Callable[[FeedDoc], bytes], str]] = {
     "atom": (atom, ATOM_TYPE + "; charset=utf-8"),
@@ -63,6 +71,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/feeds/{rest:path}", feed, methods=["GET", "HEAD"]),
             Route("/events", events, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
+            *admin.routes(),
         ],
         lifespan=_lifespan(settings),
         exception_handlers={StoreError: _store_unavailable},
@@ -81,6 +90,7 @@ def _lifespan(settings: Settings) -> Callable[[Starlette], Any]:
         http = httpx.AsyncClient(timeout=10.0, trust_env=False)
         app.state.redis = client
         app.state.reader = RedisReader(client)
+        app.state.store = RedisStore.from_settings(client, settings)
         app.state.cache = RenderCache(binary)
         app.state.hub = EventHub(client, app.state.cache)
         tasks = [asyncio.create_task(app.state.hub.run())]
@@ -122,8 +132,12 @@ async def index(request: Request) -> Response:
 
 
 async def story(request: Request) -> Response:
-    found = await _reader(request).story(request.path_params["story_id"])
+    story_id = request.path_params["story_id"]
+    found = await _reader(request).story(story_id)
     if found is None:
+        into = await _reader(request).merged_into(story_id)
+        if into:  # an editor merged it: send readers to where its entries went
+            return RedirectResponse(f"{_base(request)}/stories/{into}", status_code=301)
         return HTMLResponse(
             "<!doctype html><title>Not found</title><p>No such story.</p>", status_code=404
         )
@@ -151,6 +165,10 @@ async def feed(request: Request) -> Response:
 
     rendered = await cache.get(f"{base}|{spec.name}", spec.scopes, render)
     if rendered is None:
+        into = await _reader(request).merged_into(spec.ident) if spec.family == "story" else None
+        if into:
+            path = request.url.path.replace(f"/stories/{spec.ident}", f"/stories/{into}", 1)
+            return RedirectResponse(f"{base}{path}", status_code=301)
         return _error(404, f"no such {spec.family} feed or page")
     return _conditional(request, rendered, settings.feed_max_age)
 

@@ -96,6 +96,16 @@ class RedisReader:
         timeline = tuple(Entry.from_json(r) for r in raws if r)
         return story_of(story_id, meta, timeline, int(count), sources, also) if timeline else None
 
+    async def merged_into(self, story_id: str) -> str | None:
+        """The story an editor merged ``story_id`` into, if any (followed to the end)."""
+        found = None
+        for _ in range(5):
+            into = await self._call(self._r.hget(keys.story_meta(found or story_id), "merged_into"))
+            if not into:
+                break
+            found = str(into)
+        return found
+
     async def timeline_count(self, story_id: str) -> int:
         count: int = await self._call(self._r.zcard(keys.story_timeline(story_id)))
         return count

@@ -24,10 +24,12 @@ from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 
+from config.settings import Settings
 from config.sources import Source, StoryRule
 from ingest import keys
 from ingest.codec import entry_of, status_changes, status_fields, status_of
 from ingest.dedupe import DedupePolicy, Evidence, decide
+from ingest.editing import Editing
 from ingest.index import RedisIndex, Retention
 from ingest.model import (
     Action,
@@ -116,7 +118,7 @@ class Store(Protocol):
     async def story(self, story_id: str, *, entries: int = 200) -> Story | None: ...
 
 
-class RedisStore(RedisReader):
+class RedisStore(RedisReader, Editing):
     """:class:`Store` over one Redis (or Redis Cluster) connection owned by the caller: the
     writes here, the reads in :class:`~ingest.reader.RedisReader`."""
 
@@ -135,6 +137,18 @@ class RedisStore(RedisReader):
         self.story_index = RedisStoryIndex(client, self.retention, similarity or SimilarityPolicy())
         self._apply_entry = client.register_script(_APPLY_ENTRY)
         self._kill_entry = client.register_script(_KILL_ENTRY)
+
+    @classmethod
+    def from_settings(cls, client: aioredis.Redis, settings: Settings) -> RedisStore:
+        """The store with the retention, dedupe and story policies of ``settings``."""
+        return cls(
+            client,
+            retention=Retention(
+                entries=settings.retention_days * 86400, tombstones=settings.tombstone_days * 86400
+            ),
+            dedupe=DedupePolicy(hash_change_cap=settings.hash_change_cap),
+            similarity=SimilarityPolicy(window_hours=settings.story_window_hours),
+        )
 
     # -- ingest side -------------------------------------------------------------------------
 

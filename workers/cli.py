@@ -10,6 +10,7 @@
     wirefeed sources status [--json]  every source's state, last error and next poll
     wirefeed entries kill ID [--reason R]   withdraw an entry from every feed, for good
     wirefeed entries correct ID [--note N]  flag an entry as corrected
+    wirefeed stories show|rename|merge|split|pin ...   editors' overrides of a story
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
@@ -30,7 +30,7 @@ from config.settings import PREFIX, Settings, SettingsError
 from config.sources import Source, SourcesError, SourcesFile, load_sources
 from workers import editor, status
 from workers.demo import create_app
-from workers.embedded import EmbeddedRedis, EmbeddedRedisError
+from workers.embedded import EmbeddedRedis, EmbeddedRedisError, redis_url
 from workers.supervisor import Child, python_module, supervise
 from workers.worker import Worker
 
@@ -81,16 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     show = sources_sub.add_parser("status", help="every source's health and next poll")
     show.add_argument("--json", action="store_true", help="a JSON list of objects")
     show.set_defaults(handler=cmd_sources_status)
-    entries = sub.add_parser("entries", help="editors' actions on entries")
-    entries_sub = entries.add_subparsers(dest="entries_command", required=True)
-    kill = entries_sub.add_parser("kill", help="withdraw an entry from every feed, for good")
-    kill.add_argument("entry_id")
-    kill.add_argument("--reason", default="killed by an editor")
-    kill.set_defaults(handler=cmd_entries_kill)
-    correct = entries_sub.add_parser("correct", help="flag an entry as corrected")
-    correct.add_argument("entry_id")
-    correct.add_argument("--note", help="the correction note readers see")
-    correct.set_defaults(handler=cmd_entries_correct)
+    editor.register(sub)
     return parser
 
 
@@ -113,48 +104,10 @@ def cmd_sources_check(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-@contextmanager
-def _redis(settings: Settings) -> Iterator[str]:
-    """The Redis to talk to: the configured one, or the data directory's embedded server
-    (joined if running, else started for the duration of the command)."""
-    embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir)
-    try:
-        yield settings.redis_url or embedded.start()  # type: ignore[union-attr]
-    finally:
-        if embedded is not None:
-            embedded.stop()
-
-
 def cmd_sources_status(settings: Settings, args: argparse.Namespace) -> int:
-    with _redis(settings) as url:
+    with redis_url(settings.redis_url, settings.data_dir) as url:
         records = asyncio.run(status.collect(url))
     print(status.as_json(records) if args.json else status.as_table(records))
-    return 0
-
-
-def cmd_entries_kill(settings: Settings, args: argparse.Namespace) -> int:
-    with _redis(settings) as url:
-        done = asyncio.run(editor.kill(settings, url, args.entry_id, args.reason))
-    if not done:
-        print(
-            f"wirefeed: no live entry {args.entry_id!r} (unknown, expired or killed)",
-            file=sys.stderr,
-        )
-        return 1
-    print(f"killed entry {args.entry_id}: removed from every feed; it will not come back")
-    return 0
-
-
-def cmd_entries_correct(settings: Settings, args: argparse.Namespace) -> int:
-    with _redis(settings) as url:
-        done = asyncio.run(editor.correct(settings, url, args.entry_id, args.note))
-    if not done:
-        print(
-            f"wirefeed: no live entry {args.entry_id!r} (unknown, expired or killed)",
-            file=sys.stderr,
-        )
-        return 1
-    print(f"entry {args.entry_id} marked as corrected")
     return 0
 
 

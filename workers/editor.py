@@ -1,30 +1,166 @@
-"""Editors' commands on entries: kill and correct. Redis I/O, used by the CLI."""
+"""Editors' commands (``wirefeed entries ...`` and ``wirefeed stories ...``): each opens the
+store, runs one override and closes it. Redis I/O, used by the CLI."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import redis.asyncio as aioredis
 
 from config.settings import Settings
-from workers.worker import store_for
+from ingest.editing import EditError
+from ingest.store import RedisStore
+from workers.embedded import redis_url
+
+T = TypeVar("T")
 
 
-async def kill(settings: Settings, redis_url: str, entry_id: str, reason: str) -> bool:
-    """Remove an entry from every feed and tombstone it; False if no such live entry."""
+async def run(
+    settings: Settings, redis_url: str, action: Callable[[RedisStore, datetime], Awaitable[T]]
+) -> T:
+    """Run ``action`` on a store of ``settings`` at the current time."""
     client = aioredis.from_url(redis_url, decode_responses=True)
     try:
-        return await store_for(settings, client).kill(
-            entry_id, reason=reason, now=datetime.now(UTC)
+        return await action(RedisStore.from_settings(client, settings), datetime.now(UTC))
+    finally:
+        await client.aclose()
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``entries`` and ``stories`` to the ``wirefeed`` command."""
+    entries = sub.add_parser("entries", help="editors' actions on entries")
+    on_entries = entries.add_subparsers(dest="entries_command", required=True)
+    kill = on_entries.add_parser("kill", help="withdraw an entry from every feed, for good")
+    kill.add_argument("entry_id")
+    kill.add_argument("--reason", default="killed by an editor")
+    kill.set_defaults(handler=cmd_kill)
+    correct = on_entries.add_parser("correct", help="flag an entry as corrected")
+    correct.add_argument("entry_id")
+    correct.add_argument("--note", help="the correction note readers see")
+    correct.set_defaults(handler=cmd_correct)
+    stories = sub.add_parser("stories", help="editors' actions on stories")
+    on_stories = stories.add_subparsers(dest="stories_command", required=True)
+    show = on_stories.add_parser("show", help="a story's entries with their ids")
+    show.add_argument("story_id")
+    show.set_defaults(handler=cmd_show)
+    rename = on_stories.add_parser("rename", help="give a story an editor's headline")
+    rename.add_argument("story_id")
+    rename.add_argument("title", help='the headline; "" hands it back to the machine')
+    rename.set_defaults(handler=cmd_rename)
+    merge = on_stories.add_parser("merge", help="move every entry of OTHER into STORY")
+    merge.add_argument("story_id")
+    merge.add_argument("other")
+    merge.set_defaults(handler=cmd_merge)
+    split = on_stories.add_parser("split", help="move entries out into a new story")
+    split.add_argument("story_id")
+    split.add_argument("entry_ids", nargs="+")
+    split.add_argument("--title", default="")
+    split.set_defaults(handler=cmd_split)
+    pin = on_stories.add_parser("pin", help="pin an entry to the top (no entry: unpin)")
+    pin.add_argument("story_id")
+    pin.add_argument("entry_id", nargs="?")
+    pin.set_defaults(handler=cmd_pin)
+
+
+def _do(settings: Settings, action: Callable[[RedisStore, datetime], Awaitable[T]]) -> T:
+    with redis_url(settings.redis_url, settings.data_dir) as url:
+        return asyncio.run(run(settings, url, action))
+
+
+def _attempt(settings: Settings, action: Callable[[RedisStore, datetime], Awaitable[str]]) -> int:
+    try:
+        print(_do(settings, action))
+    except EditError as exc:
+        print(f"wirefeed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_kill(settings: Settings, args: argparse.Namespace) -> int:
+    async def kill(store: RedisStore, now: datetime) -> str:
+        if not await store.kill(args.entry_id, reason=args.reason, now=now):
+            raise EditError(
+                "not_found", f"no live entry {args.entry_id!r} (unknown, expired or killed)"
+            )
+        return f"killed entry {args.entry_id}: removed from every feed; it will not come back"
+
+    return _attempt(settings, kill)
+
+
+def cmd_correct(settings: Settings, args: argparse.Namespace) -> int:
+    async def correct(store: RedisStore, now: datetime) -> str:
+        if not await store.correct(args.entry_id, note=args.note, now=now):
+            raise EditError(
+                "not_found", f"no live entry {args.entry_id!r} (unknown, expired or killed)"
+            )
+        return f"entry {args.entry_id} marked as corrected"
+
+    return _attempt(settings, correct)
+
+
+def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
+    async def show(store: RedisStore, now: datetime) -> str:
+        story = await store.story(args.story_id)
+        if story is None:
+            into = await store.merged_into(args.story_id)
+            raise EditError(
+                "not_found",
+                f"no story {args.story_id!r}" + (f" (merged into {into})" if into else ""),
+            )
+        lines = [
+            f"{story.id}  {story.title}  ({story.entry_count} entries, "
+            f"updated {story.updated:%Y-%m-%d %H:%M} UTC)"
+        ]
+        lines += [
+            f"  {e.id}  {e.published:%Y-%m-%d %H:%M}  {e.source_id:<14} {e.title}"
+            + ("  [pinned]" if e.id == story.pinned else "")
+            for e in story.entries
+        ]
+        return "\n".join(lines)
+
+    return _attempt(settings, show)
+
+
+def cmd_rename(settings: Settings, args: argparse.Namespace) -> int:
+    async def rename(store: RedisStore, now: datetime) -> str:
+        await store.rename(args.story_id, args.title, now=now)
+        return (
+            f"story {args.story_id} renamed"
+            if args.title.strip()
+            else (f"story {args.story_id} follows its newest update again")
         )
-    finally:
-        await client.aclose()
+
+    return _attempt(settings, rename)
 
 
-async def correct(settings: Settings, redis_url: str, entry_id: str, note: str | None) -> bool:
-    """Flag an entry as corrected (new updated time, visible note); False if unknown."""
-    client = aioredis.from_url(redis_url, decode_responses=True)
-    try:
-        return await store_for(settings, client).correct(entry_id, note=note, now=datetime.now(UTC))
-    finally:
-        await client.aclose()
+def cmd_merge(settings: Settings, args: argparse.Namespace) -> int:
+    async def merge(store: RedisStore, now: datetime) -> str:
+        moved = await store.merge(args.story_id, args.other, now=now)
+        return f"merged {args.other} into {args.story_id}: {moved} entries moved"
+
+    return _attempt(settings, merge)
+
+
+def cmd_split(settings: Settings, args: argparse.Namespace) -> int:
+    async def split(store: RedisStore, now: datetime) -> str:
+        new = await store.split(args.story_id, args.entry_ids, title=args.title, now=now)
+        return f"split {len(set(args.entry_ids))} entries of {args.story_id} into story {new}"
+
+    return _attempt(settings, split)
+
+
+def cmd_pin(settings: Settings, args: argparse.Namespace) -> int:
+    async def pin(store: RedisStore, now: datetime) -> str:
+        await store.pin(args.story_id, args.entry_id, now=now)
+        return (
+            f"pinned {args.entry_id} in {args.story_id}"
+            if args.entry_id
+            else f"unpinned {args.story_id}"
+        )
+
+    return _attempt(settings, pin)

@@ -18,6 +18,8 @@ import importlib.util
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
@@ -150,3 +152,15 @@ class EmbeddedRedis:
         except OSError:
             return "(no log)"
         return " | ".join(lines[-5:]) or "(empty log)"
+
+
+@contextmanager
+def redis_url(redis_url: str | None, data_dir: Path) -> Iterator[str]:
+    """The Redis a one-off command talks to: the configured one, or the data directory's
+    embedded server (joined if running, else started for the length of the command)."""
+    embedded = None if redis_url else EmbeddedRedis(data_dir)
+    try:
+        yield redis_url or embedded.start()  # type: ignore[union-attr]
+    finally:
+        if embedded is not None:
+            embedded.stop()

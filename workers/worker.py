@@ -43,7 +43,6 @@ from ingest.dedupe import DedupePolicy
 from ingest.fetch import FetchLimits, HttpFetcher
 from ingest.guard import AddressPolicy
 from ingest.health import HealthPolicy
-from ingest.index import Retention
 from ingest.model import IngestReport, SourceStatus
 from ingest.pipeline import IngestPolicy, ingest_source
 from ingest.politeness import RedisHostGate
@@ -92,7 +91,7 @@ class Worker:
         """
         client = aioredis.from_url(self.redis_url, decode_responses=True)
         self._client = client
-        self.store = store_for(self.settings, client)
+        self.store = RedisStore.from_settings(client, self.settings)
         self.schedule = RedisSchedule(client)
         self.gate = RedisHostGate(
             client,
@@ -296,18 +295,6 @@ def _log(report: IngestReport) -> None:
         log.warning("source %s: %s", report.source_id, report.error)
     elif report.new or report.updated:
         log.info("source %s: %d new, %d updated", report.source_id, report.new, report.updated)
-
-
-def store_for(settings: Settings, client: aioredis.Redis) -> RedisStore:
-    """The store with the retention and dedupe policy of ``settings``."""
-    return RedisStore(
-        client,
-        retention=Retention(
-            entries=settings.retention_days * 86400, tombstones=settings.tombstone_days * 86400
-        ),
-        dedupe=DedupePolicy(hash_change_cap=settings.hash_change_cap),
-        similarity=SimilarityPolicy(window_hours=settings.story_window_hours),
-    )
 
 
 def policies(

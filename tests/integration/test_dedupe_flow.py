@@ -38,7 +38,7 @@ from ingest.store import RedisStore
 from tests.integration.test_app import serve_app
 from tests.support import LOOPBACK, FeedServer, Reply
 from tests.unit.validate import validate_atom, validate_jsonfeed
-from workers.worker import policies, store_for
+from workers.worker import policies
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 EARLIER = NOW - timedelta(hours=1)
@@ -628,7 +628,7 @@ async def test_the_hash_change_cap_setting_reaches_the_workers_decisions(
 ) -> None:
     settings = Settings.from_env({"WIREFEED_HASH_CHANGE_CAP": "1"})
     ingest_policy, _timing = policies(settings)
-    desk = Desk(server, store_for(settings, rclient), fetcher, ingest_policy)
+    desk = Desk(server, RedisStore.from_settings(rclient, settings), fetcher, ingest_policy)
     tally = Wire("harbor-tally", "Ships waiting outside Westhaven", "Ships waiting: 3.")
     assert (await desk.publish("harbor", rss(tally))).new == 1
     change = replace(tally, text="Ships waiting: 4.")

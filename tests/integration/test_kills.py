@@ -48,7 +48,6 @@ from tests.integration.test_dedupe_flow import (
     rss,
 )
 from tests.support import LOOPBACK, FeedServer
-from workers.worker import store_for
 
 K_URI = "urn:agency:2026:leak"
 L_URI = "urn:agency:2026:strike"
@@ -395,7 +394,7 @@ async def test_retention_settings_reach_the_store(
     server: FeedServer, rclient: aioredis.Redis, fetcher: HttpFetcher
 ) -> None:
     settings = Settings.from_env({"WIREFEED_RETENTION_DAYS": "2", "WIREFEED_TOMBSTONE_DAYS": "9"})
-    desk = Desk(server, store_for(settings, rclient), fetcher)
+    desk = Desk(server, RedisStore.from_settings(rclient, settings), fetcher)
     first = await desk.publish("harbor", rss(LEAK))
     (entry,) = (await desk.entries()).values()
     day = 24 * HOUR_MS

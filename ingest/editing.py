@@ -1,0 +1,226 @@
+"""Editors' overrides of what the machine assembled: rename, merge, split, pin (kill and
+correct live in :mod:`ingest.store`). Redis I/O, mixed into :class:`ingest.store.RedisStore`.
+
+Overrides survive re-ingestion because they change what later decisions read: a renamed story
+keeps the editor's headline (automatic headlines never overwrite it); a moved entry's identity
+record, locator and URL and copy claims name its new story, so its next version lands there; a
+story merged into another points to it (``merged_into``) and every link that still names it is
+followed to the survivor. Moves write the target first and remove from the source last, so an
+interrupted move is repaired by running it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from ingest import keys
+from ingest.errors import WirefeedError
+from ingest.index import RedisIndex, Retention
+from ingest.model import Entry, Known, Story, to_ms
+from ingest.stories import story_id_for
+
+MAX_TITLE = 300
+
+
+class EditError(WirefeedError):
+    """An editor's request that cannot be carried out; ``kind`` is not_found, conflict or
+    invalid (mapped to HTTP 404, 409 and 400 by the admin API)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class Editing:
+    """The editing half of :class:`~ingest.store.RedisStore` (see the module docstring)."""
+
+    _r: aioredis.Redis
+    retention: Retention
+    index: RedisIndex
+    _apply_entry: Any
+
+    async def _call(self, awaitable: Any) -> Any:  # pragma: no cover - RedisReader's
+        raise NotImplementedError
+
+    def _event(self, pipe: Any, story_id: str, kind: str, entry_id: str, *sources: str) -> None:
+        raise NotImplementedError  # pragma: no cover - RedisStore's
+
+    async def story(self, story_id: str, *, entries: int = 200) -> Story | None:
+        raise NotImplementedError  # pragma: no cover - RedisReader's
+
+    async def rename(self, story_id: str, title: str, *, now: datetime) -> None:
+        """The editor's headline for a story; an empty title hands it back to the machine."""
+        await self._existing(story_id)
+        title = " ".join(title.split())
+        if len(title) > MAX_TITLE:
+            raise EditError("invalid", f"title: at most {MAX_TITLE} characters, got {len(title)}")
+        pipe = self._r.pipeline(transaction=False)
+        if title:
+            pipe.hset(keys.story_meta(story_id), "title", title)
+        else:
+            pipe.hdel(keys.story_meta(story_id), "title")
+        self._changed(pipe, story_id, "rename", now)
+        await self._call(pipe.execute())
+
+    async def pin(self, story_id: str, entry_id: str | None, *, now: datetime) -> None:
+        """Pin one entry to the top of the story page, or (``None``) unpin."""
+        await self._existing(story_id)
+        pipe = self._r.pipeline(transaction=False)
+        if entry_id is None:
+            pipe.hdel(keys.story_meta(story_id), "pinned")
+        else:
+            await self._entries_of(story_id, [entry_id])
+            pipe.hset(keys.story_meta(story_id), "pinned", entry_id)
+        self._changed(pipe, story_id, "pin", now)
+        await self._call(pipe.execute())
+
+    async def merge(self, target: str, other: str, *, now: datetime) -> int:
+        """Move every entry of ``other`` into ``target``; ``other`` then points to ``target``.
+        Returns how many entries moved."""
+        if target == other:
+            raise EditError("invalid", "from: a story cannot be merged into itself")
+        await self._existing(target)
+        await self._existing(other)
+        ids = [str(e) for e in await self._call(self._r.zrange(keys.story_timeline(other), 0, -1))]
+        moved = await self._move(await self._entries_of(other, ids), other, target, now)
+        pipe = self._r.pipeline(transaction=False)
+        pipe.hset(keys.story_meta(other), "merged_into", target)
+        self._changed(pipe, other, "merge", now)
+        pipe.zrem(keys.STORIES, other)
+        await self._call(pipe.execute())
+        return moved
+
+    async def split(
+        self, story_id: str, entry_ids: Sequence[str], *, title: str = "", now: datetime
+    ) -> str:
+        """Move ``entry_ids`` out of a story into a new one; returns the new story's id."""
+        if not entry_ids:
+            raise EditError("invalid", "entries: name at least one entry to split out")
+        await self._existing(story_id)
+        entries = await self._entries_of(story_id, list(dict.fromkeys(entry_ids)))
+        left = await self._call(self._r.zcard(keys.story_timeline(story_id)))
+        if len(entries) >= int(left):
+            raise EditError("invalid", "entries: a split must leave at least one entry behind")
+        new_id = story_id_for("split:" + min(e.id for e in entries))
+        await self._move(entries, story_id, new_id, now)
+        if title:
+            await self.rename(new_id, title, now=now)
+        return new_id
+
+    async def _existing(self, story_id: str) -> None:
+        meta = await self._call(self._r.hgetall(keys.story_meta(story_id)))
+        if not meta:
+            raise EditError("not_found", f"no story {story_id!r}")
+        if meta.get("merged_into"):
+            raise EditError(
+                "conflict", f"story {story_id!r} was merged into {meta['merged_into']!r}"
+            )
+
+    async def _entries_of(self, story_id: str, entry_ids: Sequence[str]) -> list[Entry]:
+        raws = await self._call(self._r.hmget(keys.story_entries(story_id), list(entry_ids)))
+        missing = [e for e, raw in zip(entry_ids, raws, strict=True) if not raw]
+        if missing:
+            raise EditError(
+                "not_found", f"entries: not in story {story_id!r}: " + ", ".join(missing)
+            )
+        return [Entry.from_json(raw) for raw in raws]
+
+    async def _move(self, entries: Sequence[Entry], source: str, target: str, now: datetime) -> int:
+        """Write ``entries`` into ``target``, repoint everything that names them, then take
+        them out of ``source``."""
+        if not entries:
+            return 0
+        meta = await self._call(self._r.hgetall(keys.story_meta(source)))
+        also = await self._call(self._r.hgetall(keys.story_also(source)))
+        terms = await self._call(self._r.smembers(keys.story_terms(source)))
+        pipe = self._r.pipeline(transaction=False)
+        for entry in entries:
+            await self._write_moved(pipe, replace(entry, story_id=target), meta, now)
+            for field, url in also.items():
+                if field.startswith(entry.id + "\x1f"):
+                    pipe.hset(keys.story_also(target), field, url)
+                    pipe.sadd(keys.story_sources(target), field.split("\x1f", 1)[1])
+        if terms:
+            pipe.sadd(keys.story_terms(target), *terms)
+        await self._call(pipe.execute())
+        await self._repoint(entries, source, target)
+        pipe = self._r.pipeline(transaction=False)
+        for entry in entries:
+            pipe.hdel(keys.story_entries(source), entry.id)
+            pipe.zrem(keys.story_timeline(source), entry.id)
+        pipe.zadd(keys.STORIES, {target: to_ms(now)}, gt=True)
+        self._changed(pipe, target, "move", now)
+        self._changed(pipe, source, "move", now)
+        await self._call(pipe.execute())
+        return len(entries)
+
+    async def _write_moved(
+        self, pipe: Any, entry: Entry, meta: dict[str, str], now: datetime
+    ) -> None:
+        sid = entry.story_id
+        await self._apply_entry(
+            keys=[
+                keys.story_meta(sid),
+                keys.story_timeline(sid),
+                keys.story_entries(sid),
+                keys.story_sources(sid),
+            ],
+            args=[
+                entry.id,
+                to_ms(entry.published),
+                entry.to_json(),
+                to_ms(now),
+                to_ms(entry.first_seen),
+                meta.get("timezone", "UTC"),
+                entry.source_id,
+                self.retention.entries_ms,
+            ],
+            client=pipe,
+        )
+        pipe.zadd(
+            keys.source_entries(entry.source_id), {f"{sid}:{entry.id}": to_ms(entry.published)}
+        )
+        pipe.zadd(keys.source_stories(entry.source_id), {sid: to_ms(now)}, gt=True)
+
+    async def _repoint(self, entries: Sequence[Entry], source: str, target: str) -> None:
+        """Identity records, locators, claims, near-copy records and source feeds that name
+        the moved entries now name ``target``: the next version of a moved item lands where
+        the editor put it, and so do copies of it from other sources."""
+        records: list[tuple[str, str | None]] = []  # (key, hash field or None for a string)
+        for entry in entries:
+            records += [
+                (keys.identity(entry.source_id, entry.identity), None),
+                (keys.entry_locator(entry.id), None),
+                (keys.near_record(entry.id), "known"),
+            ]
+            records += [(keys.item_url(entry.url), None)] if entry.url else []
+            records += [(keys.copy(entry.copy_key), None)] if entry.copy_key else []
+        pipe = self._r.pipeline(transaction=False)
+        for key, field in records:
+            pipe.hget(key, field) if field else pipe.get(key)
+        found = await self._call(pipe.execute())
+        moved = {e.id for e in entries}
+        pipe = self._r.pipeline(transaction=False)
+        for (key, field), raw in zip(records, found, strict=True):
+            known = Known.from_json(raw) if raw else None
+            if known is None or known.entry_id not in moved or known.story_id != source:
+                continue
+            value = replace(known, story_id=target).to_json()
+            pipe.hset(key, field, value) if field else pipe.set(key, value, keepttl=True)
+        for entry in entries:
+            pipe.zrem(keys.source_entries(entry.source_id), f"{source}:{entry.id}")
+        await self._call(pipe.execute())
+
+    def _changed(self, pipe: Any, story_id: str, kind: str, now: datetime) -> None:
+        """A story changed by hand: new revision, new updated time, an event for listeners."""
+        pipe.hincrby(keys.story_meta(story_id), "rev", 1)
+        pipe.hset(keys.story_meta(story_id), "updated", str(to_ms(now)))
+        if kind != "merge":  # a story merged away leaves the index for good
+            pipe.zadd(keys.STORIES, {story_id: to_ms(now)}, gt=True)
+        pipe.incr(keys.REVISION)
+        self._event(pipe, story_id, kind, "")

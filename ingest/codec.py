@@ -61,7 +61,8 @@ def entry_of(
         versions=(kept + history)[-MAX_VERSIONS_KEPT:],
         explicit_version=max(explicit) if explicit else None,
         correction_note=(item.note if item.correction else previous.correction_note),
-        corrected_at=updated if item.correction else previous.corrected_at,
+        # A rolling article's section that changed after it went out was corrected.
+        corrected_at=updated if item.correction or item.rolling else previous.corrected_at,
     )
 
 

@@ -99,7 +99,7 @@ def normalize(raw: RawEntry, source_id: str, *, now: datetime, base_url: str | N
         terms=tuple(sorted(fingerprint.words(fingerprint.lead(title, text)))),
         slugline=collapse(raw.slugline) if raw.slugline else None,
         links=tuple(collapse(link) for link in raw.links if collapse(link)),
-        names=tuple(sorted(similar.names(f"{title}. {text}"))),
+        names=tuple(sorted(similar.names(_name_source(title, text)))),
     )
 
 
@@ -237,6 +237,15 @@ def _clean(fragment: str, relative: Any, base: str | None) -> str:
         link_rel="noopener noreferrer nofollow",
     )
     return cleaned.strip()
+
+
+def _name_source(title: str, text: str) -> str:
+    """The text to find names in: the body, and the headline only when it is in sentence case
+    (in a Title Case Headline every word looks like a name)."""
+    words = [w for w in title.split() if w[:1].isalpha()]
+    capitals = sum(1 for w in words[1:] if w[:1].isupper())
+    title_case = len(words) > 2 and capitals >= 0.6 * (len(words) - 1)
+    return text if title_case else f"{title}. {text}"
 
 
 def _title(raw_title: str | None, body_html: str) -> str:

@@ -156,7 +156,7 @@ async def _fetched(
     items, collided = repair_identities(items, distrust=bool(status.ids_unreliable), keep=keep)
     if collided:  # ids that collide once are not trusted again for this source
         status = replace(status, ids_unreliable=1)
-    items = await _articles(source, items, store)
+    items = await _articles(source, items, store, now)
     stored = await _store_items(source, items, store=store, now=now, policy=policy)
     report = replace(
         stored,
@@ -259,7 +259,9 @@ async def _store_items(
     )
 
 
-async def _articles(source: Source, items: Sequence[Item], store: Store) -> list[Item]:
+async def _articles(
+    source: Source, items: Sequence[Item], store: Store, now: datetime
+) -> list[Item]:
     """Rolling articles become their sections; a withdrawn article withdraws every section it
     was ever split into."""
     killed = [i for i in items if i.killed]
@@ -269,7 +271,7 @@ async def _articles(source: Source, items: Sequence[Item], store: Store) -> list
         for item in killed
         for section in sections.get(item.identity, ())
     ]
-    return rolling.expand(items, source.timezone) + withdrawn
+    return rolling.expand(items, source.timezone, now) + withdrawn
 
 
 def _normalize_all(

@@ -35,9 +35,11 @@ from ingest import fingerprint
 from ingest.model import Item
 from ingest.normalize import copy_key, hash_content
 from ingest.stories import rolling_headline
-from ingest.text import collapse, html_to_text, shorten
+from ingest.text import collapse, first_sentence, html_to_text, shorten
 
 MIN_HEADINGS = 2
+NO_YEAR = 4
+"""Placeholder year of a heading that gave month and day only: a leap year, so Feb. 29 works."""
 _MONTHS = {
     "jan": 1, "feb": 2, "mar": 3, "march": 3, "apr": 4, "april": 4, "may": 5, "jun": 6,
     "june": 6, "jul": 7, "july": 7, "aug": 8, "sep": 9, "sept": 9, "oct": 10, "nov": 11,
@@ -115,7 +117,7 @@ def _stamp(parts: dict[str, str | None]) -> Stamp | None:
         month = _MONTHS.get((parts["month"] or "").lower().rstrip("."))
         if month is None:
             return None
-        year = int(parts.get("year") or 1)  # year 1: "no year given"
+        year = int(parts.get("year") or NO_YEAR)
         try:
             return Stamp(clock, date(year, month, int(parts.get("day") or 0)))
         except ValueError:
@@ -223,7 +225,7 @@ def split(fragment: str, reference: datetime, tz: str) -> Article | None:
 
 
 def _day(stamp: Stamp, day: date, previous: time | None, local: datetime) -> date:
-    if stamp.day is not None and stamp.day.year > 1:
+    if stamp.day is not None and stamp.day.year != NO_YEAR:
         return stamp.day
     if stamp.day is not None:  # month and day without a year: the nearest such date back
         candidate = date(local.year, stamp.day.month, stamp.day.day)
@@ -239,7 +241,7 @@ def _day(stamp: Stamp, day: date, previous: time | None, local: datetime) -> dat
     return day
 
 
-def sections(item: Item, tz: str) -> tuple[str, list[Item]] | None:
+def sections(item: Item, tz: str, now: datetime | None = None) -> tuple[str, list[Item]] | None:
     """The section items of a rolling article and its intro; ``None`` if ``item`` is not one.
 
     A section item's identity is the article's identity plus the section's local time, its
@@ -248,14 +250,20 @@ def sections(item: Item, tz: str) -> tuple[str, list[Item]] | None:
     published as a correction.
     """
     body = item.content_html or item.summary_html
-    article = split(body, item.updated, tz)
+    # Times without a date belong to the day of the poll: an RSS pubDate often stays at the
+    # article's first publication while sections keep arriving on top.
+    article = split(body, max(item.updated, now) if now else item.updated, tz)
     if article is None:
         return None
     parts = []
-    for when, fragment in article.sections:
+    stamps = [when.strftime("%Y-%m-%dT%H:%M") for when, _ in article.sections]
+    for n, (when, fragment) in enumerate(article.sections):
         text = html_to_text(fragment)
-        title = shorten(text.split(". ")[0].rstrip("."), 120) if text else item.title
-        identity = f"{item.identity}#{when.strftime('%Y-%m-%dT%H:%M')}"
+        title = shorten(first_sentence(text), 120) if text else item.title
+        # Two sections under one time: tell them apart by their place counted from the
+        # bottom, which new sections (added on top) never shift.
+        twin = stamps[n + 1 :].count(stamps[n])
+        identity = f"{item.identity}#{stamps[n]}" + (f"~{twin}" if twin else "")
         parts.append(
             replace(
                 item,
@@ -282,12 +290,12 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def expand(items: Sequence[Item], tz: str) -> list[Item]:
+def expand(items: Sequence[Item], tz: str, now: datetime | None = None) -> list[Item]:
     """``items`` with every rolling article replaced by its sections, each carrying the
     article's headline (its rolling prefix dropped) and intro for the story to show."""
     out: list[Item] = []
     for item in items:
-        found = None if item.killed else sections(item, tz)
+        found = None if item.killed else sections(item, tz, now)
         if found is None:
             out.append(item)
             continue

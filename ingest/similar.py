@@ -33,15 +33,23 @@ _CAPITAL = re.compile(r"(?<![.!?:]\s)(?<!^)\b([A-Z][a-z]{2,})\b")
 @dataclass(frozen=True, slots=True)
 class SimilarityPolicy:
     threshold: float = JOIN_THRESHOLD
-    half_life_hours: float = 24.0
+    half_life_hours: float = 48.0
     window_hours: float = 48.0
     """Stories quiet for longer are closed: only explicit links reach them."""
 
 
+_NOT_NAMES = frozenset(
+    """monday tuesday wednesday thursday friday saturday sunday january february march april
+    may june july august september october november december""".split()  # noqa: SIM905
+)
+
+
 def names(text: str) -> frozenset[str]:
     """Capitalized words that do not open a sentence: names of people, places, bodies, as the
-    same stemmed lowercase terms :func:`ingest.fingerprint.words` gives."""
-    return frozenset(fingerprint.words(" ".join(_CAPITAL.findall(text))))
+    same stemmed lowercase terms :func:`ingest.fingerprint.words` gives. Days and months are
+    capitalized but name nothing."""
+    found = [w for w in _CAPITAL.findall(text) if w.lower() not in _NOT_NAMES]
+    return frozenset(fingerprint.words(" ".join(found)))
 
 
 def weights(

@@ -74,7 +74,7 @@ def story_keys(item: Item) -> list[str]:
         found.append(f"article:{item.source_id}:{hashlib.sha1(parent.encode()).hexdigest()}")  # noqa: S324
     if item.slugline and normalize_key(item.slugline):
         found.append(f"slug:{normalize_key(item.slugline)}")
-    rest = rolling_headline(item.title)
+    rest = rolling_headline(item.title) or (item.article_title if item.rolling else None)
     if rest and normalize_key(rest):
         found.append(f"latest:{normalize_key(rest)}")
     return found

@@ -175,8 +175,14 @@ class RedisStoryIndex:
         """Index a stored entry: its keys, its terms in the story profile and the inverted
         index, and (for a new item) the document frequencies."""
         ttl = self.retention.entries_ms
+        window = int(self.policy.window_hours * 3_600_000)
         for key in linking.keys:
-            pipe.set(keys.story_key(key), story_id, nx=True, px=ttl)
+            # A slugline or a rolling headline is reused by unrelated news weeks later ("WEATHER"):
+            # it links only while the story is active. Rules and articles link for good.
+            short = key.startswith(("slug:", "latest:"))
+            pipe.set(keys.story_key(key), story_id, nx=True, px=window if short else ttl)
+            if short:
+                pipe.pexpire(keys.story_key(key), window)
         if linking.title:
             pipe.hsetnx(keys.story_meta(story_id), "title", linking.title)
         if item.terms:

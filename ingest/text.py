@@ -37,10 +37,33 @@ def paragraphs(text: str | None) -> str | None:
     return "".join(f"<p>{html.escape(b, quote=False)}</p>" for b in blocks if b) or None
 
 
+_BLOCK_END = re.compile(
+    r"(</(?:p|div|h[1-6]|li|blockquote|td|th|tr|pre|section)\s*>|<br\s*/?>)", re.IGNORECASE
+)
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr gov sen rep gen col lt sgt st mt ft jr sr inc co corp ltd no vs etc
+    jan feb mar apr aug sept sep oct nov dec a.m p.m u.s u.k u.n""".split()  # noqa: SIM905
+)
+
+
 def html_to_text(fragment: str) -> str:
-    """The readable text of an HTML fragment, entities decoded, whitespace collapsed."""
-    stripped = nh3.clean(fragment, tags=set(), clean_content_tags={"script", "style"})
+    """The readable text of an HTML fragment, entities decoded, whitespace collapsed; blocks
+    (paragraphs, headings, list items, line breaks) are kept apart by a space."""
+    spaced = _BLOCK_END.sub(r"\1 ", fragment)
+    stripped = nh3.clean(spaced, tags=set(), clean_content_tags={"script", "style"})
     return collapse(html.unescape(stripped))
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of ``text``, not fooled by "Gov. Alvarez" or "6 a.m. Monday"."""
+    words = text.split(" ")
+    for n, word in enumerate(words[:-1]):
+        if word.endswith((".", "!", "?")) and words[n + 1][:1].isupper():
+            token = word.rstrip(".!?").lower()
+            if word.endswith(".") and (token in _ABBREVIATIONS or len(token) <= 1):
+                continue
+            return " ".join(words[: n + 1]).rstrip(".")
+    return text.rstrip(".")
 
 
 def collapse(text: str) -> str:

@@ -30,6 +30,7 @@ from starlette.routing import Route
 from config.settings import Settings
 from ingest.editing import EditError
 from ingest.store import RedisStore
+from ingest.text import xml_safe
 
 MAX_BODY = 64 * 1024
 _STATUS = {"not_found": 404, "conflict": 409, "invalid": 400}
@@ -110,7 +111,16 @@ def _text(data: dict[str, Any], name: str, *, required: bool = False) -> str:
             "invalid",
             f"{name}: must be {'non-empty ' if required else ''}text, got {json.dumps(value)}",
         )
-    return value.strip()
+    return _plain(name, value).strip()
+
+
+def _plain(name: str, value: str) -> str:
+    """``value`` if it is text a feed can carry; JSON can spell lone surrogates and control
+    characters, which no XML feed (nor Redis's UTF-8) can hold."""
+    if xml_safe(value) != value:
+        bad = next(c for c in value if xml_safe(c) != c)
+        raise EditError("invalid", f"{name}: holds a character no feed can carry: U+{ord(bad):04X}")
+    return value
 
 
 async def _rename(
@@ -140,6 +150,7 @@ async def _split(
             "invalid", f"entries: must be a list of entry ids, got {json.dumps(entries)}"
         )
     story = request.path_params["story_id"]
+    entries = [_plain("entries", e) for e in entries]
     new = await store.split(story, entries, title=_text(data, "title"), now=now)
     return {"story": new, "from": story}
 
@@ -147,9 +158,12 @@ async def _split(
 async def _pin(
     request: Request, data: dict[str, Any], store: RedisStore, now: datetime
 ) -> dict[str, Any]:
-    entry = data.get("entry")
+    if "entry" not in data:
+        raise EditError("invalid", "entry: required (null unpins)")
+    entry = data["entry"]
     if entry is not None and not isinstance(entry, str):
         raise EditError("invalid", f"entry: must be an entry id or null, got {json.dumps(entry)}")
+    entry = entry if entry is None else _plain("entry", entry)
     story = request.path_params["story_id"]
     await store.pin(story, entry, now=now)
     return {"story": story, "pinned": entry}

@@ -23,8 +23,18 @@ from ingest.errors import WirefeedError
 from ingest.index import RedisIndex, Retention
 from ingest.model import Entry, Known, Story, to_ms
 from ingest.stories import story_id_for
+from ingest.text import xml_safe
 
 MAX_TITLE = 300
+
+
+def clean_title(title: str) -> str:
+    """An editor's headline: whitespace collapsed, characters no feed can carry dropped, at
+    most :data:`MAX_TITLE` characters (else :class:`EditError`)."""
+    title = " ".join(xml_safe(title).split())
+    if len(title) > MAX_TITLE:
+        raise EditError("invalid", f"title: at most {MAX_TITLE} characters, got {len(title)}")
+    return title
 
 
 class EditError(WirefeedError):
@@ -56,9 +66,7 @@ class Editing:
     async def rename(self, story_id: str, title: str, *, now: datetime) -> None:
         """The editor's headline for a story; an empty title hands it back to the machine."""
         await self._existing(story_id)
-        title = " ".join(title.split())
-        if len(title) > MAX_TITLE:
-            raise EditError("invalid", f"title: at most {MAX_TITLE} characters, got {len(title)}")
+        title = clean_title(title)
         pipe = self._r.pipeline(transaction=False)
         if title:
             pipe.hset(keys.story_meta(story_id), "title", title)
@@ -74,7 +82,7 @@ class Editing:
         if entry_id is None:
             pipe.hdel(keys.story_meta(story_id), "pinned")
         else:
-            await self._entries_of(story_id, [entry_id])
+            await self._entries_of(story_id, [entry_id], field="entry")
             pipe.hset(keys.story_meta(story_id), "pinned", entry_id)
         self._changed(pipe, story_id, "pin", now)
         await self._call(pipe.execute())
@@ -85,11 +93,19 @@ class Editing:
         if target == other:
             raise EditError("invalid", "from: a story cannot be merged into itself")
         await self._existing(target)
-        await self._existing(other)
-        ids = [str(e) for e in await self._call(self._r.zrange(keys.story_timeline(other), 0, -1))]
-        moved = await self._move(await self._entries_of(other, ids), other, target, now)
         pipe = self._r.pipeline(transaction=False)
-        pipe.hset(keys.story_meta(other), "merged_into", target)
+        pipe.hget(keys.story_meta(other), "merged_into")
+        pipe.zcard(keys.story_timeline(other))
+        into, left = await self._call(pipe.execute())
+        if into != target or not int(left):  # (else an interrupted merge: finish it)
+            await self._existing(other)
+        # Marked first, so readers follow ``other`` to ``target`` while entries move and an
+        # interrupted merge is finished by asking for it again.
+        await self._call(self._r.hset(keys.story_meta(other), "merged_into", target))
+        ids = [str(e) for e in await self._call(self._r.zrange(keys.story_timeline(other), 0, -1))]
+        raws = await self._call(self._r.hmget(keys.story_entries(other), ids)) if ids else []
+        moved = await self._move([Entry.from_json(r) for r in raws if r], other, target, now)
+        pipe = self._r.pipeline(transaction=False)
         self._changed(pipe, other, "merge", now)
         pipe.zrem(keys.STORIES, other)
         await self._call(pipe.execute())
@@ -101,32 +117,53 @@ class Editing:
         """Move ``entry_ids`` out of a story into a new one; returns the new story's id."""
         if not entry_ids:
             raise EditError("invalid", "entries: name at least one entry to split out")
+        title = clean_title(title)  # refused before anything moves
         await self._existing(story_id)
         entries = await self._entries_of(story_id, list(dict.fromkeys(entry_ids)))
         left = await self._call(self._r.zcard(keys.story_timeline(story_id)))
         if len(entries) >= int(left):
             raise EditError("invalid", "entries: a split must leave at least one entry behind")
-        new_id = story_id_for("split:" + min(e.id for e in entries))
+        new_id = await self._split_id(min(e.id for e in entries))
         await self._move(entries, story_id, new_id, now)
         if title:
             await self.rename(new_id, title, now=now)
         return new_id
 
+    async def _split_id(self, first: str) -> str:
+        """The id of the story a split of ``first`` (and others) makes: the same for the same
+        split asked for twice at once, so the copies converge on one story; never a story
+        merged away earlier, so splitting an entry out again after merging it back makes a
+        clean story."""
+        for attempt in range(1000):
+            candidate = story_id_for(f"split:{first}" + (f":{attempt}" if attempt else ""))
+            if not await self._call(self._r.hexists(keys.story_meta(candidate), "merged_into")):
+                return candidate
+        raise EditError("conflict", f"entries: {first!r} was split out and merged back too often")
+
     async def _existing(self, story_id: str) -> None:
-        meta = await self._call(self._r.hgetall(keys.story_meta(story_id)))
-        if not meta:
-            raise EditError("not_found", f"no story {story_id!r}")
+        pipe = self._r.pipeline(transaction=False)
+        pipe.hgetall(keys.story_meta(story_id))
+        pipe.zcard(keys.story_timeline(story_id))
+        meta, size = await self._call(pipe.execute())
         if meta.get("merged_into"):
             raise EditError(
                 "conflict", f"story {story_id!r} was merged into {meta['merged_into']!r}"
             )
+        if not meta or not int(size):  # every entry killed or expired: readers see none
+            raise EditError("not_found", f"no story {story_id!r}")
 
-    async def _entries_of(self, story_id: str, entry_ids: Sequence[str]) -> list[Entry]:
+    async def _entries_of(
+        self, story_id: str, entry_ids: Sequence[str], *, field: str = "entries"
+    ) -> list[Entry]:
+        """The stored entries ``entry_ids`` of a story; any missing is a not_found naming the
+        request's ``field``."""
+        if not entry_ids:
+            return []
         raws = await self._call(self._r.hmget(keys.story_entries(story_id), list(entry_ids)))
         missing = [e for e, raw in zip(entry_ids, raws, strict=True) if not raw]
         if missing:
             raise EditError(
-                "not_found", f"entries: not in story {story_id!r}: " + ", ".join(missing)
+                "not_found", f"{field}: not in story {story_id!r}: " + ", ".join(missing)
             )
         return [Entry.from_json(raw) for raw in raws]
 
@@ -139,12 +176,17 @@ class Editing:
         also = await self._call(self._r.hgetall(keys.story_also(source)))
         terms = await self._call(self._r.smembers(keys.story_terms(source)))
         pipe = self._r.pipeline(transaction=False)
+        sources: set[str] = set()
         for entry in entries:
             await self._write_moved(pipe, replace(entry, story_id=target), meta, now)
+            sources.add(entry.source_id)
             for field, url in also.items():
                 if field.startswith(entry.id + "\x1f"):
+                    credited = field.split("\x1f", 1)[1]
                     pipe.hset(keys.story_also(target), field, url)
-                    pipe.sadd(keys.story_sources(target), field.split("\x1f", 1)[1])
+                    pipe.sadd(keys.story_sources(target), credited)
+                    await self._move_feed_member(pipe, credited, entry.id, source, target, now)
+                    sources.add(credited)
         if terms:
             pipe.sadd(keys.story_terms(target), *terms)
         await self._call(pipe.execute())
@@ -154,10 +196,25 @@ class Editing:
             pipe.hdel(keys.story_entries(source), entry.id)
             pipe.zrem(keys.story_timeline(source), entry.id)
         pipe.zadd(keys.STORIES, {target: to_ms(now)}, gt=True)
-        self._changed(pipe, target, "move", now)
-        self._changed(pipe, source, "move", now)
+        for source_id in sorted(sources):  # cached source feeds link the entry's old story
+            pipe.incr(keys.source_revision(source_id))
+        self._changed(pipe, target, "move", now, *sorted(sources))
+        self._changed(pipe, source, "move", now, *sorted(sources))
         await self._call(pipe.execute())
         return len(entries)
+
+    async def _move_feed_member(
+        self, pipe: Any, source_id: str, entry_id: str, old: str, new: str, now: datetime
+    ) -> None:
+        """Point a credited source's feed member for ``entry_id`` at its new story, keeping
+        its place (score) in that feed."""
+        member = f"{old}:{entry_id}"
+        score = await self._call(self._r.zscore(keys.source_entries(source_id), member))
+        if score is None:
+            return
+        pipe.zadd(keys.source_entries(source_id), {f"{new}:{entry_id}": score})
+        pipe.zrem(keys.source_entries(source_id), member)
+        pipe.zadd(keys.source_stories(source_id), {new: to_ms(now)}, gt=True)
 
     async def _write_moved(
         self, pipe: Any, entry: Entry, meta: dict[str, str], now: datetime
@@ -216,11 +273,11 @@ class Editing:
             pipe.zrem(keys.source_entries(entry.source_id), f"{source}:{entry.id}")
         await self._call(pipe.execute())
 
-    def _changed(self, pipe: Any, story_id: str, kind: str, now: datetime) -> None:
+    def _changed(self, pipe: Any, story_id: str, kind: str, now: datetime, *sources: str) -> None:
         """A story changed by hand: new revision, new updated time, an event for listeners."""
         pipe.hincrby(keys.story_meta(story_id), "rev", 1)
         pipe.hset(keys.story_meta(story_id), "updated", str(to_ms(now)))
         if kind != "merge":  # a story merged away leaves the index for good
             pipe.zadd(keys.STORIES, {story_id: to_ms(now)}, gt=True)
         pipe.incr(keys.REVISION)
-        self._event(pipe, story_id, kind, "")
+        self._event(pipe, story_id, kind, "", *sources)

@@ -141,7 +141,9 @@ def cmd_rename(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_merge(settings: Settings, args: argparse.Namespace) -> int:
     async def merge(store: RedisStore, now: datetime) -> str:
         moved = await store.merge(args.story_id, args.other, now=now)
-        return f"merged {args.other} into {args.story_id}: {moved} entries moved"
+        return (
+            f"merged {args.other} into {args.story_id}: {_count(moved, 'entry', 'entries')} moved"
+        )
 
     return _attempt(settings, merge)
 
@@ -149,7 +151,8 @@ def cmd_merge(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_split(settings: Settings, args: argparse.Namespace) -> int:
     async def split(store: RedisStore, now: datetime) -> str:
         new = await store.split(args.story_id, args.entry_ids, title=args.title, now=now)
-        return f"split {len(set(args.entry_ids))} entries of {args.story_id} into story {new}"
+        count = _count(len(set(args.entry_ids)), "entry", "entries")
+        return f"split {count} of {args.story_id} into story {new}"
 
     return _attempt(settings, split)
 
@@ -164,3 +167,7 @@ def cmd_pin(settings: Settings, args: argparse.Namespace) -> int:
         )
 
     return _attempt(settings, pin)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"

@@ -13,8 +13,20 @@
 ``validate_jsonfeed(json_bytes)`` checks a JSON Feed against the 1.1 JSON Schema (draft-07) with a
 format checker, plus unique item ids and RFC 3339 item dates (https://www.jsonfeed.org/version/1.1/).
 
-Both raise :class:`AssertionError` with a message naming the rule and where it broke. The schemas
-come from ``../shared/corpora``; a test that calls these skips when that folder is absent.
+``validate_rss(xml_bytes)`` checks an RSS 2.0 document (https://www.rssboard.org/rss-specification):
+
+* well-formed XML whose root is ``<rss version="2.0">`` holding exactly one ``<channel>``;
+* the channel's required ``title``, ``link`` and ``description``, with ``link`` an absolute URL;
+* every item has a ``title`` or a ``description`` (the specification's one item rule);
+* ``guid`` values are unique, and a permalink guid (the default) is an absolute URL;
+* every date (``pubDate``, ``lastBuildDate``) is an RFC 822 date-time (section 5, with the
+  four-digit years RSS allows), a real calendar date whose weekday, if given, is right;
+* ``ttl`` is a whole number of minutes; every ``atom:link`` has an absolute ``href``;
+* the channel has exactly one ``atom:link rel="self"`` (RSS Best Practices Profile).
+
+All three raise :class:`AssertionError` with a message naming the rule and where it broke. The
+schemas come from ``../shared/corpora``; a test that calls the first two skips when that folder is
+absent (the RSS checks need nothing from it).
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ import json
 import re
 from collections import Counter
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -236,4 +249,126 @@ def _item_problems(items: list[dict[str, Any]]) -> list[str]:
             value = item.get(name)
             if value is not None and not is_rfc3339(value):
                 problems.append(f"items/{index}/{name}: {value!r} is not an RFC 3339 date-time")
+    return problems
+
+
+# -- RSS 2.0 ------------------------------------------------------------------------------------
+
+_RSS_DATES = ("pubDate", "lastBuildDate")
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# RFC 822 section 5 date-time; RSS 2.0 allows (and recommends) four-digit years.
+_RFC822 = re.compile(
+    r"(?:(?P<weekday>Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?"
+    r"(?P<day>\d{1,2}) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (?:\d{2}|\d{4}) "
+    r"(?:[01]\d|2[0-3]):[0-5]\d(?::(?:[0-5]\d|60))? "
+    r"(?:UT|GMT|[ECMP][SD]T|[A-IK-Za-ik-z]|[+-](?:[01]\d|2[0-3])[0-5]\d)"
+)
+
+
+def is_rfc822(text: str) -> bool:
+    """Whether ``text`` is an RFC 822 date-time naming a real day (and its right weekday)."""
+    found = _RFC822.fullmatch(text)
+    if not found:
+        return False
+    try:
+        moment = parsedate_to_datetime(text.replace(":60 ", ":59 "))
+    except (TypeError, ValueError):
+        return False
+    weekday = found["weekday"]
+    return weekday is None or _WEEKDAYS[moment.weekday()] == weekday
+
+
+def _absolute(url: str | None) -> bool:
+    if not url or any(c.isspace() for c in url):
+        return False
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def validate_rss(xml_bytes: bytes) -> None:
+    """Raise AssertionError unless ``xml_bytes`` is a valid RSS 2.0 document."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    try:
+        root = etree.fromstring(xml_bytes, parser)
+    except etree.XMLSyntaxError as exc:
+        raise AssertionError(f"RSS: not well-formed XML: {exc}") from None
+    if root.tag != "rss" or root.get("version") != "2.0":
+        raise AssertionError(
+            f"RSS: the root element is {root.tag} version={root.get('version')!r}, "
+            "expected rss version='2.0'"
+        )
+    channels = root.findall("channel")
+    if len(channels) != 1:
+        raise AssertionError(f"RSS: {len(channels)} channel elements, expected exactly one")
+    channel = channels[0]
+    problems = [
+        *_channel_problems(channel),
+        *_rss_item_problems(channel),
+        *_rss_date_problems(channel),
+        *_rss_link_problems(channel),
+    ]
+    if problems:
+        raise AssertionError("RSS: " + "; ".join(problems))
+
+
+def _channel_problems(channel: etree._Element) -> list[str]:
+    problems = [
+        f"channel: no {name} (required by RSS 2.0)"
+        for name in ("title", "link", "description")
+        if channel.find(name) is None
+    ]
+    link = channel.findtext("link")
+    if link is not None and not _absolute(link.strip()):
+        problems.append(f"channel/link: {link!r} is not an absolute http(s) URL")
+    ttl = channel.findtext("ttl")
+    if ttl is not None and not ttl.strip().isdigit():
+        problems.append(f"channel/ttl: {ttl!r} is not a whole number of minutes")
+    return problems
+
+
+def _rss_item_problems(channel: etree._Element) -> list[str]:
+    problems = []
+    guids: Counter[str] = Counter()
+    for index, item in enumerate(channel.iterfind("item")):
+        where = f"item {index}"
+        if (
+            not (item.findtext("title") or "").strip()
+            and not (item.findtext("description") or "").strip()
+        ):
+            problems.append(f"{where}: neither title nor description (RSS 2.0 items)")
+        link = item.findtext("link")
+        if link is not None and not _absolute(link.strip()):
+            problems.append(f"{where}/link: {link!r} is not an absolute http(s) URL")
+        guid = item.find("guid")
+        if guid is not None:
+            text = (guid.text or "").strip()
+            guids[text] += 1
+            if guid.get("isPermaLink", "true") == "true" and not _absolute(text):
+                problems.append(f"{where}/guid: permalink {text!r} is not an absolute URL")
+    problems += [f"guid {g!r} appears {n} times" for g, n in guids.items() if n > 1]
+    return problems
+
+
+def _rss_date_problems(channel: etree._Element) -> list[str]:
+    problems = []
+    for name in _RSS_DATES:
+        for element in channel.iter(name):
+            text = (element.text or "").strip()
+            if not is_rfc822(text):
+                parent = element.getparent()
+                where = "channel" if parent is channel else "item"
+                problems.append(f"{where}/{name}: {text!r} is not an RFC 822 date-time")
+    return problems
+
+
+def _rss_link_problems(channel: etree._Element) -> list[str]:
+    links = channel.findall(_A + "link")
+    problems = [
+        f"atom:link rel={link.get('rel')!r}: href {link.get('href')!r} is not absolute"
+        for link in links
+        if not _absolute(link.get("href"))
+    ]
+    selves = [link for link in links if link.get("rel") == "self"]
+    if len(selves) != 1:
+        problems.append(f"channel: {len(selves)} atom:link rel=self, expected exactly one")
     return problems

@@ -207,20 +207,30 @@ def _not_modified(request: Request, rendered: Rendered) -> bool:
 
 
 def _accepts_gzip(header: str) -> bool:
-    """Whether Accept-Encoding allows gzip (RFC 9110 12.5.3): listed, or ``*``, with q > 0."""
+    """Whether Accept-Encoding allows gzip (RFC 9110 12.5.3): gzip listed with q > 0, or not
+    listed and ``*`` with q > 0 (a ``*`` stands only for codings not named)."""
+    named: float | None = None
+    star: float | None = None
     for part in header.lower().split(","):
         coding, *params = (p.strip() for p in part.split(";"))
-        if coding in ("gzip", "x-gzip", "*"):
-            quality = 1.0
-            for param in params:
-                name, _, value = param.partition("=")
-                if name.strip() == "q":
-                    try:
-                        quality = float(value)
-                    except ValueError:
-                        quality = 0.0
-            return quality > 0
-    return False
+        if coding in ("gzip", "x-gzip"):
+            named = max(named or 0.0, _quality(params))
+        elif coding == "*":
+            star = _quality(params)
+    chosen = named if named is not None else star
+    return chosen is not None and chosen > 0
+
+
+def _quality(params: list[str]) -> float:
+    """The ``q`` weight among a coding's parameters (1 when absent, 0 when unreadable)."""
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip() == "q":
+            try:
+                return min(max(float(value), 0.0), 1.0)
+            except ValueError:
+                return 0.0
+    return 1.0
 
 
 async def events(request: Request) -> Response:

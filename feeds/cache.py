@@ -129,6 +129,10 @@ class RenderCache:
             if waited is not None:
                 return waited
         try:
+            if locked:  # the lock's last holder may have stored it since our first look
+                revision, cached = await self._lookup(name, scopes)
+                if cached is not None and cached.revision == revision:
+                    return cached
             result = await render()
             if result is not None:
                 await self._store(name, _with_revision(result, revision))

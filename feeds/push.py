@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -121,7 +122,8 @@ async def sse_stream(
     async with hub.subscribe() as queue:
         yield b"retry: 3000\n\n"
         sent = ""
-        if last_id:
+        if last_id and _STREAM_ID.fullmatch(last_id.strip()):  # a garbled id replays nothing
+            last_id = last_id.strip()
             for event in await hub.since(last_id):
                 sent = event.id
                 yield _frame(event, describe)
@@ -134,6 +136,9 @@ async def sse_stream(
             if sent and _older_or_same(event.id, sent):
                 continue  # already replayed
             yield _frame(event, describe)
+
+
+_STREAM_ID = re.compile(r"[0-9]{1,19}(?:-[0-9]{1,19})?")
 
 
 def _frame(event: Event, describe: Callable[[Event], dict[str, object]]) -> bytes:

@@ -75,7 +75,13 @@ class WebSubPublisher:
                 continue
             for _stream, entries in replies or ():
                 events = [event_of(event_id, fields) for event_id, fields in entries]
-                await self.announce(events)
+                try:
+                    await self.announce(events)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # one bad batch must not stop announcing for good
+                    reraise_cancellation()
+                    log.exception("websub: announcing %d events failed; skipped", len(events))
                 await self._r.xack(keys.EVENTS, GROUP, *(e.id for e in events))
 
     async def announce(self, events: Iterable[Event]) -> list[str]:
@@ -92,9 +98,9 @@ class WebSubPublisher:
         return found
 
     async def _ping(self, hub: str, urls: list[str]) -> None:
-        form = [("hub.mode", "publish")] + [("hub.url", url) for url in urls]
+        form = {"hub.mode": "publish", "hub.url": urls}  # a list repeats the field
         try:
-            response = await self._http.post(hub, data=form)  # type: ignore[arg-type]
+            response = await self._http.post(hub, data=form)
         except httpx.HTTPError as exc:
             log.warning("websub: hub %s unreachable: %s", hub, exc)
             return

@@ -63,6 +63,9 @@ class Editing:
     async def story(self, story_id: str, *, entries: int = 200) -> Story | None:
         raise NotImplementedError  # pragma: no cover - RedisReader's
 
+    async def _queue_arrivals(self, pipe: Any, arrivals: list[tuple[int, str, str]]) -> None:
+        raise NotImplementedError  # pragma: no cover - RedisStore's
+
     async def rename(self, story_id: str, title: str, *, now: datetime) -> None:
         """The editor's headline for a story; an empty title hands it back to the machine."""
         await self._existing(story_id)
@@ -179,6 +182,7 @@ class Editing:
         sources: set[str] = set()
         for entry in entries:
             await self._write_moved(pipe, replace(entry, story_id=target), meta, now)
+            await self._move_feed_member(pipe, entry.source_id, entry.id, source, target, now)
             sources.add(entry.source_id)
             for field, url in also.items():
                 if field.startswith(entry.id + "\x1f"):
@@ -189,12 +193,16 @@ class Editing:
                     sources.add(credited)
         if terms:
             pipe.sadd(keys.story_terms(target), *terms)
+        await self._queue_arrivals(
+            pipe, [(to_ms(e.published), keys.story_arrivals(target), e.id) for e in entries]
+        )
         await self._call(pipe.execute())
         await self._repoint(entries, source, target)
         pipe = self._r.pipeline(transaction=False)
         for entry in entries:
             pipe.hdel(keys.story_entries(source), entry.id)
             pipe.zrem(keys.story_timeline(source), entry.id)
+            pipe.zrem(keys.story_arrivals(source), entry.id)
         pipe.zadd(keys.STORIES, {target: to_ms(now)}, gt=True)
         for source_id in sorted(sources):  # cached source feeds link the entry's old story
             pipe.incr(keys.source_revision(source_id))
@@ -206,14 +214,19 @@ class Editing:
     async def _move_feed_member(
         self, pipe: Any, source_id: str, entry_id: str, old: str, new: str, now: datetime
     ) -> None:
-        """Point a credited source's feed member for ``entry_id`` at its new story, keeping
-        its place (score) in that feed."""
-        member = f"{old}:{entry_id}"
-        score = await self._call(self._r.zscore(keys.source_entries(source_id), member))
-        if score is None:
+        """Point a source's feed member for ``entry_id`` at its new story, keeping its places
+        (published and arrival order) in that feed."""
+        member, moved = f"{old}:{entry_id}", f"{new}:{entry_id}"
+        read = self._r.pipeline(transaction=False)
+        read.zscore(keys.source_entries(source_id), member)
+        read.zscore(keys.source_arrivals(source_id), member)
+        published, arrived = await self._call(read.execute())
+        if published is None:
             return
-        pipe.zadd(keys.source_entries(source_id), {f"{new}:{entry_id}": score})
+        pipe.zadd(keys.source_entries(source_id), {moved: published})
         pipe.zrem(keys.source_entries(source_id), member)
+        pipe.zadd(keys.source_arrivals(source_id), {moved: arrived or published}, nx=True)
+        pipe.zrem(keys.source_arrivals(source_id), member)
         pipe.zadd(keys.source_stories(source_id), {new: to_ms(now)}, gt=True)
 
     async def _write_moved(
@@ -239,13 +252,9 @@ class Editing:
             ],
             client=pipe,
         )
-        pipe.zadd(
-            keys.source_entries(entry.source_id), {f"{sid}:{entry.id}": to_ms(entry.published)}
-        )
-        pipe.zadd(keys.source_stories(entry.source_id), {sid: to_ms(now)}, gt=True)
 
     async def _repoint(self, entries: Sequence[Entry], source: str, target: str) -> None:
-        """Identity records, locators, claims, near-copy records and source feeds that name
+        """Identity records, locators, claims and near-copy records that name
         the moved entries now name ``target``: the next version of a moved item lands where
         the editor put it, and so do copies of it from other sources."""
         records: list[tuple[str, str | None]] = []  # (key, hash field or None for a string)
@@ -269,9 +278,8 @@ class Editing:
                 continue
             value = replace(known, story_id=target).to_json()
             pipe.hset(key, field, value) if field else pipe.set(key, value, keepttl=True)
-        for entry in entries:
-            pipe.zrem(keys.source_entries(entry.source_id), f"{source}:{entry.id}")
-        await self._call(pipe.execute())
+        if len(pipe):
+            await self._call(pipe.execute())
 
     def _changed(self, pipe: Any, story_id: str, kind: str, now: datetime, *sources: str) -> None:
         """A story changed by hand: new revision, new updated time, an event for listeners."""

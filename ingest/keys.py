@@ -59,6 +59,13 @@ def story_timeline(story_id: str) -> str:
     return f"{PREFIX}:{{story:{story_id}}}:timeline"
 
 
+def story_arrivals(story_id: str) -> str:
+    """Sorted set: entry id -> when the entry first arrived (ms). Archive pages are cut in
+    this order, so an item dated before archived ones but arriving late lands on a later page
+    instead of reshuffling pages that must not change (RFC 5005)."""
+    return f"{PREFIX}:{{story:{story_id}}}:arrivals"
+
+
 def story_entries(story_id: str) -> str:
     """Hash: entry id -> entry JSON, kept in the story's slot so a timeline renders in one read."""
     return f"{PREFIX}:{{story:{story_id}}}:entries"
@@ -140,6 +147,12 @@ def source_entries(source_id: str) -> str:
     """Sorted set: "STORY:ENTRY" -> published (ms) of what the source reported, duplicates
     included once: the source's own feed."""
     return f"{PREFIX}:{{src:{source_id}}}:entries"
+
+
+def source_arrivals(source_id: str) -> str:
+    """Sorted set: the members of :func:`source_entries` -> when each first arrived (ms); the
+    order archive pages of the source's feed are cut in."""
+    return f"{PREFIX}:{{src:{source_id}}}:arrivals"
 
 
 def source_stories(source_id: str) -> str:

@@ -81,11 +81,11 @@ class RedisReader:
         return found[0] if found else None
 
     async def story_slice(self, story_id: str, start: int, stop: int) -> Story | None:
-        """A story with the entries at positions ``start..stop`` counted from the *oldest*
+        """A story with the entries at positions ``start..stop`` in order of arrival
         (inclusive), oldest first: the stable pages of RFC 5005 archives."""
         pipe = self._r.pipeline(transaction=False)
         pipe.hgetall(keys.story_meta(story_id))
-        pipe.zrange(keys.story_timeline(story_id), start, stop)
+        pipe.zrange(keys.story_arrivals(story_id), start, stop)
         pipe.zcard(keys.story_timeline(story_id))
         pipe.smembers(keys.story_sources(story_id))
         pipe.hgetall(keys.story_also(story_id))
@@ -120,13 +120,13 @@ class RedisReader:
     async def source_entries(
         self, source_id: str, start: int, stop: int, *, newest_first: bool = True
     ) -> list[Entry]:
-        """What ``source_id`` reported, by published time (positions inclusive), each entry
-        once however often the source sent it; duplicates of other sources' entries included."""
-        key = keys.source_entries(source_id)
+        """What ``source_id`` reported (positions inclusive), each entry once however often
+        the source sent it; duplicates of other sources' entries included. Newest published
+        first, or (``newest_first=False``, for archive pages) in order of arrival."""
         members = await self._call(
-            self._r.zrevrange(key, start, stop)
+            self._r.zrevrange(keys.source_entries(source_id), start, stop)
             if newest_first
-            else self._r.zrange(key, start, stop)
+            else self._r.zrange(keys.source_arrivals(source_id), start, stop)
         )
         refs = [str(m).split(":", 1) for m in members]
         pipe = self._r.pipeline(transaction=False)

@@ -72,6 +72,7 @@ _KILL_ENTRY = """
 local raw = redis.call('HGET', KEYS[3], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
 local prefix = ARGV[1] .. string.char(31)
 local also = {}
 for _, field in ipairs(redis.call('HKEYS', KEYS[4])) do
@@ -86,6 +87,32 @@ redis.call('HSET', KEYS[1], 'updated', updated)
 redis.call('HINCRBY', KEYS[1], 'rev', 1)
 return {redis.call('ZCARD', KEYS[2]), raw or '', updated, also}
 """
+
+
+# One key: the order of arrival that archive pages are cut in (see keys.story_arrivals). A
+# member arriving keeps its place; a new one is placed by its published time, but never before
+# one already there (it goes last instead): pages already complete never change.
+_ARRIVE = """
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+local score = tonumber(ARGV[2])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if last[2] and tonumber(last[2]) >= score then score = tonumber(last[2]) + 1 end
+redis.call('ZADD', KEYS[1], score, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
+# One slot: a story changed without a new entry (another source's copy credited): its
+# updated time moves forward (never back) and its revision up.
+_TOUCH_STORY = """
+local current = tonumber(redis.call('HGET', KEYS[1], 'updated') or '0')
+redis.call('HSET', KEYS[1], 'updated', math.max(current, tonumber(ARGV[1])))
+return redis.call('HINCRBY', KEYS[1], 'rev', 1)
+"""
+
+
+Arrivals = list[tuple[int, str, str]]
+"""Archive-order placements queued by one batch: (published ms, arrivals key, member)."""
 
 
 class Store(Protocol):
@@ -137,6 +164,8 @@ class RedisStore(RedisReader, Editing):
         self.story_index = RedisStoryIndex(client, self.retention, similarity or SimilarityPolicy())
         self._apply_entry = client.register_script(_APPLY_ENTRY)
         self._kill_entry = client.register_script(_KILL_ENTRY)
+        self._touch_story = client.register_script(_TOUCH_STORY)
+        self._arrive = client.register_script(_ARRIVE)
 
     @classmethod
     def from_settings(cls, client: aioredis.Redis, settings: Settings) -> RedisStore:
@@ -227,22 +256,25 @@ class RedisStore(RedisReader, Editing):
         plans = await self._claim(
             [p for p in plans if p.decision.action is not Action.UNCHANGED], now
         )
-        previous = await self._entries(
-            [
-                (p.assignment.story_id, p.decision.entry_id)
-                for p in plans
-                if p.decision.action is Action.UPDATE
-            ]
-        )
+        updates = [
+            (p.assignment.story_id, p.decision.entry_id)
+            for p in plans
+            if p.decision.action is Action.UPDATE
+        ]
+        previous = await self._entries(updates)
+        credits = await self._credits({sid for sid, _eid in updates})
         pipe = self._r.pipeline(transaction=False)
+        arrivals: Arrivals = []
         for plan in plans:
             action = plan.decision.action
             if action in (Action.NEW, Action.UPDATE):
-                await self._queue_entry(pipe, plan, previous, timezone, now)
+                reporters = credits.get(plan.decision.entry_id, ())
+                await self._queue_entry(pipe, plan, previous, reporters, arrivals, timezone, now)
             elif action is Action.DUPLICATE:
-                self._queue_duplicate(pipe, plan, now)
+                await self._queue_duplicate(pipe, plan, arrivals, now)
             elif action is Action.BLOCKED:
                 self._queue_blocked(pipe, plan)
+        await self._queue_arrivals(pipe, arrivals)
         if len(pipe):
             await self._call(pipe.execute())
         for plan in plans:
@@ -297,8 +329,17 @@ class RedisStore(RedisReader, Editing):
         return Plan(plan.item, decision, Assignment(decision.story_id or owner.story_id, False))
 
     async def _queue_entry(
-        self, pipe: Any, plan: Plan, previous: dict[str, Entry], timezone: str, now: datetime
+        self,
+        pipe: Any,
+        plan: Plan,
+        previous: dict[str, Entry],
+        reporters: Sequence[str],
+        arrivals: Arrivals,
+        timezone: str,
+        now: datetime,
     ) -> None:
+        """Queue a NEW or UPDATE plan's writes. ``reporters``: the other sources credited
+        with the entry, whose feeds list it too and so change with it."""
         sid, item = plan.assignment.story_id, plan.item
         entry = entry_of(item, plan.decision, sid, previous.get(plan.decision.entry_id), now)
         changed_ms = to_ms(entry.updated if plan.assignment.new_story else max(entry.updated, now))
@@ -325,8 +366,15 @@ class RedisStore(RedisReader, Editing):
         if item.page_url:
             pipe.set(keys.page_story(item.page_url), sid, nx=True, px=self.retention.entries_ms)
         self._queue_source_feed(
-            pipe, item.source_id, sid, entry.id, to_ms(entry.published), changed_ms
+            pipe,
+            item.source_id,
+            sid,
+            entry.id,
+            to_ms(entry.published),
+            changed_ms,
+            arrivals,
         )
+        arrivals.append((to_ms(entry.published), keys.story_arrivals(sid), entry.id))
         record = _record(plan, item, now)
         self.story_index.queue_item(
             pipe, item, sid, plan.linking, new=plan.decision.action is Action.NEW, now_ms=to_ms(now)
@@ -338,7 +386,9 @@ class RedisStore(RedisReader, Editing):
             )
         self.index.queue_entry(pipe, item, record, to_ms(entry.published))
         self.index.queue_identity(pipe, item, record)
-        self._event(pipe, sid, plan.decision.action.value, entry.id, item.source_id)
+        for source_id in reporters:
+            pipe.incr(keys.source_revision(source_id))
+        self._event(pipe, sid, plan.decision.action.value, entry.id, item.source_id, *reporters)
 
     def _queue_source_feed(
         self,
@@ -348,24 +398,49 @@ class RedisStore(RedisReader, Editing):
         entry_id: str,
         published_ms: int,
         changed_ms: int,
+        arrivals: Arrivals,
     ) -> None:
         """Index an entry in its source's feed and the story in the source's story list, and
         bump the revisions that tell caches of rendered feeds they are stale."""
         ttl = self.retention.entries_ms
-        pipe.zadd(keys.source_entries(source_id), {f"{story_id}:{entry_id}": published_ms})
+        member = f"{story_id}:{entry_id}"
+        pipe.zadd(keys.source_entries(source_id), {member: published_ms})
         pipe.pexpire(keys.source_entries(source_id), ttl)
+        arrivals.append((published_ms, keys.source_arrivals(source_id), member))
         pipe.zadd(keys.source_stories(source_id), {story_id: changed_ms}, gt=True)
         pipe.pexpire(keys.source_stories(source_id), ttl)
         pipe.incr(keys.source_revision(source_id))
         pipe.incr(keys.REVISION)
 
-    def _queue_duplicate(self, pipe: Any, plan: Plan, now: datetime) -> None:
+    async def _queue_arrivals(self, pipe: Any, arrivals: Arrivals) -> None:
+        """Place what arrived in the archive orders, oldest published first, so the items of
+        one batch keep their published order among themselves."""
+        for published_ms, key, member in sorted(arrivals):
+            await self._arrive(
+                keys=[key], args=[member, published_ms, self.retention.entries_ms], client=pipe
+            )
+
+    async def _queue_duplicate(
+        self, pipe: Any, plan: Plan, arrivals: Arrivals, now: datetime
+    ) -> None:
+        """A copy from another source: credited on the owner's entry ("also reported by"),
+        listed in that source's feed. The story feed changed, so its updated time moves (and
+        Last-Modified with it)."""
         sid, item, owner = plan.assignment.story_id, plan.item, plan.decision.entry_id
         pipe.hset(keys.story_also(sid), f"{owner}\x1f{item.source_id}", item.url or "")
         pipe.pexpire(keys.story_also(sid), self.retention.entries_ms)
         pipe.sadd(keys.story_sources(sid), item.source_id)
-        pipe.hincrby(keys.story_meta(sid), "rev", 1)
-        self._queue_source_feed(pipe, item.source_id, sid, owner, to_ms(item.published), to_ms(now))
+        await self._touch_story(keys=[keys.story_meta(sid)], args=[to_ms(now)], client=pipe)
+        pipe.zadd(keys.STORIES, {sid: to_ms(now)}, gt=True)
+        self._queue_source_feed(
+            pipe,
+            item.source_id,
+            sid,
+            owner,
+            to_ms(item.published),
+            to_ms(now),
+            arrivals,
+        )
         alias = Known(
             owner,
             sid,
@@ -430,6 +505,7 @@ class RedisStore(RedisReader, Editing):
                         keys.story_timeline(sid),
                         keys.story_entries(sid),
                         keys.story_also(sid),
+                        keys.story_arrivals(sid),
                     ],
                     args=[entry_id, to_ms(now)],
                 )
@@ -465,6 +541,7 @@ class RedisStore(RedisReader, Editing):
             )
         for source_id in reporters:  # out of every source feed that listed it
             pipe.zrem(keys.source_entries(source_id), f"{sid}:{entry_id}")
+            pipe.zrem(keys.source_arrivals(source_id), f"{sid}:{entry_id}")
             pipe.incr(keys.source_revision(source_id))
         if sid:
             pipe.incr(keys.REVISION)
@@ -481,6 +558,7 @@ class RedisStore(RedisReader, Editing):
         if not raw:
             return False
         entry = Entry.from_json(raw)
+        reporters = (await self._credits({owner.story_id})).get(entry_id, ())
         fixed = replace(
             entry,
             correction_note=note or entry.correction_note,
@@ -493,8 +571,9 @@ class RedisStore(RedisReader, Editing):
         pipe.hincrby(keys.story_meta(owner.story_id), "rev", 1)
         pipe.zadd(keys.STORIES, {owner.story_id: to_ms(fixed.updated)}, gt=True)
         pipe.incr(keys.REVISION)
-        pipe.incr(keys.source_revision(entry.source_id))
-        self._event(pipe, owner.story_id, "correction", entry_id, entry.source_id)
+        for source_id in (entry.source_id, *reporters):
+            pipe.incr(keys.source_revision(source_id))
+        self._event(pipe, owner.story_id, "correction", entry_id, entry.source_id, *reporters)
         await self._call(pipe.execute())
         return True
 
@@ -526,6 +605,20 @@ class RedisStore(RedisReader, Editing):
             for (_sid, eid), raw in zip(wanted, raws, strict=True)
             if raw is not None
         }
+
+    async def _credits(self, story_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """For the entries of ``story_ids``: the other sources credited with each (they
+        carried a copy, so their feeds list the entry too)."""
+        wanted = sorted(story_ids)
+        pipe = self._r.pipeline(transaction=False)
+        for story_id in wanted:
+            pipe.hkeys(keys.story_also(story_id))
+        found: dict[str, list[str]] = {}
+        for fields in await self._call(pipe.execute()) if wanted else []:
+            for field in fields:
+                entry_id, _, source_id = str(field).partition("\x1f")
+                found.setdefault(entry_id, []).append(source_id)
+        return {entry_id: tuple(sorted(sources)) for entry_id, sources in found.items()}
 
     async def source_status(self, source_id: str) -> SourceStatus:
         raw: dict[str, str] = await self._call(self._r.hgetall(keys.source_status(source_id)))

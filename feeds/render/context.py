@@ -21,7 +21,10 @@ class Context:
 
     def headline(self, story: Story) -> str:
         """The headline as readers see it: a story of several updates (or one the wire
-        itself called rolling) says so with the prefix, unless an editor worded it."""
+        itself called rolling) says so with the prefix, unless an editor worded it. A story
+        whose items carry no title at all (link-only wire items) still gets a headline."""
+        if not story.title.strip():
+            return "(untitled story)"
         if story.titled_by_editor or not self.prefix:
             return story.title
         rest = rolling_headline(story.title)

@@ -111,12 +111,14 @@ def story_doc(
     paging: Paging = Paging(),
 ) -> FeedDoc:
     """One story's timeline, newest entry first (an archive page lists its entries oldest
-    first, as they were added)."""
-    entries = story.entries if archive is None else tuple(reversed(story.entries))
+    first, as they arrived; its subtitle names no count, so the page never changes)."""
+    entries = story.entries
     return FeedDoc(
         id=urn("story-feed", story.id),
         title=ctx.headline(story),
-        subtitle=f"Timeline of updates, {story.entry_count} so far",
+        subtitle=f"Timeline of updates, {story.entry_count} so far"
+        if archive is None
+        else f"Timeline of updates, archive page {archive}",
         self_url=ctx.feed("story", story.id, ext, archive=archive),
         home_url=ctx.story_page(story.id),
         updated=story.updated if archive is None else _newest(entries),

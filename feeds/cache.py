@@ -21,7 +21,7 @@ import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
@@ -41,6 +41,9 @@ class Rendered:
     last_modified: str
     media_type: str
     revision: str = ""
+    _headers: dict[tuple[bool, bool, int], list[tuple[bytes, bytes]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def of(cls, body: bytes, media_type: str, last_modified: str) -> Rendered:
@@ -53,6 +56,32 @@ class Rendered:
             last_modified,
             media_type,
         )
+
+    def raw_headers(
+        self, *, zipped: bool, not_modified: bool, max_age: int
+    ) -> list[tuple[bytes, bytes]]:
+        """The response headers (ASGI form) of one way of answering with this copy: built
+        once per copy, as a busy feed is answered from it thousands of times. Shared: the
+        caller must not change the list."""
+        key = (zipped, not_modified, max_age)
+        found = self._headers.get(key)
+        if found is None:
+            etag = self.etag[:-1] + '-gz"' if zipped else self.etag
+            found = [
+                (b"etag", etag.encode()),
+                (b"last-modified", self.last_modified.encode()),
+                (b"cache-control", f"public, max-age={max_age}".encode()),
+                (b"vary", b"Accept-Encoding"),
+            ]
+            if not not_modified:
+                found += [(b"content-encoding", b"gzip")] if zipped else []
+                body = self.gzip if zipped else self.body
+                found += [
+                    (b"content-length", str(len(body)).encode()),
+                    (b"content-type", self.media_type.encode()),
+                ]
+            self._headers[key] = found
+        return found
 
 
 class RenderCache:

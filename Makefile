@@ -33,6 +33,9 @@ bench: install  ## benchmarks; figures land in bench/results/
 	$(PY) bench/poll.py
 	$(PY) bench/dedupe.py
 	$(PY) bench/calibrate_dedupe.py
+	$(PY) bench/stories.py
+	$(PY) bench/calibrate_stories.py
+	$(PY) bench/serve.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

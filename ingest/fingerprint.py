@@ -66,10 +66,22 @@ def _base_hash(word: str) -> int:
 
 def signature(terms: Iterable[str]) -> Signature:
     """The MinHash signature of a set of terms (all-ones for an empty set, matching nothing)."""
-    hashes = [_base_hash(t) for t in set(terms)]
-    if not hashes:
+    return _signature(frozenset(terms))
+
+
+@lru_cache(maxsize=1024)
+def _signature(terms: frozenset[str]) -> Signature:
+    # Asked for several times per item (evidence, claims, index writes, rivals' checks).
+    if not terms:
         return (_MASK,) * PERMUTATIONS
-    return tuple(min(((a * h + b) % _PRIME) & _MASK for h in hashes) for a, b in _COEFFS)
+    return tuple(map(min, zip(*(_hashes(t) for t in terms), strict=True)))
+
+
+@lru_cache(maxsize=4096)
+def _hashes(word: str) -> tuple[int, ...]:
+    """The word's value under every permutation (news vocabulary repeats: kept)."""
+    h = _base_hash(word)
+    return tuple(((a * h + b) % _PRIME) & _MASK for a, b in _COEFFS)
 
 
 def similarity(a: Signature, b: Signature) -> float:

@@ -9,7 +9,10 @@ many items the document holds and however many entries are stored:
    lookup reads a bounded number of candidates);
 3. the records of the few best candidates, compared exactly on their content words.
 
-Writes are queued on a caller's pipeline so they go out with the story writes they belong to.
+Writes are queued on a caller's pipeline so they go out with the story writes they belong to,
+except :meth:`RedisIndex.claim_near`, which enters a new item in the near-copy index *before*
+it is stored, so two workers storing near copies of one wire at the same moment agree on which
+of them becomes the entry (exact copies and URLs are settled by ``SET NX`` claims instead).
 Every key here expires after the retention window; tombstones and the records of killed items
 are rewritten with the (longer) tombstone retention.
 """
@@ -52,12 +55,25 @@ class Retention:
         return int(self.tombstones * 1000)
 
 
+# One key (an LSH bucket): the bucket as it was, then this entry at its head. Per bucket, of
+# two racing entries exactly one sees the other: the one whose script ran second.
+_ENTER_BUCKET = """
+local prior = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+redis.call('LREM', KEYS[1], 0, ARGV[1])
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return prior
+"""
+
+
 class RedisIndex:
     """Evidence reads and index writes over one Redis client owned by the caller."""
 
     def __init__(self, client: aioredis.Redis, retention: Retention) -> None:
         self._r = client
         self.retention = retention
+        self._enter_bucket = client.register_script(_ENTER_BUCKET)
 
     async def evidence(self, source_id: str, items: Sequence[Item]) -> list[Evidence]:
         """The evidence for each of ``items`` (of one source), in order."""
@@ -137,6 +153,63 @@ class RedisIndex:
             for item, shortlist in zip(items, shortlists, strict=True)
         ]
 
+    async def claim_near(
+        self, claims: Sequence[tuple[Item, Known]]
+    ) -> list[tuple[Known | None, float]]:
+        """Enter new items (with the records they will be stored under) in the near-copy
+        index now, and name for each the near copy of another source it must yield to, with
+        their similarity, if any.
+
+        An item yields to a near copy that entered every bucket they share before it did (it
+        saw that copy everywhere, so that copy saw nothing of it), and, when each saw the other
+        somewhere (they entered at the same moment), to the one with the smaller entry id: both
+        sides reach the same verdict from what they read, so exactly one of them is stored.
+        The caller checks the similarity against its threshold, and on yielding takes the
+        item back out with :meth:`queue_withdraw_near`."""
+        if not claims:
+            return []
+        ttl = self.retention.entries_ms
+        pipe = self._r.pipeline(transaction=False)
+        bands_of = []
+        for item, record in claims:
+            self._queue_near_record(pipe, item, record, to_ms(item.published))
+            bands = fingerprint.band_keys(fingerprint.signature(item.terms))
+            bands_of.append(bands)
+            for band in bands:
+                await self._enter_bucket(
+                    keys=[keys.lsh_band(band)], args=[record.entry_id, BUCKET_CAP, ttl], client=pipe
+                )
+        replies = iter(await pipe.execute())
+        seen: list[dict[str, set[str]]] = []  # per claim: band -> entries there before it
+        for (_item, record), bands in zip(claims, bands_of, strict=True):
+            next(replies), next(replies)  # the near record's HSET and PEXPIRE
+            seen.append({b: {str(e) for e in next(replies)} - {record.entry_id} for b in bands})
+        shortlists = [
+            [
+                e
+                for e, _ in Counter(e for ids in before.values() for e in ids).most_common(
+                    CANDIDATES
+                )
+            ]
+            for before in seen
+        ]
+        records = await self._records(sorted({e for sl in shortlists for e in sl}))
+        found: list[tuple[Known | None, float]] = []
+        for (item, record), before, shortlist in zip(claims, seen, shortlists, strict=True):
+            rivals = []
+            for other in shortlist:
+                if other not in records or not _first(other, record.entry_id, before, records):
+                    continue
+                rivals.append(records[other])
+            found.append(_best(item, rivals))
+        return found
+
+    def queue_withdraw_near(self, pipe: Any, item: Item, entry: str) -> None:
+        """Take an item that yielded to a near copy back out of the near-copy index."""
+        pipe.delete(keys.near_record(entry))
+        for band in fingerprint.band_keys(fingerprint.signature(item.terms)):
+            pipe.lrem(keys.lsh_band(band), 0, entry)
+
     async def _records(self, entry_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         if not entry_ids:
             return {}
@@ -165,12 +238,26 @@ class RedisIndex:
             else:
                 pipe.set(key, record.to_json(), nx=True, get=True, px=ttl)
 
-    def queue_entry(self, pipe: Any, item: Item, record: Known, published_ms: int) -> None:
-        """Index an entry stored as ``record``: locator, near-copy record and LSH bands."""
+    def queue_entry(
+        self, pipe: Any, item: Item, record: Known, published_ms: int, *, entered: bool = False
+    ) -> None:
+        """Index an entry stored as ``record``: locator, near-copy record and LSH bands (not
+        the bands when :meth:`claim_near` ``entered`` it there already)."""
         ttl = self.retention.entries_ms
         pipe.set(keys.entry_locator(record.entry_id), record.to_json(), px=ttl)
         if not item.terms:
             return
+        self._queue_near_record(pipe, item, record, published_ms)
+        if entered:
+            return
+        for band in fingerprint.band_keys(fingerprint.signature(item.terms)):
+            key = keys.lsh_band(band)
+            pipe.lrem(key, 0, record.entry_id)
+            pipe.lpush(key, record.entry_id)
+            pipe.ltrim(key, 0, BUCKET_CAP - 1)
+            pipe.pexpire(key, ttl)
+
+    def _queue_near_record(self, pipe: Any, item: Item, record: Known, published_ms: int) -> None:
         near = keys.near_record(record.entry_id)
         pipe.hset(
             near,
@@ -180,13 +267,7 @@ class RedisIndex:
                 "at": str(published_ms),
             },
         )
-        pipe.pexpire(near, ttl)
-        for band in fingerprint.band_keys(fingerprint.signature(item.terms)):
-            key = keys.lsh_band(band)
-            pipe.lrem(key, 0, record.entry_id)
-            pipe.lpush(key, record.entry_id)
-            pipe.ltrim(key, 0, BUCKET_CAP - 1)
-            pipe.pexpire(key, ttl)
+        pipe.pexpire(near, self.retention.entries_ms)
 
     def queue_identity(self, pipe: Any, item: Item, record: Known) -> None:
         """The commit marker: what the source's identity now maps to."""
@@ -238,6 +319,17 @@ def _best(item: Item, records: Sequence[dict[str, Any]]) -> tuple[Known | None, 
         if score > best[1]:
             best = (known, score)
     return best
+
+
+def _first(
+    other: str, mine: str, before: dict[str, set[str]], records: dict[str, dict[str, Any]]
+) -> bool:
+    """Whether ``other`` won the race for the near-copy index against entry ``mine``: it was
+    in every bucket they share before ``mine`` entered, or they saw each other (entered at the
+    same moment) and its id is the smaller."""
+    theirs = set(fingerprint.band_keys(fingerprint.signature(records[other]["terms"].split())))
+    shared = [band for band in before if band in theirs]
+    return all(other in before[band] for band in shared) or other < mine
 
 
 def _known(raw: Any) -> Known | None:

@@ -283,7 +283,8 @@ class RedisStore(RedisReader, Editing):
         return list(plans)
 
     async def _claim(self, plans: list[Plan], now: datetime) -> list[Plan]:
-        """Claim URL and copy for NEW plans; re-decide the ones another entry beat."""
+        """Claim URL and copy for NEW plans, and their place in the near-copy index;
+        re-decide the ones another entry beat."""
         fresh = [p for p in plans if p.decision.action is Action.NEW]
         if not fresh:
             return plans
@@ -302,12 +303,26 @@ class RedisStore(RedisReader, Editing):
                 owner = evidence.by_url or evidence.by_copy
                 assert owner is not None
                 redone[id(plan)] = await self._lost_race(plan, decision, owner)
+        racing = [p for p in fresh if id(p) not in redone and p.item.terms]
+        found = await self._call(
+            self.index.claim_near([(p.item, _record(p, p.item)) for p in racing])
+        )
+        for plan, (rival, score) in zip(racing, found, strict=True):
+            if rival is None:
+                continue
+            evidence = Evidence(near=rival, near_score=score)
+            decision = decide(plan.item, evidence, now, self.dedupe)
+            if decision.action is not Action.NEW:  # a near copy stored at the same moment won
+                pipe = self._r.pipeline(transaction=False)
+                self.index.queue_withdraw_near(pipe, plan.item, plan.decision.entry_id)
+                await self._call(pipe.execute())
+                redone[id(plan)] = await self._lost_race(plan, decision, rival)
         return [redone.get(id(p), p) for p in plans]
 
     async def _lost_race(self, plan: Plan, decision: Decision, owner: Known) -> Plan:
-        """Another entry claimed this item's URL or copy first: file the item as the decision
-        against that entry says, and hand the claims this item did win to that entry (they
-        name an entry that will now never exist)."""
+        """Another entry claimed this item's URL, copy or near copy first: file the item as
+        the decision against that entry says, and hand the claims this item did win to that
+        entry (they name an entry that will now never exist)."""
         claims = [
             k
             for k in (
@@ -384,7 +399,8 @@ class RedisStore(RedisReader, Editing):
                 keys.story_meta(sid),
                 mapping={"headline": item.article_title, "intro": item.article_intro or ""},
             )
-        self.index.queue_entry(pipe, item, record, to_ms(entry.published))
+        entered = plan.decision.action is Action.NEW  # claimed its buckets in _claim
+        self.index.queue_entry(pipe, item, record, to_ms(entry.published), entered=entered)
         self.index.queue_identity(pipe, item, record)
         for source_id in reporters:
             pipe.incr(keys.source_revision(source_id))
@@ -631,6 +647,26 @@ class RedisStore(RedisReader, Editing):
             pipe.hgetall(keys.source_status(source_id))
         raws = await self._call(pipe.execute()) if source_ids else []
         return {sid: status_of(sid, raw) for sid, raw in zip(source_ids, raws, strict=True)}
+
+    async def sources_and_statuses(
+        self, source_ids: Sequence[str]
+    ) -> tuple[dict[str, Source], dict[str, SourceStatus]]:
+        """The configs of those of ``source_ids`` still configured, and the statuses of all
+        (unknown ones come back new), in one round trip."""
+        if not source_ids:
+            return {}, {}
+        pipe = self._r.pipeline(transaction=False)
+        pipe.mget([keys.source_config(sid) for sid in source_ids])
+        for source_id in source_ids:
+            pipe.hgetall(keys.source_status(source_id))
+        configs, *raws = await self._call(pipe.execute())
+        sources = {
+            sid: Source.from_json(raw)
+            for sid, raw in zip(source_ids, configs, strict=True)
+            if raw is not None
+        }
+        statuses = {sid: status_of(sid, raw) for sid, raw in zip(source_ids, raws, strict=True)}
+        return sources, statuses
 
     async def set_state(self, source_id: str, state: str) -> None:
         """Set a source's state alone (for example ``paused`` when it is disabled)."""

@@ -6,7 +6,9 @@ job at a time. The test makes the first source due; one worker claims it and its
 held by the server. Then the second source is due; the busy worker cannot take it, so the other
 one does. The server answers both requests only once both have arrived (a barrier), so the two
 workers parse and store the same copy at the same moment. One entry must result, crediting
-the other source as "also reported by". The race is repeated with fresh stories.
+the other source as "also reported by". The race is repeated with fresh stories; in two rounds
+the second wire lightly edits the copy (a near copy: no URL or word-for-word claim settles it,
+only the near-copy index does).
 
 The server also proves the two requests came from the two processes: it looks up which
 process owns the client end of each connection (``/proc/net/tcp`` and ``/proc/PID/fd``).
@@ -69,6 +71,15 @@ ROUNDS = [
         "record, and will close the river bridges to traffic from dawn until mid-afternoon.",
     ),
 ]
+
+
+NEAR = {
+    "museum": "A bronze owl statuette stolen from the Ostrava city museum in March was left in "
+    "a parcel at the front desk on Tuesday, curators said, with a note apologizing for the theft.",
+    "marathon": "Organizers of the Harmon marathon expect 31,000 runners on Saturday, a record, "
+    "and will close the river bridges to traffic from dawn until mid-afternoon, police said.",
+}
+"""Rounds in which Bay Press edits the copy lightly: slug -> Bay's text."""
 
 
 # -- which process owns a connection ---------------------------------------------------------
@@ -280,6 +291,10 @@ def test_two_workers_storing_one_wire_copy_at_once_make_one_entry(
         for _other_slug, other_title, other_text in ROUNDS[n + 1 :]:
             a, b = words(lead(title, text)), words(lead(other_title, other_text))
             assert len(a & b) / len(a | b) < DUPLICATE_THRESHOLD / 2
+    for slug, title, text in ROUNDS:
+        if slug in NEAR:  # a near copy, clearly: not the same words, well over the threshold
+            a, b = words(lead(title, text)), words(lead(title, NEAR[slug]))
+            assert a != b and len(a & b) / len(a | b) > DUPLICATE_THRESHOLD * 1.5, slug
     client = redis.Redis.from_url(clean_redis, decode_responses=True)
     with RaceServer() as server:
         server.bodies = {HARBOR: rss(), BAY: atom()}
@@ -306,7 +321,9 @@ def race(
     urls = {"harbor": f"https://harbor.example/{slug}", "bay": f"https://bay.example/{slug}"}
     server.bodies = {
         HARBOR: rss(Wire(f"harbor-{slug}", title, text, urls["harbor"] + "?utm_source=rss", at)),
-        BAY: atom(Wire(f"tag:bay.example,2026:{slug}", title, text, urls["bay"], at)),
+        BAY: atom(
+            Wire(f"tag:bay.example,2026:{slug}", title, NEAR.get(slug, text), urls["bay"], at)
+        ),
     }
     done = {sid: polls(client, sid) + 1 for sid in ("harbor", "bay")}
     first, second = (HARBOR, BAY) if n % 2 == 0 else (BAY, HARBOR)

@@ -25,7 +25,7 @@ import redis.asyncio as aioredis
 
 from config.settings import Settings, SettingsError
 from ingest import keys
-from ingest.fetch import FetchLimits, HttpFetcher
+from ingest.fetch import HttpFetcher
 from ingest.store import RedisStore
 from tests.integration.test_app import serve_app
 from tests.integration.test_dedupe_flow import SOURCES, Desk
@@ -41,7 +41,7 @@ from tests.integration.test_overrides import (
     placement,
     story_titles,
 )
-from tests.support import LOOPBACK, FeedServer, child_env
+from tests.support import FeedServer, child_env
 
 OFF = "the admin API is off: set WIREFEED_ADMIN_TOKEN to turn it on"
 WRONG = "missing or wrong admin token (Authorization: Bearer TOKEN)"
@@ -58,17 +58,6 @@ Case = tuple[str, Any, int, str]
 
 
 # -- fixtures ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[HttpFetcher]:
-    f = HttpFetcher(
-        FetchLimits(connect_timeout=2, read_timeout=5, total_timeout=10), policy=LOOPBACK
-    )
-    try:
-        yield f
-    finally:
-        await f.aclose()
 
 
 @pytest.fixture

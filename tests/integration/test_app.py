@@ -64,18 +64,6 @@ def serve_app(settings: Settings) -> Iterator[str]:
         sock.close()
 
 
-@pytest.fixture
-def app_url(clean_redis: str) -> Iterator[str]:
-    with serve_app(Settings(redis_url=clean_redis)) as url:
-        yield url
-
-
-@pytest.fixture
-async def http(app_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=app_url, timeout=10) as client:
-        yield client
-
-
 # -- invented wires ---------------------------------------------------------------------------
 
 

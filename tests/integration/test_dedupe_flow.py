@@ -11,7 +11,7 @@ sharing its names.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -29,14 +29,13 @@ from feeds.render.jsonfeed import rfc3339
 from ingest import keys
 from ingest.codec import MAX_VERSIONS_KEPT
 from ingest.dedupe import DedupePolicy, entry_id
-from ingest.fetch import FetchLimits, HttpFetcher
+from ingest.fetch import HttpFetcher
 from ingest.fingerprint import DUPLICATE_THRESHOLD, lead, words
 from ingest.model import Entry, IngestReport
 from ingest.normalize import copy_key
 from ingest.pipeline import IngestPolicy, ingest_source
 from ingest.store import RedisStore
-from tests.integration.test_app import serve_app
-from tests.support import LOOPBACK, FeedServer, Reply
+from tests.support import FeedServer, Reply
 from tests.unit.validate import validate_atom, validate_jsonfeed
 from workers.worker import policies
 
@@ -231,33 +230,10 @@ class Desk:
 
 
 @pytest.fixture
-async def fetcher() -> AsyncIterator[HttpFetcher]:
-    f = HttpFetcher(
-        FetchLimits(connect_timeout=2, read_timeout=5, total_timeout=10), policy=LOOPBACK
-    )
-    try:
-        yield f
-    finally:
-        await f.aclose()
-
-
-@pytest.fixture
 async def desk(server: FeedServer, store: RedisStore, fetcher: HttpFetcher) -> Desk:
     result = Desk(server, store, fetcher)
     await store.put_sources([result.source(s) for s in SOURCES])
     return result
-
-
-@pytest.fixture
-def app_url(clean_redis: str) -> Iterator[str]:
-    with serve_app(Settings(redis_url=clean_redis)) as url:
-        yield url
-
-
-@pytest.fixture
-async def http(app_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=app_url, timeout=10) as client:
-        yield client
 
 
 async def get_feed(http: httpx.AsyncClient, path: str) -> httpx.Response:

@@ -12,7 +12,6 @@ import asyncio
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -20,12 +19,10 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from config.settings import Settings
 from feeds.render.jsonfeed import rfc3339
 from ingest import keys
-from ingest.fetch import FetchLimits, HttpFetcher
+from ingest.fetch import HttpFetcher
 from ingest.store import RedisStore
-from tests.integration.test_app import serve_app
 from tests.integration.test_dedupe_flow import (
     LEAK,
     LEAK_TITLE,
@@ -41,7 +38,7 @@ from tests.integration.test_dedupe_flow import (
     rss,
 )
 from tests.integration.test_kills import assert_nowhere, assert_story_gone
-from tests.support import LOOPBACK, FeedServer, child_env
+from tests.support import FeedServer, child_env
 
 NOT_LIVE = "wirefeed: no live entry {!r} (unknown, expired or killed)\n"
 
@@ -59,33 +56,10 @@ async def wirefeed(redis_url: str, *args: str, **env: str) -> subprocess.Complet
 
 
 @pytest.fixture
-async def fetcher() -> AsyncIterator[HttpFetcher]:
-    f = HttpFetcher(
-        FetchLimits(connect_timeout=2, read_timeout=5, total_timeout=10), policy=LOOPBACK
-    )
-    try:
-        yield f
-    finally:
-        await f.aclose()
-
-
-@pytest.fixture
 async def desk(server: FeedServer, store: RedisStore, fetcher: HttpFetcher) -> Desk:
     result = Desk(server, store, fetcher)
     await store.put_sources([result.source(s) for s in SOURCES])
     return result
-
-
-@pytest.fixture
-def app_url(clean_redis: str) -> Iterator[str]:
-    with serve_app(Settings(redis_url=clean_redis)) as url:
-        yield url
-
-
-@pytest.fixture
-async def http(app_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=app_url, timeout=10) as client:
-        yield client
 
 
 @pytest.fixture

@@ -290,12 +290,6 @@ def app_url(clean_redis: str, hub: MiniHub) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-async def http(app_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=app_url, timeout=10) as client:
-        yield client
-
-
 # -- reading what the app serves ------------------------------------------------------------------
 
 

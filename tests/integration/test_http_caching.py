@@ -55,18 +55,6 @@ async def newsroom(server: FeedServer, store: RedisStore) -> AsyncIterator[Newsr
         yield room
 
 
-@pytest.fixture
-def app_url(clean_redis: str) -> Iterator[str]:
-    with serve_app(Settings(redis_url=clean_redis)) as url:
-        yield url
-
-
-@pytest.fixture
-async def http(app_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=app_url, timeout=10) as client:
-        yield client
-
-
 async def all_paths(room: Newsroom) -> list[str]:
     """Every family in every format, plus the other stories' feeds."""
     ids = await room.story_ids()

@@ -8,7 +8,6 @@ The wires and the invented stories are those of :mod:`tests.integration.test_ded
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import timedelta
 
@@ -21,10 +20,9 @@ from config.settings import Settings
 from feeds.render.doc import urn
 from ingest import fingerprint, keys
 from ingest.dedupe import entry_id
-from ingest.fetch import FetchLimits, HttpFetcher
+from ingest.fetch import HttpFetcher
 from ingest.index import Retention
 from ingest.store import RedisStore
-from tests.integration.test_app import serve_app
 from tests.integration.test_dedupe_flow import (
     EARLIER,
     LEAK,
@@ -47,21 +45,10 @@ from tests.integration.test_dedupe_flow import (
     page_updates,
     rss,
 )
-from tests.support import LOOPBACK, FeedServer
+from tests.support import FeedServer
 
 K_URI = "urn:agency:2026:leak"
 L_URI = "urn:agency:2026:strike"
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[HttpFetcher]:
-    f = HttpFetcher(
-        FetchLimits(connect_timeout=2, read_timeout=5, total_timeout=10), policy=LOOPBACK
-    )
-    try:
-        yield f
-    finally:
-        await f.aclose()
 
 
 @pytest.fixture
@@ -69,18 +56,6 @@ async def desk(server: FeedServer, store: RedisStore, fetcher: HttpFetcher) -> D
     result = Desk(server, store, fetcher)
     await store.put_sources([result.source(s) for s in SOURCES])
     return result
-
-
-@pytest.fixture
-def app_url(clean_redis: str) -> Iterator[str]:
-    with serve_app(Settings(redis_url=clean_redis)) as url:
-        yield url
-
-
-@pytest.fixture
-async def http(app_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=app_url, timeout=10) as client:
-        yield client
 
 
 async def assert_nowhere(http: httpx.AsyncClient, title: str, story_ids: list[str]) -> None:

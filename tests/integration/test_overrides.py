@@ -27,7 +27,7 @@ from config.settings import Settings
 from feeds.render.doc import urn
 from ingest import keys
 from ingest.dedupe import entry_id
-from ingest.fetch import FetchLimits, HttpFetcher
+from ingest.fetch import HttpFetcher
 from ingest.model import IngestReport
 from ingest.store import RedisStore
 from tests.integration.test_app import serve_app
@@ -48,7 +48,7 @@ from tests.integration.test_dedupe_flow import (
     rss,
 )
 from tests.integration.test_kills import assert_nowhere, assert_story_gone
-from tests.support import LOOPBACK, FeedServer
+from tests.support import FeedServer
 from tests.unit.validate import validate_atom, validate_jsonfeed, validate_rss
 
 TOKEN = "westhaven-desk-0123456789abcdef"
@@ -217,17 +217,6 @@ async def placement(rclient: aioredis.Redis) -> dict[str, str]:
 
 
 # -- fixtures ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[HttpFetcher]:
-    f = HttpFetcher(
-        FetchLimits(connect_timeout=2, read_timeout=5, total_timeout=10), policy=LOOPBACK
-    )
-    try:
-        yield f
-    finally:
-        await f.aclose()
 
 
 @pytest.fixture

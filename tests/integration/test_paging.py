@@ -52,12 +52,6 @@ def app_url(clean_redis: str) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-async def http(app_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=app_url, timeout=10) as client:
-        yield client
-
-
 def update(room: Newsroom, n: int, minutes: int | None = None) -> Item:
     """The n-th update of the Quiet live page, ``minutes`` after t0 (by default 10 n)."""
     at = room.t0 + timedelta(minutes=10 * n if minutes is None else minutes)

@@ -294,18 +294,6 @@ async def events(
         yield stream
 
 
-@pytest.fixture
-def app_url(clean_redis: str) -> Iterator[str]:
-    with serve_app(Settings(redis_url=clean_redis)) as url:
-        yield url
-
-
-@pytest.fixture
-async def http(app_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=app_url, timeout=10) as client:
-        yield client
-
-
 async def test_a_client_of_events_hears_of_an_ingested_item(
     newsroom: Newsroom, http: httpx.AsyncClient, app_url: str
 ) -> None:

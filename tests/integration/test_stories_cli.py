@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import lxml.html
 import pytest
 
-from config.settings import Settings
-from ingest.fetch import FetchLimits, HttpFetcher
+from ingest.fetch import HttpFetcher
 from ingest.store import RedisStore
 from tests.integration.test_admin_api import SHORT
-from tests.integration.test_app import serve_app
 from tests.integration.test_dedupe_flow import SOURCES, Desk
 from tests.integration.test_editor_cli import wirefeed
 from tests.integration.test_overrides import (
@@ -36,20 +34,9 @@ from tests.integration.test_overrides import (
     page_order,
     story_titles,
 )
-from tests.support import LOOPBACK, FeedServer
+from tests.support import FeedServer
 
 NO_STORY = "nosuchstory0"
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[HttpFetcher]:
-    f = HttpFetcher(
-        FetchLimits(connect_timeout=2, read_timeout=5, total_timeout=10), policy=LOOPBACK
-    )
-    try:
-        yield f
-    finally:
-        await f.aclose()
 
 
 @pytest.fixture
@@ -58,12 +45,6 @@ async def room(server: FeedServer, store: RedisStore, fetcher: HttpFetcher) -> N
     await store.put_sources([desk.source(s) for s in SOURCES])
     clock = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
     return await open_newsroom(desk, clock)
-
-
-@pytest.fixture
-def app_url(clean_redis: str) -> Iterator[str]:
-    with serve_app(Settings(redis_url=clean_redis)) as url:
-        yield url
 
 
 @pytest.fixture

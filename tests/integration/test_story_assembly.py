@@ -9,7 +9,7 @@ Four invented wires: Agency Desk and Metro Wire (IPTC ninjs), Harbor Wire (RSS) 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -26,13 +26,13 @@ import yaml
 from config.settings import Settings
 from config.sources import Source, parse_sources
 from ingest.dedupe import entry_id
-from ingest.fetch import FetchLimits, HttpFetcher
+from ingest.fetch import HttpFetcher
 from ingest.model import Entry, IngestReport, Story
 from ingest.pipeline import IngestPolicy, ingest_source
 from ingest.similar import SimilarityPolicy
 from ingest.store import RedisStore
 from tests.integration.test_app import serve_app
-from tests.support import LOOPBACK, FeedServer, Reply
+from tests.support import FeedServer, Reply
 from tests.unit.validate import validate_atom, validate_jsonfeed, validate_rss
 
 T0 = datetime(2026, 11, 29, 17, 40, tzinfo=UTC)  # 12:40 p.m. in New York
@@ -181,17 +181,6 @@ class Desk:
 
 
 @pytest.fixture
-async def fetcher() -> AsyncIterator[HttpFetcher]:
-    f = HttpFetcher(
-        FetchLimits(connect_timeout=2, read_timeout=5, total_timeout=10), policy=LOOPBACK
-    )
-    try:
-        yield f
-    finally:
-        await f.aclose()
-
-
-@pytest.fixture
 async def desk(server: FeedServer, store: RedisStore, fetcher: HttpFetcher) -> Desk:
     found = Desk(server, store, fetcher)
     await store.put_sources([found.source(s) for s in SOURCES])
@@ -205,12 +194,6 @@ PREFIX = "Developing: "
 def app_url(clean_redis: str) -> Iterator[str]:
     with serve_app(Settings(redis_url=clean_redis, story_prefix=PREFIX)) as url:
         yield url
-
-
-@pytest.fixture
-async def http(app_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=app_url, timeout=10) as client:
-        yield client
 
 
 async def get_feed(http: httpx.AsyncClient, path: str) -> httpx.Response:

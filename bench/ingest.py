@@ -3,10 +3,11 @@
     python bench/ingest.py [--feeds 40] [--items 100] [--concurrency 8]
 
 Generated RSS feeds (100 items each, a few paragraphs of HTML per item, invented text; every
-item distinct, so each is a new entry) are served from a separate process on loopback. We measure items per second through the whole
-pipeline (fetch | parse | normalize | dedupe | assign | store into a real Redis) and, in the
-same run, items per second of bare ``feedparser.parse`` over the same bytes. The ratio says
-what the rest of the pipeline costs on top of parsing. Results: bench/results/ingest.json.
+item distinct, so each is a new entry) are served from a separate process on loopback. We
+measure items per second through the whole pipeline (fetch | parse | normalize | dedupe |
+assign | store into a real Redis) and, in the same run, items per second of bare
+``feedparser.parse`` over the same bytes. The ratio says what the rest of the pipeline costs on
+top of parsing. Results: bench/results/ingest.json.
 """
 
 from __future__ import annotations

@@ -85,7 +85,24 @@ async def system_resolver(host: str, port: int) -> Sequence[str]:
     return [str(info[4][0]) for info in infos]
 
 
-class GuardedBackend(httpcore.AsyncNetworkBackend):
+class TcpOnlyBackend(httpcore.AsyncNetworkBackend):
+    """An httpcore backend wrapping another (``_inner``) that never opens a Unix socket."""
+
+    _inner: httpcore.AsyncNetworkBackend
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise FetchBlocked("refused to connect: Unix sockets are never fetched")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class GuardedBackend(TcpOnlyBackend):
     """An httpcore network backend that connects only to addresses the policy allows."""
 
     def __init__(
@@ -126,17 +143,6 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             except httpcore.ConnectError as exc:
                 last = exc
         raise last or httpcore.ConnectError(f"no address to connect to for {host}")
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise FetchBlocked("refused to connect: Unix sockets are never fetched")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
 
     async def _resolve(
         self,

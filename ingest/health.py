@@ -66,6 +66,8 @@ def succeeded(
     ttl: float | None = None,
 ) -> SourceStatus:
     """The status after a poll that got a usable answer (200 or 304)."""
+    sent = result.validators
+    fresh = result.status == 200  # a fresh answer without an ETag retires the old one
     after = replace(
         status,
         state="ok",
@@ -75,16 +77,14 @@ def succeeded(
         last_error=None,
         consecutive_failures=0,
         polls=status.polls + 1,
-        etag=result.validators.etag or status.etag,
-        last_modified=result.validators.last_modified or status.last_modified,
+        etag=(sent.etag or None) if fresh else (sent.etag or status.etag),
+        last_modified=(
+            (sent.last_modified or None) if fresh else (sent.last_modified or status.last_modified)
+        ),
         body_hash=body_hash or status.body_hash,
         entries_seen=status.entries_seen if entries is None else entries,
         ttl=ttl if ttl is not None else (status.ttl if result.not_modified else None),
     )
-    if result.status == 200 and not result.validators.etag:
-        after = replace(after, etag=None)  # a fresh answer without an ETag retires the old one
-    if result.status == 200 and not result.validators.last_modified:
-        after = replace(after, last_modified=None)
     after = _publishing(after, now, new_items)
     return replace(after, state="quiet") if is_quiet(after, now, policy) else after
 
@@ -165,6 +165,8 @@ def redirected(
     row were sent by 301/308 alone to the same place. 302 and 307 never move it."""
     chain = result.redirects
     if not chain or any(code not in PERMANENT_REDIRECTS for code, _ in chain):
+        if status.redirect_target is None and status.redirect_count == 0:
+            return status  # the common case: nothing to track, nothing to copy
         return replace(status, redirect_target=None, redirect_count=0)
     target = chain[-1][1]
     count = status.redirect_count + 1 if status.redirect_target == target else 1

@@ -101,7 +101,7 @@ async def _poll(
     gate: HostGate | None,
 ) -> tuple[IngestReport, SourceStatus]:
     url = health.current_url(source, stored)
-    status = replace(stored, fetched_url=url)
+    status = stored if stored.fetched_url == url else replace(stored, fetched_url=url)
     permit = await gate.acquire(url) if gate else None
     if permit is not None and not permit.granted:
         report = IngestReport(source.id, status="deferred", error=permit.reason, wait=permit.wait)

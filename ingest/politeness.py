@@ -14,6 +14,7 @@ A fetch over budget is *deferred* by the caller, not counted as an error.
 from __future__ import annotations
 
 import contextlib
+import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -111,6 +112,7 @@ class RedisHostGate:
             await self.client.zrem(keys.host_in_flight(permit.host), permit.token)
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and asked again on every poll of a source
 def host_of(url: str) -> str:
     """The politeness key of ``url``: its host name in one spelling (lowercase, ASCII, no
     trailing dot), so every spelling of a host shares one budget; ports share it too."""

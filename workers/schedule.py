@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError
 
 from config.sources import Source
 from ingest import keys
@@ -32,8 +33,12 @@ _CLAIM = (
     + """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
 local lease = now + tonumber(ARGV[2])
-for _, id in ipairs(due) do
-  redis.call('ZADD', KEYS[1], 'XX', lease, id)
+local leased = {}
+for i, id in ipairs(due) do
+  leased[2 * i - 1], leased[2 * i] = lease, id
+end
+for first = 1, #leased, 1000 do  -- one ZADD per 500 sources (unpack's stack is bounded)
+  redis.call('ZADD', KEYS[1], 'XX', unpack(leased, first, math.min(first + 999, #leased)))
 end
 return {lease, due}
 """
@@ -48,6 +53,36 @@ redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[3]), ARGV[1])
 return 1
 """
 )
+
+# ARGV: (source id, lease held, delay ms or -1 to drop it) for each source. Returns 1 for each
+# whose lease was still ours (and so was moved or dropped), else 0.
+_SETTLE = (
+    _NOW
+    + """
+local ids = {}
+for i = 1, #ARGV / 3 do ids[i] = ARGV[3 * i - 2] end
+local scores = redis.call('ZMSCORE', KEYS[1], unpack(ids))
+local held, moves, drops = {}, {}, {}
+for i, id in ipairs(ids) do
+  held[i] = 0
+  if scores[i] and tonumber(scores[i]) == tonumber(ARGV[3 * i - 1]) then
+    held[i] = 1
+    local delay = tonumber(ARGV[3 * i])
+    if delay < 0 then
+      drops[#drops + 1] = id
+    else
+      moves[#moves + 1] = now + delay
+      moves[#moves + 1] = id
+    end
+  end
+end
+if #moves > 0 then redis.call('ZADD', KEYS[1], 'XX', unpack(moves)) end
+if #drops > 0 then redis.call('ZREM', KEYS[1], unpack(drops)) end
+return held
+"""
+)
+SETTLE_BATCH = 500
+"""Sources settled by one script call (Lua's unpack has a bounded stack)."""
 
 _RENEW = (
     _NOW
@@ -93,6 +128,7 @@ class RedisSchedule:
         self._renew = client.register_script(_RENEW)
         self._sync = client.register_script(_SYNC)
         self._drop = client.register_script(_DROP)
+        self._settle = client.register_script(_SETTLE)
 
     async def sync(self, sources: Sequence[Source]) -> None:
         """Enabled sources not yet scheduled become due now; others leave the schedule."""
@@ -119,17 +155,41 @@ class RedisSchedule:
         )
         return bool(done)
 
-    async def queue_reschedule(self, pipe: Any, claim: Claim, delay_seconds: float | None) -> None:
-        """Queue on ``pipe`` a reschedule (or, with ``None``, a drop) of a claimed source; its
-        reply says whether the lease was still ours."""
-        if delay_seconds is None:
-            await self._drop(keys=[keys.SCHEDULE], args=[claim.source_id, claim.lease], client=pipe)
-        else:
-            await self._reschedule(
-                keys=[keys.SCHEDULE],
-                args=[claim.source_id, claim.lease, _ms(delay_seconds)],
-                client=pipe,
-            )
+    def queue_settle(self, pipe: Any, moves: Sequence[tuple[Claim, float | None]]) -> int:
+        """Queue on ``pipe`` the reschedule (or, with ``None``, the drop) of each claimed
+        source in ``moves``, each landing only while its lease is still ours; returns how many
+        commands were queued. Read their replies with :meth:`settled`.
+
+        The script is sent by its SHA alone: no SCRIPT EXISTS round trip per pipeline.
+        """
+        batches = [moves[i : i + SETTLE_BATCH] for i in range(0, len(moves), SETTLE_BATCH)]
+        for batch in batches:
+            pipe.evalsha(self._settle.sha, 1, keys.SCHEDULE, *_settle_args(batch))
+        return len(batches)
+
+    async def settle(self, moves: Sequence[tuple[Claim, float | None]]) -> list[bool]:
+        """:meth:`queue_settle` on a pipeline of its own; whether each move landed."""
+        if not moves:
+            return []
+        pipe = self._r.pipeline(transaction=False)
+        self.queue_settle(pipe, moves)
+        return await self.settled(await pipe.execute(raise_on_error=False), moves)
+
+    async def settled(
+        self, replies: Sequence[Any], moves: Sequence[tuple[Claim, float | None]]
+    ) -> list[bool]:
+        """Whether each of ``moves`` landed, from the replies of :meth:`queue_settle`'s
+        commands. A batch the server did not run because it had lost the script (a restart,
+        SCRIPT FLUSH) is run again now; any other error is raised."""
+        held: list[bool] = []
+        for n, reply in enumerate(replies):
+            batch = moves[n * SETTLE_BATCH : (n + 1) * SETTLE_BATCH]
+            if isinstance(reply, NoScriptError):
+                reply = await self._settle(keys=[keys.SCHEDULE], args=_settle_args(batch))
+            elif isinstance(reply, Exception):
+                raise reply
+            held.extend(bool(flag) for flag in reply)
+        return held
 
     async def drop(self, claim: Claim) -> bool:
         """Take a claimed source off the schedule (gone, or no longer configured)."""
@@ -146,6 +206,13 @@ class RedisSchedule:
         """Every scheduled source with its next due time (server ms), for status displays."""
         pairs: Any = await self._r.zrange(keys.SCHEDULE, 0, -1, withscores=True)
         return {str(member): int(score) for member, score in pairs}
+
+
+def _settle_args(moves: Sequence[tuple[Claim, float | None]]) -> list[str | int]:
+    args: list[str | int] = []
+    for claim, delay in moves:
+        args += (claim.source_id, claim.lease, -1 if delay is None else _ms(delay))
+    return args
 
 
 def _ms(seconds: float) -> int:

@@ -7,13 +7,15 @@ source twice at once.
 
 ::
 
-    pump            keep `concurrency` jobs running; when the local queue runs low, claim up to
-                    2 x concurrency due sources in one call and read their configs and statuses
-                    in one round trip each. Runs on every tick and whenever a job ends.
+    pump            keep `concurrency` jobs running from the local queue; when the queue runs
+                    low, claim more due sources (held ones stay within 2 x concurrency) in one
+                    call and read their configs and statuses in one round trip, while jobs
+                    keep starting from what is still queued. A job that ends starts the next
+                    one at once; claims after a short one (nothing more due) wait for a tick.
     job             ingest_source(source) | next_delay; its status and reschedule are batched
     flush           every FLUSH_DELAY s while jobs finish: one pipeline for all finished jobs'
-                    status writes and reschedules (a reschedule lands only while the lease is
-                    ours); the lease covers the source until then
+                    status writes and one script call that reschedules them all (each lands
+                    only while its lease is ours); the lease covers the source until then
     every TICK s    pump
     every lease/3   renew the leases of queued and running claims
     every 10 s      heartbeat into the workers set
@@ -58,6 +60,8 @@ HEARTBEAT_SECONDS = 10.0
 MAINTENANCE_SECONDS = 600.0
 FLUSH_DELAY = 0.01
 """How long finished jobs wait to share one round trip to Redis for their writes."""
+LOW_WATER_DIVISOR = 4
+"""The next claim goes out once at most concurrency / this many claims are left queued."""
 
 
 @dataclass(slots=True)
@@ -80,7 +84,10 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._finished: list[tuple[_Job, IngestReport]] = []
         self._flusher: asyncio.Task[None] | None = None
-        self._pumping = False
+        self._claiming = False
+        self._drained = False
+        """The last claim found fewer due sources than it asked for: until the next tick,
+        jobs that end do not ask again."""
         self._stopping = False
         self.ingest_policy, self.timing_policy = policies(settings, rules)
 
@@ -161,35 +168,53 @@ class Worker:
         )
 
     async def pump(self) -> None:
-        """Start jobs up to the concurrency limit, claiming more when the local queue is low."""
-        if self._pumping or self._stopping:
+        """Start queued jobs up to the concurrency limit; claim more while the queue is low."""
+        self._drained = False
+        self._fill()
+        await self._claim_while_low(idle_only=True)
+
+    def _fill(self) -> None:
+        while self._queue and len(self._running) < self.settings.worker_concurrency:
+            if self._stopping:
+                return
+            self._start(self._queue.popleft())
+
+    def _low(self) -> bool:
+        """Few enough queued claims that the next claim should be on its way."""
+        return len(self._queue) <= self.settings.worker_concurrency // LOW_WATER_DIVISOR
+
+    async def _claim_while_low(self, *, idle_only: bool = False) -> None:
+        """Claim while the queue is low. ``idle_only`` (the tick): only with a slot free, so
+        a worker whose every slot is stuck on slow servers leaves due sources to the others;
+        a job that just ended shows jobs are moving, and claims ahead of need."""
+        if self._claiming or self._stopping:
             return
-        self._pumping = True
+        self._claiming = True
         try:
-            while len(self._running) < self.settings.worker_concurrency:
-                if not self._queue and not await self._claim():
+            while self._low() and not self._drained and not self._stopping:
+                if idle_only and len(self._running) >= self.settings.worker_concurrency:
                     return
-                self._start(self._queue.popleft())
+                await self._claim()
+                self._fill()
         except Exception:  # Redis briefly unreachable: log, and the next tick tries again
             log.exception("claiming due sources failed")
         finally:
-            self._pumping = False
+            self._claiming = False
 
-    async def _claim(self) -> bool:
-        want = 2 * self.settings.worker_concurrency - len(self._running)
+    async def _claim(self) -> None:
+        held = len(self._running) + len(self._queue)
+        want = 2 * self.settings.worker_concurrency - held
         claims = await self.schedule.claim(want, self.settings.lease_seconds)
-        if not claims:
-            return False
-        ids = [c.source_id for c in claims]
-        sources = {s.id: s for s in await self.store.get_sources(ids)}
-        statuses = await self.store.source_statuses(ids)
+        self._drained = len(claims) < want
+        sources, statuses = await self.store.sources_and_statuses([c.source_id for c in claims])
+        gone = []
         for claim in claims:
             source = sources.get(claim.source_id)
             if source is None:  # removed from the configuration since it was scheduled
-                await self.schedule.drop(claim)
+                gone.append((claim, None))
                 continue
             self._queue.append(_Job(claim, source, statuses[claim.source_id]))
-        return bool(self._queue)
+        await self.schedule.settle(gone)
 
     def _start(self, job: _Job) -> None:
         self._running[job.source.id] = job
@@ -216,8 +241,9 @@ class Worker:
             log.exception("source %s: job failed", job.source.id)
         finally:
             self._running.pop(job.source.id, None)
-            if not self._stopping:
-                self._spawn(self.pump())
+            self._fill()
+            if self._low() and not (self._claiming or self._drained or self._stopping):
+                self._spawn(self._claim_while_low())
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(work)
@@ -226,8 +252,9 @@ class Worker:
         return task
 
     async def _flush_soon(self) -> None:
-        await asyncio.sleep(FLUSH_DELAY)  # let jobs finishing together share a round trip
-        await self._flush()
+        while self._finished:  # again for jobs that finished while a flush was on its way
+            await asyncio.sleep(FLUSH_DELAY)  # let jobs finishing together share a round trip
+            await self._flush()
 
     async def _flush(self) -> None:
         """Save the status and reschedule (or drop) every finished job, in one pipeline."""
@@ -235,24 +262,31 @@ class Worker:
         if not batch:
             return
         pipe = self._client.pipeline(transaction=False)
-        marks = []
+        moves: list[tuple[Claim, float | None]] = []
+        reasons = []
         for job, report in batch:
             after = report.after or job.status
             delay = next_delay(job.source, after, report, self.timing_policy)
             self.store.queue_status(pipe, after, job.status)
             self.store.queue_note(pipe, after, delay.seconds, delay.reason)
-            marks.append((job, delay, len(pipe)))
-            await self.schedule.queue_reschedule(pipe, job.claim, delay.seconds)
+            moves.append((job.claim, delay.seconds))
+            reasons.append(delay.reason)
+        writes = len(pipe)  # statuses first: a source is claimable again only once saved
+        self.schedule.queue_settle(pipe, moves)
         try:
-            replies = await pipe.execute()
+            replies = await pipe.execute(raise_on_error=False)
+            for reply in replies[:writes]:
+                if isinstance(reply, Exception):
+                    raise reply
+            held = await self.schedule.settled(replies[writes:], moves)
         except Exception:  # Redis unreachable: the leases expire and the sources come back
             log.exception("saving %d finished polls failed", len(batch))
             return
-        for job, delay, at in marks:
-            if delay.seconds is None:
-                log.warning("source %s: %s", job.source.id, delay.reason)
-            elif not replies[at]:
-                log.warning("source %s: lease lost before rescheduling", job.source.id)
+        for (claim, seconds), reason, landed in zip(moves, reasons, held, strict=True):
+            if seconds is None:
+                log.warning("source %s: %s", claim.source_id, reason)
+            elif not landed:
+                log.warning("source %s: lease lost before rescheduling", claim.source_id)
 
     async def renew(self) -> None:
         """Extend the leases of claims still queued or running."""
@@ -279,8 +313,8 @@ class Worker:
 
     async def _drain(self, grace: float = 10.0) -> None:
         """Hand queued claims back (due now), then let running jobs finish for a while."""
-        while self._queue:
-            await self.schedule.reschedule(self._queue.popleft().claim, 0)
+        queued, self._queue = [(job.claim, 0.0) for job in self._queue], deque()
+        await self.schedule.settle(queued)
         tasks = list(self._tasks)
         if tasks:
             _done, pending = await asyncio.wait(tasks, timeout=grace)

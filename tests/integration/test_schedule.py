@@ -8,7 +8,7 @@ import redis.asyncio as aioredis
 
 from config.sources import Source
 from ingest import keys
-from workers.schedule import RedisSchedule
+from workers.schedule import Claim, RedisSchedule
 
 
 def sources(n: int, **kw: object) -> list[Source]:
@@ -76,3 +76,37 @@ async def test_claim_respects_the_limit(rclient: aioredis.Redis) -> None:
     assert len(await schedule.claim(2, 60)) == 2
     assert len(await schedule.claim(0, 60)) == 0
     assert len(await schedule.claim(10, 60)) == 3
+
+
+async def test_settle_moves_and_drops_held_claims_and_leaves_lost_ones(
+    rclient: aioredis.Redis,
+) -> None:
+    schedule = RedisSchedule(rclient)
+    await schedule.sync(sources(4))
+    s0, s1, s2, s3 = sorted(await schedule.claim(10, 60), key=lambda c: c.source_id)
+    stale = Claim(s3.source_id, s3.lease - 1)  # a lease that expired and was claimed again
+    assert await schedule.settle([(s0, 0), (s1, None), (s2, 3600), (stale, None)]) == [
+        True,
+        True,
+        True,
+        False,
+    ]
+    due = await schedule.due_times()
+    assert sorted(due) == ["s0", "s2", "s3"]  # s1 dropped; s3 still held by its newer claim
+    assert due["s3"] == s3.lease and due["s2"] > s2.lease
+    assert [c.source_id for c in await schedule.claim(10, 60)] == ["s0"]
+
+
+async def test_settle_runs_again_when_the_server_forgot_the_script(
+    rclient: aioredis.Redis,
+) -> None:
+    schedule = RedisSchedule(rclient)
+    await schedule.sync(sources(1))
+    (claim,) = await schedule.claim(10, 60)
+    await rclient.script_flush()
+    assert await schedule.settle([(claim, 0)]) == [True]
+    assert [c.source_id for c in await schedule.claim(10, 60)] == ["s0"]
+
+
+async def test_settle_of_nothing_sends_nothing(rclient: aioredis.Redis) -> None:
+    assert await RedisSchedule(rclient).settle([]) == []

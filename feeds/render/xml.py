@@ -82,10 +82,20 @@ def rss(doc: FeedDoc) -> bytes:
 
 
 def _finish_rss(feed: bytes, doc: FeedDoc) -> bytes:
-    """feedgen writes only the self ``atom:link`` into RSS; hubs and paging links follow it."""
-    extra = [("hub", hub) for hub in doc.hubs] + [("next", doc.paging.older)]
+    """feedgen writes only the self ``atom:link`` into RSS; hubs and paging links follow it.
+
+    Paging is RFC 5005's, as in Atom (the RFC names RSS as a host too): ``prev-archive``,
+    ``next-archive``, ``current`` and ``fh:archive`` on an archive page. ``next`` always
+    leads to older items, archived or paged, for readers that follow only ``next``."""
+    paging = doc.paging
+    extra = [("hub", hub) for hub in doc.hubs] + [
+        ("next", paging.older),
+        ("prev-archive", paging.prev_archive),
+        ("next-archive", paging.next_archive),
+        ("current", paging.current),
+    ]
     extra = [(rel, href) for rel, href in extra if href]
-    if not extra:
+    if not extra and not paging.archive:
         return feed
     root = etree.fromstring(feed)
     channel = root.find("channel")
@@ -97,6 +107,13 @@ def _finish_rss(feed: bytes, doc: FeedDoc) -> bytes:
             anchor.addnext(link)
         else:
             channel.insert(0, link)
+    if paging.archive:
+        marker = etree.Element(f"{{{HISTORY_NS}}}archive", nsmap={"fh": HISTORY_NS})
+        first_item = channel.find("item")
+        if first_item is None:
+            channel.append(marker)
+        else:
+            first_item.addprevious(marker)
     result: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     return result
 

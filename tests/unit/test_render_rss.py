@@ -22,7 +22,7 @@ from lxml import etree
 from feeds.render.context import Context
 from feeds.render.doc import FeedDoc, Paging, archive_paging, source_doc, stories_doc, story_doc
 from feeds.render.jsonfeed import jsonfeed
-from feeds.render.xml import ATOM_TYPE, RSS_TYPE, atom, rss
+from feeds.render.xml import ATOM_TYPE, HISTORY_NS, RSS_TYPE, atom, rss
 from tests.unit.test_render import (
     CHENNAI_STORY,
     CTX,
@@ -169,7 +169,15 @@ def test_archive_page_has_no_hub_and_names_itself() -> None:
     paging = archive_paging(CTX, "story", ICE_STORY.id, "rss", total=4, size=2, archive=1)
     oldest = replace(ICE_STORY, entries=ICE_ENTRIES[2:])
     doc = story_doc(oldest, CTX, "rss", archive=1, paging=paging)
-    assert atom_links(rss(doc)) == [("self", f"{BASE}/feeds/stories/{ICE_STORY.id}/archive/1.rss")]
+    body = rss(doc)
+    validate_rss(body)
+    base = f"{BASE}/feeds/stories/{ICE_STORY.id}"
+    assert atom_links(body) == [
+        ("self", f"{base}/archive/1.rss"),
+        ("next-archive", f"{base}/archive/2.rss"),
+        ("current", f"{base}.rss"),
+    ]
+    assert etree.fromstring(body).find(f"channel/{{{HISTORY_NS}}}archive") is not None
 
 
 # -- what the items say -----------------------------------------------------------------------

@@ -236,10 +236,15 @@ def _loader_init() -> None:
     fingerprint.signature = _table_signature  # loader processes only; probes use the real one
 
 
+def offline_index() -> RedisIndex:
+    """An index whose ``queue_*`` methods build commands; its client never connects."""
+    return RedisIndex(redis.Redis(), Retention())  # type: ignore[arg-type]
+
+
 def encode_chunk(start: int, stop: int) -> tuple[bytes, int]:
     """The RESP bytes of the index writes for items ``start`` to ``stop``, and their count."""
     pipe = RespPipe()
-    index = RedisIndex(None, Retention())  # type: ignore[arg-type]  # queue_* never use it
+    index = offline_index()
     for n in range(start, stop):
         item = indexed_item(n)
         if n == start:
@@ -252,7 +257,7 @@ def check_encoding() -> None:
     """The raw bytes we send equal what redis-py would send for the same ``queue_*`` calls."""
     item = indexed_item(0)
     ours, theirs = RespPipe(), redis.Redis().pipeline(transaction=False)
-    index = RedisIndex(None, Retention())  # type: ignore[arg-type]
+    index = offline_index()
     queue_stored(ours, index, item)
     queue_stored(theirs, index, item)
     packed = [hiredis.pack_command(args) for args, _options in theirs.command_stack]

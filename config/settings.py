@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 PREFIX = "WIREFEED_"
+DEFAULT_SOURCES = Path("config/sources.yaml")
+MAX_WAIT = 30 * 24 * 3600.0
+"""The longest any timing cap may be (30 days): a source is never put off further than this,
+and the schedule's millisecond scores stay far from overflow."""
+MAX_STORY_WINDOW_HOURS = 365 * 24.0
+"""A year: longer windows overflow Redis expiry times, and no story stays open that long."""
+MAX_STORY_PREFIX = 40
+_WHOLE = re.compile(r"[0-9]+")
 
 
 class SettingsError(ValueError):
@@ -39,7 +49,7 @@ class Settings:
     data_dir: Path = Path("var")
     http_host: str = "127.0.0.1"
     http_port: int = 8080
-    sources_path: Path = Path("config/sources.yaml")
+    sources_path: Path = DEFAULT_SOURCES
     public_url: str | None = None
     fetch_allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     fetch_max_bytes: int = 10 * 1024 * 1024
@@ -79,7 +89,7 @@ class Settings:
             data_dir=Path(env.text("DATA_DIR") or "var"),
             http_host=env.text("HTTP_HOST") or "127.0.0.1",
             http_port=env.integer("HTTP_PORT", 8080, low=1, high=65535),
-            sources_path=Path(env.text("SOURCES") or "config/sources.yaml"),
+            sources_path=sources_path(environ),
             public_url=(env.text("PUBLIC_URL") or "").rstrip("/") or None,
             fetch_allow_networks=env.networks("FETCH_ALLOW_NETWORKS"),
             fetch_max_bytes=env.integer("FETCH_MAX_BYTES", 10 * 1024 * 1024, low=1024),
@@ -88,11 +98,12 @@ class Settings:
             fetch_total_timeout=env.number("FETCH_TOTAL_TIMEOUT", 60.0),
             fetch_max_redirects=env.integer("FETCH_MAX_REDIRECTS", 5, low=0, high=20),
             fetch_unconditional_every=env.integer("FETCH_UNCONDITIONAL_EVERY", 100, low=0),
-            fetch_max_floor=env.number("FETCH_MAX_FLOOR", 3600.0),
-            fetch_max_backoff=env.number("FETCH_MAX_BACKOFF", 3600.0),
+            fetch_max_floor=env.number("FETCH_MAX_FLOOR", 3600.0, low=1, high=MAX_WAIT),
+            fetch_max_backoff=env.number("FETCH_MAX_BACKOFF", 3600.0, low=1, high=MAX_WAIT),
             fetch_dead_after=env.integer("FETCH_DEAD_AFTER", 10, low=1),
-            fetch_dead_retry=env.number("FETCH_DEAD_RETRY", 6 * 3600.0),
-            fetch_quiet_factor=env.number("FETCH_QUIET_FACTOR", 10.0),
+            fetch_dead_retry=env.number("FETCH_DEAD_RETRY", 6 * 3600.0, low=1, high=MAX_WAIT),
+            # Below 1, a source would turn quiet before its usual gap between items had passed.
+            fetch_quiet_factor=env.number("FETCH_QUIET_FACTOR", 10.0, "", above=1),
             fetch_redirect_confirmations=env.integer(
                 "FETCH_REDIRECT_CONFIRMATIONS", 3, low=1, high=100
             ),
@@ -110,9 +121,11 @@ class Settings:
             feed_page_size=env.integer("FEED_PAGE_SIZE", 50, low=1, high=1000),
             feed_max_age=env.integer("FEED_MAX_AGE", 60, low=0),
             websub_hubs=env.urls("WEBSUB_HUBS"),
-            story_prefix=environ.get(PREFIX + "STORY_PREFIX", "The Latest: "),
+            story_prefix=env.headline_prefix("STORY_PREFIX", "The Latest: "),
             admin_token=env.secret("ADMIN_TOKEN"),
-            story_window_hours=env.number("STORY_WINDOW_HOURS", 48.0, "hours"),
+            story_window_hours=env.number(
+                "STORY_WINDOW_HOURS", 48.0, "hours", high=MAX_STORY_WINDOW_HOURS
+            ),
             log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         )
 
@@ -127,6 +140,15 @@ class Settings:
     def redis_env(self) -> dict[str, str]:
         """The variables a child process needs to reach the same Redis."""
         return {PREFIX + "REDIS_URL": self.redis_url} if self.redis_url else {}
+
+
+def sources_path(environ: Mapping[str, str]) -> Path:
+    """The sources file ``environ`` names (``WIREFEED_SOURCES``), or the default.
+
+    The one setting ``wirefeed sources check`` reads, so that checking a file never depends on
+    the rest of the environment being valid.
+    """
+    return Path(_Env(environ).text("SOURCES") or DEFAULT_SOURCES)
 
 
 class _Env:
@@ -155,16 +177,32 @@ class _Env:
             raise self._fail(name, f"must be a whole number {bounds}", raw)
         return value
 
-    def number(self, name: str, default: float, unit: str = "seconds") -> float:
+    def number(
+        self,
+        name: str,
+        default: float,
+        unit: str = "seconds",
+        *,
+        above: float = 0.0,
+        low: float | None = None,
+        high: float | None = None,
+    ) -> float:
+        """A finite number greater than ``above`` (or at least ``low``), at most ``high``."""
         raw = self.text(name)
         if raw is None:
             return default
+        if low is not None:
+            bounds = f"from {_num(low)} to {_num(high)}" if high is not None else f">= {_num(low)}"
+        else:
+            bounds = f"> {_num(above)}" + (f" and <= {_num(high)}" if high is not None else "")
+        what = f"must be a number of {unit} {bounds}" if unit else f"must be a number {bounds}"
         try:
             value = float(raw)
         except ValueError:
-            raise self._fail(name, f"must be a number of {unit} > 0", raw) from None
-        if not (value > 0 and math.isfinite(value)):  # rejects nan and inf too
-            raise self._fail(name, f"must be a number of {unit} > 0", raw)
+            raise self._fail(name, what, raw) from None
+        fits = value >= low if low is not None else value > above
+        if not (fits and math.isfinite(value) and (high is None or value <= high)):
+            raise self._fail(name, what, raw)  # rejects nan and inf too
         return value
 
     def choice(self, name: str, default: str, options: tuple[str, ...]) -> str:
@@ -200,20 +238,50 @@ class _Env:
         return tuple(found)
 
     def host_limits(self, name: str) -> dict[str, HostLimit]:
-        """``host=CONCURRENCY/PER_MINUTE`` pairs, comma-separated; 0 means unlimited."""
+        """``host=CONCURRENCY/PER_MINUTE`` pairs, comma-separated; 0 means unlimited.
+
+        Hosts are spelled the way the politeness gate keys them (lowercase, ASCII, no trailing
+        dot, IPv6 without brackets), or an override would silently never apply.
+        """
         raw = self.text(name)
         limits: dict[str, HostLimit] = {}
         for part in (p.strip() for p in (raw or "").split(",")):
             if not part:
                 continue
-            host, _, spec = part.partition("=")
-            concurrency, _, per_minute = spec.partition("/")
-            if not (host.strip() and concurrency.isdigit() and per_minute.isdigit()):
+            host, equals, spec = (p.strip() for p in part.partition("="))
+            concurrency, slash, per_minute = (p.strip() for p in spec.partition("/"))
+            if not (equals and slash):
                 raise self._fail(
                     name, "must be host=CONCURRENCY/PER_MINUTE pairs, comma-separated", part
                 )
-            limits[host.strip().lower()] = HostLimit(int(concurrency), int(per_minute))
+            key = _host_key(host)
+            if key is None:
+                raise self._fail(
+                    name, f"in {part!r}: the host must be a bare name or IP address", host
+                )
+            for label, number in (("CONCURRENCY", concurrency), ("PER_MINUTE", per_minute)):
+                if not _WHOLE.fullmatch(number):
+                    raise self._fail(
+                        name, f"in {part!r}: {label} must be a whole number >= 0", number
+                    )
+            if key in limits:
+                raise self._fail(name, f"host {key!r} is given twice", part)
+            limits[key] = HostLimit(int(concurrency), int(per_minute))
         return limits
+
+    def headline_prefix(self, name: str, default: str) -> str:
+        """Text put before a headline, kept as given (its trailing space matters); empty or
+        blank means none. One short line: no control characters, at most 40 characters."""
+        raw = self._environ.get(PREFIX + name)
+        if raw is None:
+            return default
+        if not raw.strip():
+            return ""
+        if any(unicodedata.category(c) in ("Cc", "Cs") for c in raw):
+            raise self._fail(name, "must not contain control characters", raw)
+        if len(raw) > MAX_STORY_PREFIX:
+            raise self._fail(name, f"must be at most {MAX_STORY_PREFIX} characters", raw)
+        return raw
 
     def networks(self, name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         raw = self.text(name)
@@ -228,3 +296,28 @@ class _Env:
             except ValueError:
                 raise self._fail(name, "must be a comma-separated list of CIDRs", part) from None
         return tuple(nets)
+
+
+def _num(value: float) -> str:
+    """A bound as people write it: 2592000, not 2.592e+06."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _host_key(text: str) -> str | None:
+    """``text`` as :func:`ingest.politeness.host_of` spells a URL's host, or ``None`` if it is
+    not a bare host name or IP address (it has a scheme, port, path or space)."""
+    bracketed = text.startswith("[") and text.endswith("]")
+    bare = text[1:-1] if bracketed else text
+    if bracketed or ":" in bare:
+        try:
+            ipaddress.IPv6Address(bare)
+        except ValueError:
+            return None
+        return bare.lower()  # as written, without brackets: how host_of gives IPv6 hosts
+    name = bare.rstrip(".")
+    if not name or any(c in name for c in "/@?#[] \t"):
+        return None
+    try:
+        return name.encode("idna").decode("ascii").lower()
+    except UnicodeError:  # an empty or over-long label
+        return None

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import uvicorn
 
-from config.settings import PREFIX, Settings, SettingsError
+from config.settings import PREFIX, Settings, SettingsError, sources_path
 from config.sources import Source, SourcesError, SourcesFile, load_sources
 from workers import editor, status
 from workers.demo import create_app
@@ -43,6 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if args.command == "sources" and args.sources_command == "check":
+        # Checking a file needs its path and nothing else: a bad unrelated variable must not
+        # stand between the file and its verdict (exit 0 or 1, never 2).
+        return cmd_sources_check(args.file or sources_path(os.environ))
     try:
         settings = Settings.from_env(os.environ)
     except SettingsError as exc:
@@ -77,7 +81,6 @@ def _parser() -> argparse.ArgumentParser:
     sources_sub = sources.add_subparsers(dest="sources_command", required=True)
     check = sources_sub.add_parser("check", help="validate a sources file without starting")
     check.add_argument("file", nargs="?", type=Path, help="default: $WIREFEED_SOURCES")
-    check.set_defaults(handler=cmd_sources_check)
     show = sources_sub.add_parser("status", help="every source's health and next poll")
     show.add_argument("--json", action="store_true", help="a JSON list of objects")
     show.set_defaults(handler=cmd_sources_status)
@@ -94,8 +97,8 @@ def _load(path: Path) -> SourcesFile | None:
         return None
 
 
-def cmd_sources_check(settings: Settings, args: argparse.Namespace) -> int:
-    path = args.file or settings.sources_path
+def cmd_sources_check(path: Path) -> int:
+    """Validate the sources file at ``path``: 0 if usable, 1 (every problem listed) if not."""
     loaded = _load(path)
     if loaded is None:
         return 1

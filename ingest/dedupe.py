@@ -14,8 +14,11 @@ Identity is not version. A new version needs changed content; an explicit versio
 orders versions (an older one arriving late is stale), and so does the item's updated time
 when neither side has a number. Changes without an explicit version are capped per item
 (``hash_change_cap`` in ``hash_change_window``) so a feed rewriting a counter every minute
-cannot flood subscribers; corrections always pass. There is no time high-water mark: an
-unknown item is new however old its date.
+cannot flood subscribers; corrections always pass. There is no time high-water mark per
+source: an unknown item is new however old its date, unless it is dated before the retention
+window (``max_age``). Then it is EXPIRED and not taken: its entry and index keys would expire
+at once, and if we held it once, they have; taking it again would republish a purged item as
+news. (An undated item has no such date: it is dated when first seen.)
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ class DedupePolicy:
     hash_change_cap: int = 5
     hash_change_window: float = 24 * 3600.0
     near_threshold: float = DUPLICATE_THRESHOLD
+    max_age: float | None = None
+    """Seconds: an unknown item whose newest date is older than this is not taken (the
+    retention window: such an item was purged already, or would be at once). None: no limit."""
 
 
 def entry_id(source_id: str, identity: str) -> str:
@@ -66,6 +72,8 @@ def decide(
     if evidence.known is not None:
         return _known(item, evidence.known, now, policy)
     own_id = entry_id(item.source_id, item.identity)
+    if _too_old(item, now, policy):
+        return Decision(Action.EXPIRED, own_id, 0, reason="dated before the retention window")
     for owner, why in ((evidence.by_url, "same URL"), (evidence.by_copy, "same copy")):
         if owner is not None and owner.entry_id == own_id:
             continue  # our own claim, from a store interrupted before its identity record
@@ -80,6 +88,13 @@ def decide(
     if near is not None and close and near.source_id != item.source_id:
         return _owned(item, near, f"near copy ({evidence.near_score:.2f})", now, policy)
     return Decision(Action.NEW, own_id, 1)
+
+
+def _too_old(item: Item, now: datetime | None, policy: DedupePolicy) -> bool:
+    if policy.max_age is None or now is None or not item.dated:
+        return False
+    newest = max(item.published, item.updated)
+    return (now - newest).total_seconds() > policy.max_age
 
 
 def _owned(

@@ -187,6 +187,9 @@ class Action(enum.Enum):
     """A withdrawal: remove the entry everywhere and leave a tombstone."""
     BLOCKED = "blocked"
     """A copy of something killed: never ingested again."""
+    EXPIRED = "expired"
+    """Unknown, but dated before the retention window: purged already or about to be, so not
+    ingested (again)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,6 +390,8 @@ class IngestReport:
     duplicates: int = 0
     killed: int = 0
     blocked: int = 0
+    expired: int = 0
+    """Items dated before the retention window, not taken."""
     skipped: int = 0
     error: str | None = None
     stories: tuple[str, ...] = ()

@@ -250,6 +250,7 @@ async def _store_items(
         duplicates=counts[Action.DUPLICATE],
         killed=counts[Action.KILL],
         blocked=counts[Action.BLOCKED],
+        expired=counts[Action.EXPIRED],
         skipped=counts[None],
         stories=tuple(
             dict.fromkeys(

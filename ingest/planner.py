@@ -10,7 +10,7 @@ What earlier items of the same document decided counts for later ones, as if the
 already: a later item with the same URL or the same copy is theirs; a story key, a page or a
 subject an earlier item opened a story for leads to that story. An identity repeated in one
 document is taken once, at its first occurrence (feeds list newest first); repeats count under
-``None``. UNCHANGED decisions are counted but not planned.
+``None``. UNCHANGED and EXPIRED decisions are counted but not planned.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def plan(
         )
         decision = decide(item, found, now, policy)
         counts[decision.action] += 1
-        if decision.action is Action.UNCHANGED:
+        if decision.action in (Action.UNCHANGED, Action.EXPIRED):
             continue
         story = _with_document(story, item, lookup, doc, similarity)
         assignment = assign(decision, story, similarity)

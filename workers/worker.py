@@ -339,7 +339,9 @@ def policies(
         max_entries=settings.max_entries_per_fetch,
         rules=tuple(rules),
         similarity=SimilarityPolicy(window_hours=settings.story_window_hours),
-        dedupe=DedupePolicy(hash_change_cap=settings.hash_change_cap),
+        dedupe=DedupePolicy(
+            hash_change_cap=settings.hash_change_cap, max_age=settings.retention_days * 86400.0
+        ),
         health=HealthPolicy(
             dead_after=settings.fetch_dead_after,
             quiet_factor=settings.fetch_quiet_factor,

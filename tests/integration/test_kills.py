@@ -19,9 +19,10 @@ import redis.asyncio as aioredis
 from config.settings import Settings
 from feeds.render.doc import urn
 from ingest import fingerprint, keys
-from ingest.dedupe import entry_id
+from ingest.dedupe import DedupePolicy, entry_id
 from ingest.fetch import HttpFetcher
 from ingest.index import Retention
+from ingest.pipeline import IngestPolicy
 from ingest.store import RedisStore
 from tests.integration.test_dedupe_flow import (
     EARLIER,
@@ -45,6 +46,7 @@ from tests.integration.test_dedupe_flow import (
     page_updates,
     rss,
 )
+from tests.integration.test_feed_families import until
 from tests.support import FeedServer
 
 K_URI = "urn:agency:2026:leak"
@@ -363,6 +365,32 @@ async def test_no_key_but_the_global_indexes_and_source_records_lives_forever(
         if not 0 < await rclient.pttl(key) <= 7 * HOUR_MS:
             forever.append(key)
     assert forever == []
+
+
+async def test_a_purged_item_still_listed_by_its_source_is_not_ingested_again(
+    server: FeedServer, rclient: aioredis.Redis, fetcher: HttpFetcher, http: httpx.AsyncClient
+) -> None:
+    """Entries kept one second (Redis expires them for real): the item's keys are purged, its
+    source still lists it, and the next poll leaves it out instead of republishing it."""
+    store = RedisStore(rclient, retention=Retention(entries=1, tombstones=7 * 3600))
+    policy = IngestPolicy(dedupe=DedupePolicy(max_age=1))
+    desk = Desk(server, store, fetcher, policy)
+    await store.put_sources([desk.source(s) for s in SOURCES])
+    item = replace(LEAK, at=NOW - timedelta(milliseconds=500))
+    first = await desk.publish("harbor", rss(item))
+    assert first.new == 1
+    (entry,) = (await desk.entries()).values()
+
+    async def purged() -> bool:
+        return not await rclient.exists(
+            keys.identity("harbor", LEAK.id or ""), keys.entry_locator(entry.id)
+        )
+
+    assert await until(purged)
+    again = await desk.publish("harbor", rss(item) + b"\n", NOW + timedelta(seconds=3))
+    assert (again.new, again.expired) == (0, 1)
+    assert not await rclient.exists(keys.identity("harbor", LEAK.id or ""))
+    await assert_nowhere(http, LEAK_TITLE, list(first.stories))
 
 
 async def test_retention_settings_reach_the_store(

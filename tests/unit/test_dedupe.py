@@ -232,6 +232,52 @@ def test_decide(new: Item, evidence: Evidence, expected: Decision) -> None:
     assert decide(new, evidence, NOW, DedupePolicy(hash_change_cap=5)) == expected
 
 
+DAY = 24 * 3600.0
+A_MONTH = DedupePolicy(max_age=30 * DAY)
+
+
+def dated(days_ago: float, *, updated_days_ago: float | None = None, undated: bool = False) -> Item:
+    published = NOW - timedelta(days=days_ago)
+    updated = NOW - timedelta(days=days_ago if updated_days_ago is None else updated_days_ago)
+    return replace(item(), published=published, updated=updated, dated=not undated)
+
+
+@pytest.mark.parametrize(
+    ("new", "evidence", "action"),
+    [
+        pytest.param(dated(29), Evidence(), Action.NEW, id="inside-the-window"),
+        pytest.param(dated(31), Evidence(), Action.EXPIRED, id="before-the-window"),
+        pytest.param(
+            dated(400, updated_days_ago=1), Evidence(), Action.NEW, id="old-but-updated-lately"
+        ),
+        pytest.param(dated(31, undated=True), Evidence(), Action.NEW, id="undated-is-taken"),
+        pytest.param(
+            dated(31),
+            Evidence(known=known(content_hash="h0", updated=NOW - timedelta(days=40))),
+            Action.UPDATE,
+            id="known-item-goes-on-as-before",
+        ),
+        pytest.param(
+            dated(31),
+            Evidence(by_url=known(killed=True)),
+            Action.EXPIRED,
+            id="old-copy-of-a-killed-item-is-not-taken-either",
+        ),
+    ],
+)
+def test_items_dated_before_the_retention_window_are_not_taken(
+    new: Item, evidence: Evidence, action: Action
+) -> None:
+    decision = decide(new, evidence, NOW, A_MONTH)
+    assert decision.action is action
+    if action is Action.EXPIRED:
+        assert decision.reason == "dated before the retention window"
+
+
+def test_without_a_window_any_date_is_taken() -> None:
+    assert decide(dated(4000), Evidence(), NOW, DedupePolicy()).action is Action.NEW
+
+
 @pytest.mark.parametrize(
     ("source_id", "identity"),
     [

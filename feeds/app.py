@@ -48,7 +48,7 @@ from feeds.render.doc import FeedDoc
 from feeds.render.jsonfeed import JSONFEED_TYPE, jsonfeed
 from feeds.render.page import index_page, story_page
 from feeds.render.xml import ATOM_TYPE, RSS_TYPE, atom, rss
-from feeds.websub import WebSubPublisher
+from feeds.websub import WebSubPublisher, topics
 from ingest.errors import StoreError
 from ingest.reader import RedisReader
 from ingest.store import RedisStore
@@ -245,7 +245,9 @@ def _quality(params: list[str]) -> float:
 
 
 async def events(request: Request) -> Response:
-    """Server-sent events: one ``data:`` JSON per story change, with the feeds it touched."""
+    """Server-sent events: one ``data:`` JSON per story change, with the feeds it touched:
+    ``feeds`` the story's own, ``topics`` every feed URL the change touched (the ones WebSub
+    hubs are pinged with, :func:`feeds.websub.topics`)."""
     hub: EventHub = request.app.state.hub
     ctx = Context(base=_base(request))
 
@@ -259,6 +261,7 @@ async def events(request: Request) -> Response:
             "page": ctx.story_page(event.story),
             "feeds": {ext: ctx.story_feed(event.story, ext) for ext in FORMATS},
             "sources": list(event.sources),
+            "topics": topics(event, ctx, hub.tags),
         }
 
     stream = sse_stream(hub, describe, request.headers.get("last-event-id"))

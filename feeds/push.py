@@ -4,7 +4,11 @@ copies) and to server-sent-events clients of ``/events``.
 One task per process tails the Redis stream :data:`ingest.keys.EVENTS` (written by every store
 change) and hands each event to every local listener; ``/events`` clients never touch Redis
 themselves, so a thousand of them cost one blocking read. An event names the story, the kind of
-change (new, update, also, correction, kill, config) and the sources whose feeds it changed.
+change (new, update, also, correction, kill; an editor's rename, pin, merge, move; config) and
+the sources involved: those whose feeds list the changed entries, and for an editor's change
+every source of every story it touched (their tags' feeds list the stories). The tail keeps
+each source's tags, read again at each config event, so that every feed URL an event touched
+can be named (:func:`feeds.websub.topics`) without a read per event.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import redis.asyncio as aioredis
 
 from feeds.cache import RenderCache
 from ingest import keys
+from ingest.reader import RedisReader
 
 log = logging.getLogger("wirefeed.push")
 
@@ -67,16 +72,18 @@ class EventHub:
     def __init__(self, client: aioredis.Redis, cache: RenderCache) -> None:
         self._r = client
         self.cache = cache
+        self._reader = RedisReader(client)
         self._queues: set[asyncio.Queue[Event]] = set()
+        self._last = ""
+        self.tags: dict[str, tuple[str, ...]] = {}
+        """Each configured source's tags, as of the events handed on so far."""
 
     async def run(self) -> None:
         """Tail until cancelled; on a Redis error the cache stops trusting local copies until
         the tail is back, so nothing stale is served for long."""
-        last = "$"
         while True:
             try:
-                self.cache.tailing = True
-                replies: Any = await self._r.xread({keys.EVENTS: last}, block=2000, count=500)
+                await self._tail()
             except asyncio.CancelledError:
                 self.cache.tailing = False
                 raise
@@ -85,11 +92,28 @@ class EventHub:
                 reraise_cancellation()
                 log.warning("event stream unavailable; retrying", exc_info=True)
                 await asyncio.sleep(1.0)
-                continue
-            for _stream, entries in replies or ():
-                for event_id, fields in entries:
-                    last = event_id
-                    self._publish(event_of(event_id, fields))
+
+    async def _tail(self) -> None:
+        """Hand on the next events. The tags are read when the tail starts (after noting
+        where the stream ends, so that no config event slips between) and at each config
+        event, before that event is handed on."""
+        if not self._last:
+            newest: Any = await self._r.xrevrange(keys.EVENTS, count=1)
+            start = newest[0][0] if newest else "0-0"
+            await self._load_tags()
+            self._last = start
+        self.cache.tailing = True
+        replies: Any = await self._r.xread({keys.EVENTS: self._last}, block=2000, count=500)
+        for _stream, entries in replies or ():
+            for event_id, fields in entries:
+                event = event_of(event_id, fields)
+                if event.kind == "config":
+                    await self._load_tags()
+                self._last = event_id
+                self._publish(event)
+
+    async def _load_tags(self) -> None:
+        self.tags = {s.id: s.tags for s in await self._reader.get_sources()}
 
     def _publish(self, event: Event) -> None:
         self.cache.invalidate(event.scopes)

@@ -29,7 +29,8 @@ GROUP = "websub"
 
 
 def topics(event: Event, ctx: Context, tags: dict[str, tuple[str, ...]]) -> list[str]:
-    """Every feed URL an event changed, in every format (pure)."""
+    """Every feed URL an event changed, in every format (pure): what hubs are pinged with
+    and what ``/events`` lists as ``topics``. ``tags`` maps a source id to its tags."""
     if event.kind == "config":
         return []
     urls = [ctx.stories_feed(ext) for ext in FORMATS]

@@ -6,7 +6,9 @@ keeps the editor's headline (automatic headlines never overwrite it); a moved en
 record, locator and URL and copy claims name its new story, so its next version lands there; a
 story merged into another points to it (``merged_into``) and every link that still names it is
 followed to the survivor. Moves write the target first and remove from the source last, so an
-interrupted move is repaired by running it again.
+interrupted move is repaired by running it again. Every edit's change event names every source
+of every story it touched (both stories of a merge or split), as an ingestion event names its
+sources: the feeds of those sources and of their tags list the stories or their entries.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ class Editing:
             pipe.hset(keys.story_meta(story_id), "title", title)
         else:
             pipe.hdel(keys.story_meta(story_id), "title")
-        self._changed(pipe, story_id, "rename", now)
+        self._changed(pipe, story_id, "rename", now, *await self._sources_of(story_id))
         await self._call(pipe.execute())
 
     async def pin(self, story_id: str, entry_id: str | None, *, now: datetime) -> None:
@@ -87,7 +89,7 @@ class Editing:
         else:
             await self._entries_of(story_id, [entry_id], field="entry")
             pipe.hset(keys.story_meta(story_id), "pinned", entry_id)
-        self._changed(pipe, story_id, "pin", now)
+        self._changed(pipe, story_id, "pin", now, *await self._sources_of(story_id))
         await self._call(pipe.execute())
 
     async def merge(self, target: str, other: str, *, now: datetime) -> int:
@@ -108,8 +110,9 @@ class Editing:
         ids = [str(e) for e in await self._call(self._r.zrange(keys.story_timeline(other), 0, -1))]
         raws = await self._call(self._r.hmget(keys.story_entries(other), ids)) if ids else []
         moved = await self._move([Entry.from_json(r) for r in raws if r], other, target, now)
+        involved = await self._sources_of(target, other)
         pipe = self._r.pipeline(transaction=False)
-        self._changed(pipe, other, "merge", now)
+        self._changed(pipe, other, "merge", now, *involved)
         pipe.zrem(keys.STORIES, other)
         await self._call(pipe.execute())
         return moved
@@ -198,6 +201,7 @@ class Editing:
         )
         await self._call(pipe.execute())
         await self._repoint(entries, source, target)
+        involved = sorted({*sources, *await self._sources_of(source, target)})
         pipe = self._r.pipeline(transaction=False)
         for entry in entries:
             pipe.hdel(keys.story_entries(source), entry.id)
@@ -206,8 +210,8 @@ class Editing:
         pipe.zadd(keys.STORIES, {target: to_ms(now)}, gt=True)
         for source_id in sorted(sources):  # cached source feeds link the entry's old story
             pipe.incr(keys.source_revision(source_id))
-        self._changed(pipe, target, "move", now, *sorted(sources))
-        self._changed(pipe, source, "move", now, *sorted(sources))
+        self._changed(pipe, target, "move", now, *involved)
+        self._changed(pipe, source, "move", now, *involved)
         await self._call(pipe.execute())
         return len(entries)
 
@@ -281,8 +285,19 @@ class Editing:
         if len(pipe):
             await self._call(pipe.execute())
 
+    async def _sources_of(self, *story_ids: str) -> list[str]:
+        """Every source that contributed to (or is credited in) any of ``story_ids``: the
+        sources whose feeds and whose tags' feeds list those stories or their entries."""
+        pipe = self._r.pipeline(transaction=False)
+        for story_id in story_ids:
+            pipe.smembers(keys.story_sources(story_id))
+        found = await self._call(pipe.execute())
+        return sorted({str(s) for members in found for s in members})
+
     def _changed(self, pipe: Any, story_id: str, kind: str, now: datetime, *sources: str) -> None:
-        """A story changed by hand: new revision, new updated time, an event for listeners."""
+        """A story changed by hand: new revision, new updated time, an event for listeners.
+        ``sources`` are every source of every story the edit touched (see :meth:`_sources_of`),
+        so that listeners hear of the feeds of those sources and of their tags."""
         pipe.hincrby(keys.story_meta(story_id), "rev", 1)
         pipe.hset(keys.story_meta(story_id), "updated", str(to_ms(now)))
         if kind != "merge":  # a story merged away leaves the index for good

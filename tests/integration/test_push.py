@@ -35,11 +35,13 @@ from ingest import keys
 from ingest.store import RedisStore
 from tests.integration.test_app import serve_app
 from tests.integration.test_feed_families import (
+    CHENNAI,
     EXTS,
     GOVERNOR,
     LIVE,
     OUTAGES,
     SCHOOLS,
+    WIRES,
     Item,
     MiniHub,
     Newsroom,
@@ -161,6 +163,65 @@ CHANGES = [
 ]
 
 
+# An editor's change touches one story (rename, pin) or two (merge, split: both stories). It
+# returns the stories touched and every source of them with their tags: tag feeds list the
+# stories, so their hubs hear of it; so do the sources' feeds (their entries move in a merge or
+# split; a rename or pin leaves them as they were, and the ping is then a harmless extra).
+Edit = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+RENAMED = "Every DeKalb County school stays shut Monday"
+ICE_SOURCES, ICE_TAGS = ("coastal", "lakeshore", "prairie"), ("asia", "midwest", "weather")
+
+
+async def editor_rename(room: Newsroom) -> Edit:
+    story_id = await room.story_of(SCHOOLS)
+    await room.store.rename(story_id, RENAMED, now=datetime.now(UTC))
+    return (story_id,), ("prairie",), ("midwest",)
+
+
+async def editor_pin(room: Newsroom) -> Edit:
+    story_id = await room.story_of(OUTAGES)
+    await room.store.pin(story_id, (await room.entry_ids())[OUTAGES], now=datetime.now(UTC))
+    return (story_id,), ICE_SOURCES, ICE_TAGS
+
+
+async def editor_merge(room: Newsroom) -> Edit:
+    target, other = await room.story_of(CHENNAI), await room.story_of(SCHOOLS)
+    assert await room.store.merge(target, other, now=datetime.now(UTC)) == 1
+    return (target, other), ("coastal", "prairie"), ("asia", "midwest")
+
+
+async def editor_split(room: Newsroom) -> Edit:
+    story_id = await room.story_of(OUTAGES)
+    eid = (await room.entry_ids())[OUTAGES]
+    new_id = await room.store.split(story_id, [eid], now=datetime.now(UTC))
+    return (story_id, new_id), ICE_SOURCES, ICE_TAGS
+
+
+EDITS = [
+    pytest.param(editor_rename, id="rename"),
+    pytest.param(editor_pin, id="pin"),
+    pytest.param(editor_merge, id="merge"),
+    pytest.param(editor_split, id="split"),
+]
+
+
+def edit_topics(edit: Edit, base: str = PUBLIC) -> set[str]:
+    """Every feed an editor's change touched: all stories, each story's, each source's and
+    each of their tags', in every format."""
+    story_ids, sources, tags = edit
+    paths = ["/feeds/stories", *(f"/feeds/stories/{s}" for s in story_ids)]
+    paths += [f"/feeds/sources/{s}" for s in sources] + [f"/feeds/tags/{t}" for t in tags]
+    return {f"{base}{p}.{ext}" for p in paths for ext in EXTS}
+
+
+async def events_of(client: aioredis.Redis, change: Awaitable[Edit]) -> tuple[Edit, list[Event]]:
+    """What ``change`` returns, and the events it wrote."""
+    last = await client.xrevrange(keys.EVENTS, count=1)
+    found = await change
+    written = await client.xrange(keys.EVENTS, min=f"({last[0][0]}" if last else "-")
+    return found, [event_of(event_id, fields) for event_id, fields in written]
+
+
 async def test_the_publisher_pings_a_hub_with_a_publish_form(
     rclient: aioredis.Redis, hub: MiniHub, recwarn: pytest.WarningsRecorder
 ) -> None:
@@ -203,6 +264,36 @@ async def test_the_topics_of_a_change_are_the_self_links_of_its_feeds(
             for topic in urls:
                 feed = check_feed(await client.get(topic.removeprefix(PUBLIC)))
                 assert feed.link("self") == topic
+
+
+@pytest.mark.parametrize("edit", EDITS)
+async def test_an_editors_change_names_every_source_of_every_story_it_touched(
+    newsroom: Newsroom, rclient: aioredis.Redis, edit: Callable[[Newsroom], Awaitable[Edit]]
+) -> None:
+    found, written = await events_of(rclient, edit(newsroom))
+    story_ids, sources, _tags = found
+    assert written and {e.story for e in written} == set(story_ids)
+    for event in written:  # in the one event format ingestion writes
+        assert sorted(event.sources) == sorted(sources), event
+    stored = await newsroom.store.get_sources()
+    ctx = Context(base=PUBLIC, source_names={s.id: s.title for s in stored})
+    urls = {u for e in written for u in websub_topics(e, ctx, {s.id: s.tags for s in stored})}
+    assert urls == edit_topics(found)
+
+
+@pytest.mark.parametrize("edit", EDITS)
+async def test_an_editors_change_pings_the_source_and_tag_feeds_it_touched(
+    newsroom: Newsroom,
+    clean_redis: str,
+    rclient: aioredis.Redis,
+    hub: MiniHub,
+    edit: Callable[[Newsroom], Awaitable[Edit]],
+) -> None:
+    async with two_publishers(clean_redis, (hub.url,)):
+        before = hub.published()
+        found = await edit(newsroom)
+        await until(lambda: announced(rclient), within=5)
+    assert set(hub.published() - before) == edit_topics(found)
 
 
 async def test_every_hub_is_pinged_and_a_dead_one_does_not_stop_the_others(
@@ -301,6 +392,10 @@ async def test_a_client_of_events_hears_of_an_ingested_item(
         sid, _, _ = await new_update(newsroom)
         event = await stream.event()
     eid = (await newsroom.entry_ids())["Power restored to 50,000"]
+    # every feed the change touched: the same URLs the hubs hear of
+    assert Counter(event.pop("topics")) == Counter(
+        url.replace(PUBLIC, app_url) for url in topics(sid, ("lakeshore",), ("weather", "midwest"))
+    )
     assert event == {
         "id": event["id"],
         "event": "new",
@@ -334,6 +429,49 @@ async def test_every_kind_of_change_is_streamed(
     assert (event["event"], event["kind"]) == (kind, kind)
     assert sorted(event["sources"]) == sorted(sources)
     assert event["story"] == story_id
+
+
+@pytest.mark.parametrize("edit", EDITS)
+async def test_an_editors_change_is_streamed_with_every_feed_it_touched(
+    newsroom: Newsroom,
+    http: httpx.AsyncClient,
+    app_url: str,
+    rclient: aioredis.Redis,
+    edit: Callable[[Newsroom], Awaitable[Edit]],
+) -> None:
+    async with events(http) as stream:
+        found, written = await events_of(rclient, edit(newsroom))
+        heard = [await stream.event() for _ in written]
+    assert [e["id"] for e in heard] == [e.id for e in written]
+    story_ids, sources, _tags = found
+    for event in heard:  # the fields there were before are all still there
+        assert event["story"] in story_ids and event["page"].endswith(event["story"])
+        assert event["feeds"] == {
+            ext: f"{app_url}/feeds/stories/{event['story']}.{ext}" for ext in EXTS
+        }
+        assert sorted(event["sources"]) == sorted(sources)
+        assert len(event["topics"]) == len(set(event["topics"]))
+    assert {url for e in heard for url in e["topics"]} == edit_topics(found, app_url)
+    for topic in edit_topics(found, app_url):  # each one a feed this app serves
+        check_feed(await http.get(topic.removeprefix(app_url), follow_redirects=True))
+
+
+async def test_events_name_the_tag_feeds_of_the_current_source_list(
+    newsroom: Newsroom, http: httpx.AsyncClient, app_url: str
+) -> None:
+    # The app read the tags when it started; then the source list tags Prairie "schools" too.
+    retagged = [
+        newsroom.source(s, **({"tags": ("midwest", "schools")} if s == "prairie" else {}))
+        for s in WIRES
+    ]
+    async with events(http) as stream:
+        await newsroom.store.put_sources(retagged)
+        assert (await stream.event())["kind"] == "config"
+        (story_id,), _, _ = await editor_rename(newsroom)
+        event = await stream.event()
+    assert event["story"] == story_id
+    assert f"{app_url}/feeds/tags/schools.atom" in event["topics"]
+    assert f"{app_url}/feeds/tags/midwest.json" in event["topics"]
 
 
 async def test_a_source_list_change_is_streamed_as_config(
@@ -379,3 +517,44 @@ async def test_many_clients_hear_the_same_event(
         await new_update(newsroom)
         heard = [await s.event() for s in (a, b, c)]
     assert len({json.dumps(e, sort_keys=True) for e in heard}) == 1
+
+
+# -- caches -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("edit", EDITS)
+async def test_cached_feeds_an_editors_change_touched_are_as_a_fresh_render_makes_them(
+    newsroom: Newsroom,
+    clean_redis: str,
+    rclient: aioredis.Redis,
+    edit: Callable[[Newsroom], Awaitable[Edit]],
+) -> None:
+    # One app serves every feed before and after the change, from its caches; a second app,
+    # started afterwards with no rendered copy anywhere, shows what the feeds must be.
+    settings = Settings(redis_url=clean_redis, public_url=PUBLIC)
+    stories = tuple((await newsroom.story_ids()).values())
+    everything = edit_topics((stories, (*ICE_SOURCES, "quiet"), (*ICE_TAGS, "quiet")))
+    paths = sorted(u.removeprefix(PUBLIC) for u in everything)
+
+    async def served(client: httpx.AsyncClient) -> dict[str, tuple[int, bytes]]:
+        replies = [await client.get(p) for p in paths]
+        return {p: (r.status_code, r.content) for p, r in zip(paths, replies, strict=True)}
+
+    with serve_app(settings) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+            await served(client)
+            async with events(client) as stream:
+                await served(client)  # (again: from this process's own copies)
+                found, written = await events_of(rclient, edit(newsroom))
+                for _ in written:  # the change has reached this process
+                    await stream.event()
+            cached = await served(client)
+    if edit is editor_rename:  # the tag feed lists the story under its new headline
+        assert RENAMED.encode() in cached["/feeds/tags/midwest.atom"][1]
+    async for key in rclient.scan_iter(match=f"{keys.PREFIX}:render:*"):
+        await rclient.delete(key)
+    with serve_app(settings) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+            fresh = await served(client)
+    stale = [p for p in paths if cached[p] != fresh[p]]
+    assert not stale, (found, stale)

@@ -70,11 +70,18 @@ def entry_notes(entry: Entry, tz: str, credit: Callable[[str], str]) -> str:
             f'<p class="correction"><strong>Correction</strong> ({escape(when)}): '
             f"{escape(text)}</p>"
         )
-    line = escape(credit(entry.source_id))
-    others = [credit(source) for source, _url in entry.also]
+    line = _credit_link(credit(entry.source_id), entry.url)
+    others = [_credit_link(credit(source), url) for source, url in entry.also]
     if others:
-        line += " · also reported by " + escape(", ".join(others))
+        line += " · also reported by " + ", ".join(others)
     return notes + f'<p class="credit">{line}</p>'
+
+
+def _credit_link(name: str, url: str | None) -> str:
+    """A source's name, linking to where it published the item (web addresses only)."""
+    if url and url.lower().startswith(("https://", "http://")):
+        return f'<a href="{escape(url)}">{escape(name)}</a>'
+    return escape(name)
 
 
 def story_page(story: Story, ctx: Context) -> str:

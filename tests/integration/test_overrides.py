@@ -46,6 +46,7 @@ from tests.integration.test_dedupe_flow import (
     json_feed,
     page_updates,
     rss,
+    text_of,
 )
 from tests.integration.test_kills import assert_nowhere, assert_story_gone
 from tests.support import FeedServer
@@ -340,7 +341,7 @@ async def test_a_merge_moves_every_entry_into_the_target_and_sends_readers_there
         "Harbor Wire",
     ]
     item = (await get_valid(http, f"/feeds/stories/{room.strike}.json")).json()["items"][2]
-    assert "Harbor Wire · also reported by Coast Desk" in item["content_html"]
+    assert "Harbor Wire · also reported by Coast Desk" in text_of(item["content_html"])
     assert set((await headlines(http, room.strike)).values()) == {f"The Latest: {REOPEN_TITLE}"}
 
     # The merged story's page and feeds send readers to the target; it left the story list.

@@ -393,7 +393,7 @@ def test_pages_escape_titles_and_source_names(
     assert page.xpath("//script | //b") == []
     assert page.xpath("string(//head/title)") == head_title
     assert HOSTILE_TITLE in page.xpath("//h1/text() | //h3/text() | //ol//a/text()")
-    assert page.xpath("//p[@class='credit']/text()") == credits
+    assert [p.text_content() for p in page.xpath("//p[@class='credit']")] == credits
 
 
 def test_story_page_title_and_credit_come_back_verbatim() -> None:
@@ -401,7 +401,34 @@ def test_story_page_title_and_credit_come_back_verbatim() -> None:
     assert page.xpath("string(//head/title)") == HOSTILE_TITLE
     assert page.xpath("string(//h1)") == HOSTILE_TITLE
     assert page.xpath("string(//section/h3)") == HOSTILE_TITLE
-    assert page.xpath("//p[@class='credit']/text()") == [HOSTILE_SOURCE]
+    assert page.xpath("string(//p[@class='credit'])") == HOSTILE_SOURCE
+
+
+def test_credits_link_to_where_each_source_published_the_item() -> None:
+    entry = replace(
+        ICE_ENTRIES[0],
+        url="https://lakeshore.example/ice?a=1&b=2",
+        also=(
+            ("prairie", "https://prairie.example/storm"),
+            ("harbor", "javascript:alert(1)"),  # never a link
+            ("coast", None),
+        ),
+    )
+    ctx = Context(
+        base="https://wirefeed.example",
+        source_names={"lakeshore": "Lakeshore Wire", "prairie": "Prairie <News>"},
+    )
+    story = replace(ICE_STORY, entries=(entry,), entry_count=1)
+    page = lxml.html.fromstring(story_page(story, ctx))
+    (credit,) = page.xpath("//p[@class='credit']")
+    assert [(a.text, a.get("href")) for a in credit.iter("a")] == [
+        ("Lakeshore Wire", "https://lakeshore.example/ice?a=1&b=2"),
+        ("Prairie <News>", "https://prairie.example/storm"),
+    ]
+    assert credit.text_content() == (
+        "Lakeshore Wire · also reported by Prairie <News>, harbor, coast"
+    )
+    assert "javascript:" not in story_page(story, ctx)
 
 
 @pytest.mark.parametrize(

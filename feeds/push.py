@@ -6,9 +6,10 @@ change) and hands each event to every local listener; ``/events`` clients never 
 themselves, so a thousand of them cost one blocking read. An event names the story, the kind of
 change (new, update, also, correction, kill; an editor's rename, pin, merge, move; config) and
 the sources involved: those whose feeds list the changed entries, and for an editor's change
-every source of every story it touched (their tags' feeds list the stories). The tail keeps
-each source's tags, read again at each config event, so that every feed URL an event touched
-can be named (:func:`feeds.websub.topics`) without a read per event.
+every source of every story it touched (their tags' feeds list the stories). The tail adds
+each story's sources as it takes a batch (one round trip per batch: every tag feed listing the
+story changed with it) and keeps each source's tags, read again at each config event, so that
+every feed URL an event touched can be named (:func:`feeds.websub.topics`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -42,6 +43,9 @@ class Event:
     kind: str
     entry: str
     sources: tuple[str, ...]
+    story_sources: tuple[str, ...] = ()
+    """Every source the story holds entries of, read when the event is taken from the stream
+    (:func:`with_story_sources`): a story change changes the tag feeds of all of them."""
 
     @property
     def scopes(self) -> tuple[str, ...]:
@@ -64,6 +68,21 @@ def event_of(event_id: str, fields: dict[str, str]) -> Event:
     return Event(
         event_id, fields.get("story", ""), fields.get("kind", ""), fields.get("entry", ""), sources
     )
+
+
+async def with_story_sources(client: aioredis.Redis, events: list[Event]) -> list[Event]:
+    """``events`` with each story's sources filled in: one round trip for the batch."""
+    stories = sorted({e.story for e in events if e.story and e.kind != "config"})
+    if not stories:
+        return events
+    pipe = client.pipeline(transaction=False)
+    for story in stories:
+        pipe.smembers(keys.story_sources(story))
+    found = dict(zip(stories, await pipe.execute(), strict=True))
+    return [
+        replace(e, story_sources=tuple(sorted(found[e.story]))) if e.story in found else e
+        for e in events
+    ]
 
 
 class EventHub:
@@ -105,11 +124,11 @@ class EventHub:
         self.cache.tailing = True
         replies: Any = await self._r.xread({keys.EVENTS: self._last}, block=2000, count=500)
         for _stream, entries in replies or ():
-            for event_id, fields in entries:
-                event = event_of(event_id, fields)
+            events = [event_of(event_id, fields) for event_id, fields in entries]
+            for event in await with_story_sources(self._r, events):
                 if event.kind == "config":
                     await self._load_tags()
-                self._last = event_id
+                self._last = event.id
                 self._publish(event)
 
     async def _load_tags(self) -> None:
@@ -133,7 +152,8 @@ class EventHub:
     async def since(self, last_id: str) -> list[Event]:
         """Events after ``last_id`` still in the stream (for a reconnecting client)."""
         entries: Any = await self._r.xrange(keys.EVENTS, min=f"({last_id}", count=REPLAY_LIMIT)
-        return [event_of(event_id, fields) for event_id, fields in entries]
+        events = [event_of(event_id, fields) for event_id, fields in entries]
+        return await with_story_sources(self._r, events)
 
 
 async def sse_stream(

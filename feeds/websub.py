@@ -18,7 +18,7 @@ import httpx
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from feeds.push import Event, event_of, reraise_cancellation
+from feeds.push import Event, event_of, reraise_cancellation, with_story_sources
 from feeds.queries import FORMATS
 from feeds.render.context import Context
 from ingest import keys
@@ -37,6 +37,7 @@ def topics(event: Event, ctx: Context, tags: dict[str, tuple[str, ...]]) -> list
     urls += [ctx.story_feed(event.story, ext) for ext in FORMATS]
     for source in event.sources:
         urls += [ctx.feed("source", source, ext) for ext in FORMATS]
+    for source in dict.fromkeys(event.sources + event.story_sources):  # tag feeds list stories
         for tag in tags.get(source, ()):
             urls += [ctx.feed("tag", tag, ext) for ext in FORMATS]
     return list(dict.fromkeys(urls))
@@ -87,6 +88,7 @@ class WebSubPublisher:
 
     async def announce(self, events: Iterable[Event]) -> list[str]:
         """Ping every hub about the feeds ``events`` changed; returns the topics."""
+        events = await with_story_sources(self._r, list(events))
         sources = await self._reader.get_sources()
         tags = {s.id: s.tags for s in sources}
         ctx = Context(base=self.base_url, source_names={s.id: s.title for s in sources})

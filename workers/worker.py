@@ -130,18 +130,18 @@ class Worker:
     async def publish_sources(self, sources: list[Source]) -> None:
         """Make ``sources`` the configured set and bring the schedule in line with it.
 
-        Disabled sources are marked paused; a source that answered 410 stays off the schedule
-        until its configured URL changes.
+        Disabled sources are marked paused; a source that answered 410 stays off the schedule,
+        and stays ``gone`` even while disabled, until its configured URL changes.
         """
         await self.store.put_sources(sources)
         statuses = await self.store.source_statuses([s.id for s in sources])
         schedulable = []
         for source in sources:
             status = statuses[source.id]
-            if not source.enabled:
-                await self.store.set_state(source.id, "paused")
-            elif status.state == "gone" and status.fetched_url == source.url:
+            if status.state == "gone" and status.fetched_url == source.url:
                 log.warning("source %s: left off the schedule: %s", source.id, status.last_error)
+            elif not source.enabled:
+                await self.store.set_state(source.id, "paused")
             else:
                 schedulable.append(source)
         await self.schedule.sync(schedulable)

@@ -7,6 +7,8 @@ message, what (if anything) was stored, and when ``next_delay`` polls it again a
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import random
 import tracemalloc
 import uuid
@@ -20,6 +22,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
+from config.settings import Settings
 from config.sources import Source
 from ingest import keys
 from ingest.fetch import FetchLimits, HttpFetcher
@@ -31,6 +34,7 @@ from tests import hostile as h
 from tests.hostile import HostileServer, hostile_server, watch_opens
 from tests.support import LOOPBACK
 from workers.timing import TimingPolicy, next_delay
+from workers.worker import Worker
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 CAP = 1_000_000
@@ -336,6 +340,34 @@ async def test_a_gone_source_is_not_polled_again(
     report = await poll(source, fetcher, store)
     assert report.after is not None and report.after.state == "gone"
     assert delay_of(source, report)[0] is None
+    assert hostile.count("/410") == 1
+
+
+async def test_a_gone_source_stays_gone_while_disabled_and_when_enabled_again(
+    hostile: HostileServer,
+    fetcher: HttpFetcher,
+    store: RedisStore,
+    rclient: aioredis.Redis,
+    clean_redis: str,
+) -> None:
+    """Only a new URL brings a source that answered 410 back onto the schedule; pausing it in
+    between does not wipe out why it is off."""
+    source = source_for(hostile, "/410")
+    await poll(source, fetcher, store)
+    settings = Settings(
+        redis_url=clean_redis, fetch_allow_networks=(ipaddress.ip_network("127.0.0.0/8"),)
+    )
+
+    async def publish(configured: Source) -> tuple[str, bool]:
+        stop = asyncio.Event()
+        stop.set()  # publish the sources, then stop at once
+        await Worker(settings, clean_redis).run(stop, [configured])
+        scheduled = await rclient.zscore(keys.SCHEDULE, configured.id) is not None
+        return (await store.source_status(configured.id)).state, scheduled
+
+    assert await publish(replace(source, enabled=False)) == ("gone", False)
+    assert await publish(source) == ("gone", False)
+    assert (await publish(replace(source, url=hostile.url("/good"))))[1]  # on the schedule
     assert hostile.count("/410") == 1
 
 

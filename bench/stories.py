@@ -85,7 +85,9 @@ from ingest.store import RedisStore
 from ingest.stories import assign, story_id_for
 from ingest.story_index import (
     CANDIDATES,
+    COUNT_TERMS,
     DEEP_TERMS,
+    INDEX_TERM,
     SHALLOW,
     TERM_CAP,
     RedisStoryIndex,
@@ -227,11 +229,12 @@ class LoadPipe(RespPipe):
     def sadd(self, name: str, *values: str) -> None:
         self._add("SADD", name, *values)
 
-    def zadd(self, name: str, mapping: dict[str, int]) -> None:
-        self._add("ZADD", name, *itertools.chain.from_iterable((v, k) for k, v in mapping.items()))
+    def __init__(self) -> None:
+        super().__init__()
+        self.scripts: set[Any] = set()  # redis-py's pipelines load these; load() does here
 
-    def zremrangebyrank(self, name: str, min: int, max: int) -> None:
-        self._add("ZREMRANGEBYRANK", name, min, max)
+    def evalsha(self, sha: str, numkeys: int, *args: Any) -> None:
+        self._add("EVALSHA", sha, numkeys, *args)
 
 
 _df: dict[str, int] = {}
@@ -277,7 +280,8 @@ def queue_story(pipe: Any, index: RedisStoryIndex, s: int, size: int) -> None:
 
 
 def _index() -> RedisStoryIndex:
-    return RedisStoryIndex(None, Retention(), similar.SimilarityPolicy())  # type: ignore[arg-type]
+    # queue_* only build commands: the client never connects
+    return RedisStoryIndex(redis.Redis(), Retention(), similar.SimilarityPolicy())
 
 
 def encode_stories(start: int, stop: int, size: int) -> tuple[bytes, int]:
@@ -313,6 +317,8 @@ def load(url: str, size: int, df: dict[str, int], total: int) -> float:
     for n in range(0, len(fields), 10_000):
         client.hset(keys.DOC_FREQUENCY, mapping={t: df[t] for t in fields[n : n + 10_000]})
     client.set(keys.DOC_TOTAL, total)
+    for script in (INDEX_TERM, COUNT_TERMS):  # the chunks run them by SHA
+        client.script_load(script)
     conn = client.connection_pool.get_connection()
     conn.connect()
     sock = conn._sock  # raw: per-reply parsing in redis-py would be the bottleneck here

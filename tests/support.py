@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import lxml.html
 import pytest
 
 from ingest.guard import AddressPolicy
@@ -166,3 +167,8 @@ def child_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WIREFEED_")}
     env.update(extra)
     return env
+
+
+def text_of(html: str) -> str:
+    """What a reader sees of an HTML fragment (credits link their sources' names)."""
+    return str(lxml.html.fragment_fromstring(html, create_parent="div").text_content())

@@ -36,7 +36,7 @@ from ingest.model import Entry, IngestReport
 from ingest.normalize import copy_key
 from ingest.pipeline import IngestPolicy, ingest_source
 from ingest.store import RedisStore
-from tests.support import FeedServer, Reply
+from tests.support import FeedServer, Reply, text_of
 from tests.unit.validate import validate_atom, validate_jsonfeed
 from workers.worker import policies
 
@@ -256,11 +256,6 @@ async def page_updates(http: httpx.AsyncClient, story_id: str) -> list[Any]:
     response = await http.get(f"/stories/{story_id}")
     assert response.status_code == 200
     return list(lxml.html.fromstring(response.text).xpath("//section[@class='update']"))
-
-
-def text_of(html: str) -> str:
-    """What a reader sees of an HTML fragment (credits link their sources' names)."""
-    return str(lxml.html.fragment_fromstring(html, create_parent="div").text_content())
 
 
 def credit_lines(updates: Sequence[Any]) -> list[str]:

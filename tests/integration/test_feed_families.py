@@ -44,7 +44,7 @@ from ingest.model import IngestReport
 from ingest.pipeline import ingest_source
 from ingest.store import RedisStore
 from tests.integration.test_app import Item, atom_wire, json_wire, rss, serve_app
-from tests.support import LOOPBACK, FeedServer, Reply, child_env
+from tests.support import LOOPBACK, FeedServer, Reply, child_env, text_of
 from tests.unit.validate import validate_atom, validate_jsonfeed, validate_rss
 
 T = TypeVar("T")
@@ -554,7 +554,7 @@ async def test_story_entry_content_is_the_timeline(
         ], ext
         assert [title for _, title in sections(entry["html"])] == timeline.titles
         assert entry["html"].startswith('<div class="lede">')
-        assert "Lakeshore Wire · also reported by Coastal Desk" in entry["html"]
+        assert "Lakeshore Wire · also reported by Coastal Desk" in text_of(entry["html"])
         assert entry["url"] == f"{app_url}/stories/{sid}"
 
 

@@ -46,10 +46,9 @@ from tests.integration.test_dedupe_flow import (
     json_feed,
     page_updates,
     rss,
-    text_of,
 )
 from tests.integration.test_kills import assert_nowhere, assert_story_gone
-from tests.support import FeedServer
+from tests.support import FeedServer, text_of
 from tests.unit.validate import validate_atom, validate_jsonfeed, validate_rss
 
 TOKEN = "westhaven-desk-0123456789abcdef"

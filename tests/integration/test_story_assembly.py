@@ -32,8 +32,7 @@ from ingest.pipeline import IngestPolicy, ingest_source
 from ingest.similar import SimilarityPolicy
 from ingest.store import RedisStore
 from tests.integration.test_app import serve_app
-from tests.integration.test_dedupe_flow import text_of
-from tests.support import FeedServer, Reply
+from tests.support import FeedServer, Reply, text_of
 from tests.unit.validate import validate_atom, validate_jsonfeed, validate_rss
 
 T0 = datetime(2026, 11, 29, 17, 40, tzinfo=UTC)  # 12:40 p.m. in New York

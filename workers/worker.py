@@ -329,6 +329,12 @@ def _log(report: IngestReport) -> None:
         log.warning("source %s: %s", report.source_id, report.error)
     elif report.new or report.updated:
         log.info("source %s: %d new, %d updated", report.source_id, report.new, report.updated)
+    if report.expired:  # a new source's back catalogue, or items it lists past our window
+        log.info(
+            "source %s: %d items dated before the retention window left out",
+            report.source_id,
+            report.expired,
+        )
 
 
 def policies(

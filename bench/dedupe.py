@@ -422,7 +422,9 @@ async def measure(arms: Sequence[Arm], rounds: int) -> None:
             await timed_round(arm)
 
 
-def figures_of(arm: Arm) -> dict[str, Any]:
+def timing_figures(arm: Any) -> dict[str, Any]:
+    """Rates, CPU, Redis time and calls, and document latencies of an arm's timed rounds (the
+    median round by wall time); stories.py reports its arms with the same figures."""
     wall, cpu, seconds = sorted(arm.runs, key=lambda r: r[0])[len(arm.runs) // 2]
     n, all_decisions = arm.decisions, arm.decisions * len(arm.runs)
     return {
@@ -438,8 +440,11 @@ def figures_of(arm: Arm) -> dict[str, Any]:
         "document_ms_p50": round(statistics.median(seconds) * 1000, 2),
         "document_ms_p95": round(statistics.quantiles(seconds, n=20)[-1] * 1000, 2),
         "rounds_decisions_per_s": [round(n / r[0], 1) for r in arm.runs],
-        "verdicts": _verdicts(arm.verdicts),
     }
+
+
+def figures_of(arm: Arm) -> dict[str, Any]:
+    return {**timing_figures(arm), "verdicts": _verdicts(arm.verdicts)}
 
 
 def _verdicts(verdicts: Sequence[tuple[Probe, Action, str]]) -> dict[str, dict[str, float]]:

@@ -72,6 +72,7 @@ from dedupe import (
     _read_replies,
     memory,
     prepare,
+    timing_figures,
     with_db,
 )
 
@@ -493,24 +494,7 @@ async def measure(arms: Sequence[Arm], rounds: int) -> None:
 
 
 def figures_of(arm: Arm) -> dict[str, Any]:
-    wall, cpu, seconds = sorted(arm.runs, key=lambda r: r[0])[len(arm.runs) // 2]
-    n, all_decisions = arm.decisions, arm.decisions * len(arm.runs)
-    return {
-        "decisions_per_s": round(n / wall, 1),
-        "ms_per_decision": round(wall / n * 1000, 4),
-        "client_cpu_ms_per_decision": round(cpu / n * 1000, 4),
-        "redis_us_per_decision": round(arm.server_stats["usec"] / all_decisions, 1),
-        "redis_calls_per_decision": {
-            k.removesuffix(" calls"): round(v / all_decisions, 2)
-            for k, v in sorted(arm.server_stats.items())
-            if k != "usec" and v
-        },
-        "document_ms_p50": round(statistics.median(seconds) * 1000, 2),
-        "document_ms_p95": round(statistics.quantiles(seconds, n=20)[-1] * 1000, 2),
-        "rounds_decisions_per_s": [round(n / r[0], 1) for r in arm.runs],
-        "reads": arm.reads,
-        "verdicts": _verdicts(arm.verdicts),
-    }
+    return {**timing_figures(arm), "reads": arm.reads, "verdicts": _verdicts(arm.verdicts)}
 
 
 def _verdicts(

@@ -7,8 +7,10 @@
             -> render, once: one coroutine per process (a shared future) and one process
                across the fleet (a short Redis lock; the others wait for its result)
 
-A document depends on revisions (:meth:`ingest.reader.RedisReader.revisions`) that every write
-bumps, so a Redis copy rendered at older revisions is simply not used; nothing has to delete it.
+A document depends on revisions (``stories``: every story and tag feed, ``story:ID``,
+``source:ID``, ``config``: the source list; read in :meth:`RenderCache._lookup`) that every
+write bumps, so a Redis copy rendered at older revisions is simply not used; nothing has to
+delete it.
 Local copies are dropped as soon as the story-changed event reaches this process (see
 :mod:`feeds.push`), and are trusted only while that event tail runs.
 """

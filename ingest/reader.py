@@ -157,23 +157,6 @@ class RedisReader:
                 ordered.append(str(sid))
         return await self.stories(ordered[offset:want], entries=entries)
 
-    async def revisions(self, names: Sequence[str]) -> list[int]:
-        """Current revisions: ``stories`` (every story and tag feed), ``story:ID``,
-        ``source:ID``, ``config`` (the source list). A cached rendering is fresh while the
-        revisions it was rendered at are current."""
-        pipe = self._r.pipeline(transaction=False)
-        for name in names:
-            kind, _, ident = name.partition(":")
-            if kind == "story":
-                pipe.hget(keys.story_meta(ident), "rev")
-            elif kind == "source":
-                pipe.get(keys.source_revision(ident))
-            elif kind == "config":
-                pipe.get(keys.CONFIG_REVISION)
-            else:
-                pipe.get(keys.REVISION)
-        return [int(v or 0) for v in await self._call(pipe.execute())]
-
     async def _call(self, awaitable: Any) -> Any:
         try:
             return await awaitable

@@ -81,12 +81,14 @@ def _attempt(settings: Settings, action: Callable[[RedisStore, datetime], Awaita
     return 0
 
 
+def _no_live_entry(entry_id: str) -> EditError:
+    return EditError("not_found", f"no live entry {entry_id!r} (unknown, expired or killed)")
+
+
 def cmd_kill(settings: Settings, args: argparse.Namespace) -> int:
     async def kill(store: RedisStore, now: datetime) -> str:
         if not await store.kill(args.entry_id, reason=args.reason, now=now):
-            raise EditError(
-                "not_found", f"no live entry {args.entry_id!r} (unknown, expired or killed)"
-            )
+            raise _no_live_entry(args.entry_id)
         return f"killed entry {args.entry_id}: removed from every feed; it will not come back"
 
     return _attempt(settings, kill)
@@ -95,9 +97,7 @@ def cmd_kill(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_correct(settings: Settings, args: argparse.Namespace) -> int:
     async def correct(store: RedisStore, now: datetime) -> str:
         if not await store.correct(args.entry_id, note=args.note, now=now):
-            raise EditError(
-                "not_found", f"no live entry {args.entry_id!r} (unknown, expired or killed)"
-            )
+            raise _no_live_entry(args.entry_id)
         return f"entry {args.entry_id} marked as corrected"
 
     return _attempt(settings, correct)

@@ -108,12 +108,7 @@ def _finish_rss(feed: bytes, doc: FeedDoc) -> bytes:
         else:
             channel.insert(0, link)
     if paging.archive:
-        marker = etree.Element(f"{{{HISTORY_NS}}}archive", nsmap={"fh": HISTORY_NS})
-        first_item = channel.find("item")
-        if first_item is None:
-            channel.append(marker)
-        else:
-            first_item.addprevious(marker)
+        _mark_archive(channel, channel.find("item"))
     result: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     return result
 
@@ -137,14 +132,19 @@ def _finish_atom(feed: bytes, doc: FeedDoc) -> bytes:
     for entry, item in zip(entries, doc.items, strict=True):
         _entry_links(entry, item)
     if doc.paging.archive:
-        marker = etree.Element(f"{{{HISTORY_NS}}}archive", nsmap={"fh": HISTORY_NS})
-        first_entry = root.find(f"{{{ATOM_NS}}}entry")
-        if first_entry is None:
-            root.append(marker)
-        else:
-            first_entry.addprevious(marker)
+        _mark_archive(root, root.find(f"{{{ATOM_NS}}}entry"))
     result: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     return result
+
+
+def _mark_archive(feed: etree._Element, first: etree._Element | None) -> None:
+    """Put RFC 5005's ``fh:archive`` into ``feed`` (Atom feed, RSS channel), before its first
+    entry or item ``first`` if it has one."""
+    marker = etree.Element(f"{{{HISTORY_NS}}}archive", nsmap={"fh": HISTORY_NS})
+    if first is None:
+        feed.append(marker)
+    else:
+        first.addprevious(marker)
 
 
 def _entry_links(entry: etree._Element, item: FeedItem) -> None:

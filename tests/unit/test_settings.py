@@ -488,6 +488,13 @@ def _timing(attribute: str) -> Callable[[IngestPolicy, TimingPolicy], object]:
             6.0,
             id="story-window",
         ),
+        pytest.param(
+            "RETENTION_DAYS",
+            "2",
+            lambda ingest, _timing: ingest.dedupe.max_age,
+            2 * 86400.0,
+            id="retention-window-bounds-item-age",
+        ),
     ],
 )
 def test_the_worker_runs_with_the_policies_settings_give(

@@ -9,7 +9,6 @@ result dict and are not evaluated here. Files that declare HTTP headers in their
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from ingest.errors import EntryError, ParseError
 from ingest.model import Item, ParsedFeed
 from ingest.normalize import normalize
 from ingest.parse import parse
-from tests.support import CORPORA, corpus
+from tests.support import CORPORA, corpus, declared_headers
 
 pytestmark = pytest.mark.corpus
 
@@ -30,14 +29,6 @@ EXPECTED_FILES = 2107
 MIN_PARSED = 0.98
 """Measured with feedparser 6.0: 2,099 of 2,107 files parse (99.6%); the 8 that do not are an
 empty document and seven CDF channels without items, which are indeed not feeds we can read."""
-
-_HEADER = re.compile(rb"^Header:\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)\s*$", re.MULTILINE)
-
-
-def declared_headers(body: bytes) -> dict[str, str]:
-    """``Header: Name: value`` lines of a corpus file's opening comment, as response headers."""
-    head = body[: body.find(b"-->") + 1] if b"-->" in body else b""
-    return {m[1].decode(): m[2].decode("latin-1") for m in _HEADER.finditer(head)}
 
 
 def ingest(path: Path) -> tuple[ParsedFeed | None, list[Item], int]:

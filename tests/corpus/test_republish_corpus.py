@@ -34,9 +34,8 @@ from ingest import keys
 from ingest.model import FetchResult, Validators
 from ingest.pipeline import ingest_source
 from ingest.store import RedisStore
-from tests.corpus.test_feedparser_corpus import declared_headers
-from tests.integration.test_feed_families import PARSE, VALIDATE
-from tests.support import CORPORA, corpus
+from tests.support import CORPORA, corpus, declared_headers
+from tests.support.lakeshore import PARSE, VALIDATE
 
 pytestmark = pytest.mark.corpus
 

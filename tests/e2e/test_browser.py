@@ -9,22 +9,25 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
-from email.utils import format_datetime
-from html import escape
 from pathlib import Path
 
-import httpx
 import pytest
+from playwright.async_api import async_playwright
 
 from config.sources import Source
 from ingest.fetch import FetchLimits, HttpFetcher
 from ingest.pipeline import ingest_source
 from ingest.store import RedisStore
-from tests.support import LOOPBACK, ROOT, FeedServer, Reply, child_env, free_port, wait_for
+from tests.support import (
+    LOOPBACK,
+    FeedServer,
+    Reply,
+    Wire,
+    app_process,
+    feeds,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -56,15 +59,7 @@ def chromium() -> str:
 
 
 def rss(title: str, *items: tuple[str, str, str, str, datetime]) -> bytes:
-    rows = "".join(
-        f'<item><guid isPermaLink="false">{guid}</guid><title>{escape(head)}</title>'
-        f"<link>{escape(link)}</link><description>{escape(text)}</description>"
-        f"<pubDate>{format_datetime(at, usegmt=True)}</pubDate></item>"
-        for guid, head, text, link, at in items
-    )
-    return (
-        f'<rss version="2.0"><channel><title>{escape(title)}</title>{rows}</channel></rss>'.encode()
-    )
+    return feeds.rss(*(Wire(*item) for item in items), title=title)
 
 
 def at(hour: int, minute: int = 0) -> datetime:
@@ -121,50 +116,18 @@ async def rolling_story(server: FeedServer, store: RedisStore) -> AsyncIterator[
 
 
 @pytest.fixture
-def web(clean_redis: str, tmp_path: Path) -> Iterator[str]:
+def web(clean_redis: str) -> Iterator[str]:
     """The web service as its own process, ``python -m feeds``; yields its base URL."""
-    port = free_port()
-    log_path = tmp_path / "web.log"
-    env = child_env(
-        WIREFEED_REDIS_URL=clean_redis,
-        WIREFEED_HTTP_HOST="127.0.0.1",
-        WIREFEED_HTTP_PORT=str(port),
-    )
-    url = f"http://127.0.0.1:{port}"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "feeds"], cwd=ROOT, env=env, stdout=log, stderr=log
-        )
-
-        def healthy() -> bool:
-            if proc.poll() is not None:
-                raise AssertionError(
-                    f"python -m feeds exited with {proc.returncode}:\n{log_path.read_text()}"
-                )
-            try:
-                return httpx.get(url + "/healthz", timeout=2).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        try:
-            wait_for(healthy, timeout=30)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+    with app_process(clean_redis) as url:
+        yield url
 
 
 async def test_reader_opens_a_rolling_story_from_the_front_page(
     rolling_story: str, web: str, tmp_path: Path
 ) -> None:
     executable = chromium()
-    async_api = pytest.importorskip("playwright.async_api")
     errors: list[str] = []
-    async with async_api.async_playwright() as pw:
+    async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
             page = await browser.new_page(viewport={"width": 900, "height": 1100})
@@ -227,8 +190,7 @@ async def test_reader_opens_a_rolling_story_from_the_front_page(
 
 async def test_follow_links_on_the_story_page_serve_its_feeds(rolling_story: str, web: str) -> None:
     executable = chromium()
-    async_api = pytest.importorskip("playwright.async_api")
-    async with async_api.async_playwright() as pw:
+    async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
             page = await browser.new_page()

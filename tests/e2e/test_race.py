@@ -25,7 +25,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -37,8 +37,7 @@ from ingest import keys
 from ingest.fingerprint import DUPLICATE_THRESHOLD, lead, words
 from ingest.model import Entry
 from ingest.store import RedisStore
-from tests.integration.test_dedupe_flow import Wire, atom, rss
-from tests.support import child_env, wait_for
+from tests.support import SESSION, Wire, atom, child_env, rss, wait_for
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/net/tcp").exists(), reason="needs Linux /proc to tell processes apart"
@@ -317,7 +316,7 @@ def race(
     title: str,
     text: str,
 ) -> None:
-    at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    at = SESSION - timedelta(minutes=5)  # the workers take items of their retention window
     urls = {"harbor": f"https://harbor.example/{slug}", "bay": f"https://bay.example/{slug}"}
     server.bodies = {
         HARBOR: rss(Wire(f"harbor-{slug}", title, text, urls["harbor"] + "?utm_source=rss", at)),

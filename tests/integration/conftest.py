@@ -1,5 +1,6 @@
-"""Fixtures shared by the integration tests: a loopback-only fetcher, the web app on a real
-port over the test's Redis, and an HTTP client for it. A module that needs another app (an
+"""Fixtures shared by the integration tests: a loopback-only fetcher, the Westhaven desk
+(tests/support/desk.py) over the test's Redis, the web app on a real port over that Redis, and
+an HTTP client for it. A module that needs another app (an
 admin token, a page size) defines its own ``app_url``; ``http`` follows it."""
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import pytest
 
 from config.settings import Settings
 from ingest.fetch import FetchLimits, HttpFetcher
-from tests.integration.test_app import serve_app
-from tests.support import LOOPBACK
+from ingest.store import RedisStore
+from tests.support import LOOPBACK, FeedServer, serve_app
+from tests.support.desk import Desk
 
 
 @pytest.fixture
@@ -24,6 +26,12 @@ async def fetcher() -> AsyncIterator[HttpFetcher]:
         yield f
     finally:
         await f.aclose()
+
+
+@pytest.fixture
+async def desk(server: FeedServer, store: RedisStore, fetcher: HttpFetcher) -> Desk:
+    """The Westhaven wires on ``server``, their sources stored, polled on demand."""
+    return await Desk(server, store, fetcher).configure()
 
 
 @pytest.fixture

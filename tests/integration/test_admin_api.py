@@ -16,7 +16,6 @@ import json
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -27,13 +26,16 @@ from config.settings import Settings, SettingsError
 from ingest import keys
 from ingest.fetch import HttpFetcher
 from ingest.store import RedisStore
-from tests.integration.test_app import serve_app
-from tests.integration.test_dedupe_flow import SOURCES, Desk
-from tests.integration.test_overrides import (
+from tests.support import FeedServer, child_env, serve_app
+from tests.support.desk import (
     ACID_TITLE,
     LEAK_TITLE,
+    POLLED,
     REOPEN_TITLE,
+    SHORT,
+    SOURCES,
     TOKEN,
+    Desk,
     Newsroom,
     client,
     get_valid,
@@ -41,15 +43,10 @@ from tests.integration.test_overrides import (
     placement,
     story_titles,
 )
-from tests.support import FeedServer, child_env
 
 OFF = "the admin API is off: set WIREFEED_ADMIN_TOKEN to turn it on"
 WRONG = "missing or wrong admin token (Authorization: Bearer TOKEN)"
 CHALLENGE = 'Bearer realm="wirefeed admin"'
-SHORT = (
-    "WIREFEED_ADMIN_TOKEN: must be at least 16 characters (a random token, e.g. from "
-    "`python -c 'import secrets; print(secrets.token_urlsafe())'`)"
-)
 NO_STORY = "nosuchstory0"
 NO_ENTRY = "0123456789abcdef0123"
 
@@ -64,8 +61,7 @@ Case = tuple[str, Any, int, str]
 async def room(server: FeedServer, store: RedisStore, fetcher: HttpFetcher) -> Newsroom:
     desk = Desk(server, store, fetcher)
     await store.put_sources([desk.source(s) for s in SOURCES])
-    clock = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
-    return await open_newsroom(desk, clock)
+    return await open_newsroom(desk, POLLED)
 
 
 @pytest.fixture

@@ -8,30 +8,31 @@ Every document the app serves must validate; ETags must follow RFC 9110 13.1.2.
 from __future__ import annotations
 
 import json
-import socket
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
-from html import escape
 
 import httpx
 import lxml.html
 import pytest
-import uvicorn
 
 from config.settings import Settings
 from config.sources import Source
-from feeds.app import create_app
 from ingest.fetch import FetchLimits, HttpFetcher
 from ingest.pipeline import ingest_source
 from ingest.store import RedisStore
-from tests.support import LOOPBACK, FeedServer, Reply, wait_for
-from tests.unit.validate import validate_atom, validate_jsonfeed
+from tests.support import (
+    FIXED,
+    LOOPBACK,
+    FeedServer,
+    Reply,
+    serve_app,
+    validate_atom,
+    validate_jsonfeed,
+)
+from tests.support.lakeshore import Item, atom_wire, json_wire, rss
 
-NOW = datetime(2026, 11, 29, 22, 30, tzinfo=UTC)
+NOW = FIXED + timedelta(hours=7, minutes=30)  # 22:30 UTC, the day of FIXED
 LIVE = "https://lakeshore.example/2026/11/29/ice-storm-live"
 
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
@@ -39,89 +40,7 @@ JSON_TYPE = "application/feed+json; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
 
 
-# -- a running app ----------------------------------------------------------------------------
-
-
-@contextmanager
-def serve_app(settings: Settings) -> Iterator[str]:
-    """Run the app with uvicorn in a thread, on a loopback socket bound here; yield its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings), log_level="warning", lifespan="on", server_header=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        wait_for(lambda: server.started or not thread.is_alive(), timeout=30)
-        assert server.started, "uvicorn stopped before it started serving"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
-
-
 # -- invented wires ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Item:
-    id: str
-    title: str
-    text: str
-    link: str
-    at: datetime
-
-
-def rss(*items: Item) -> bytes:
-    rows = "".join(
-        f'<item><guid isPermaLink="false">{i.id}</guid><title>{escape(i.title)}</title>'
-        f"<link>{escape(i.link)}</link><description>{escape(i.text)}</description>"
-        f"<pubDate>{format_datetime(i.at, usegmt=True)}</pubDate></item>"
-        for i in items
-    )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>Lakeshore Wire</title><link>https://lakeshore.example/</link>{rows}"
-        "</channel></rss>"
-    ).encode()
-
-
-def atom_wire(*items: Item) -> bytes:
-    rows = "".join(
-        f"<entry><id>{i.id}</id><title>{escape(i.title)}</title>"
-        f"<updated>{i.at.isoformat()}</updated><published>{i.at.isoformat()}</published>"
-        f'<link rel="alternate" href="{escape(i.link)}"/>'
-        f'<summary type="text">{escape(i.text)}</summary></entry>'
-        for i in items
-    )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
-        "<id>urn:prairie:wire</id><title>Prairie News &amp; Wire</title>"
-        f"<updated>{NOW.isoformat()}</updated><author><name>Prairie</name></author>{rows}</feed>"
-    ).encode()
-
-
-def json_wire(*items: Item) -> bytes:
-    return json.dumps(
-        {
-            "version": "https://jsonfeed.org/version/1.1",
-            "title": "Coastal Desk",
-            "items": [
-                {
-                    "id": i.id,
-                    "url": i.link,
-                    "title": i.title,
-                    "content_text": i.text,
-                    "date_published": i.at.isoformat(),
-                }
-                for i in items
-            ],
-        }
-    ).encode()
 
 
 LAKESHORE = [

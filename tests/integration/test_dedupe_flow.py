@@ -10,12 +10,8 @@ sharing its names.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
-from html import escape
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -25,155 +21,47 @@ import pytest
 import redis.asyncio as aioredis
 
 from config.settings import Settings
-from config.sources import Source
 from feeds.render.jsonfeed import rfc3339
 from ingest import keys
 from ingest.codec import MAX_VERSIONS_KEPT
 from ingest.dedupe import DedupePolicy, entry_id
 from ingest.fetch import HttpFetcher
 from ingest.fingerprint import DUPLICATE_THRESHOLD, lead, words
-from ingest.model import Entry, IngestReport
+from ingest.model import IngestReport
 from ingest.normalize import copy_key
-from ingest.pipeline import IngestPolicy, ingest_source
+from ingest.pipeline import IngestPolicy
 from ingest.store import RedisStore
-from tests.support import FeedServer, Reply, text_of
-from tests.unit.validate import validate_atom, validate_jsonfeed
+from tests.support import (
+    EARLIER,
+    FeedServer,
+    Wire,
+    atom,
+    json_feed,
+    ninjs,
+    ninjs_item,
+    rss,
+    text_of,
+)
+from tests.support import FIXED as NOW
+from tests.support.desk import (
+    LEAK,
+    LEAK_TEXT,
+    LEAK_TITLE,
+    LEAK_URL,
+    LIVE,
+    NEAR_TEXT,
+    NEAR_TITLE,
+    NEAR_WIRE,
+    STRIKE_TEXT,
+    STRIKE_TITLE,
+    Desk,
+    credit_lines,
+    get_feed,
+    page_updates,
+)
 from workers.worker import policies
 
-NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
-EARLIER = NOW - timedelta(hours=1)
-TOMBSTONES_NS = "http://purl.org/atompub/tombstones/1.0"
-
 # -- invented wires ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Wire:
-    """One item as a wire sends it; ``None`` leaves the field out of the document."""
-
-    id: str | None
-    title: str
-    text: str = ""
-    link: str | None = None
-    at: datetime = EARLIER
-    updated: datetime | None = None
-
-
-def rss(*items: Wire, title: str = "Harbor Wire") -> bytes:
-    rows = []
-    for i in items:
-        parts = [f"<title>{escape(i.title)}</title>"] if i.title else []
-        if i.id is not None:
-            parts.append(f'<guid isPermaLink="false">{escape(i.id)}</guid>')
-        if i.link:
-            parts.append(f"<link>{escape(i.link)}</link>")
-        if i.text:
-            parts.append(f"<description>{escape(i.text)}</description>")
-        parts.append(f"<pubDate>{format_datetime(i.at, usegmt=True)}</pubDate>")
-        rows.append(f"<item>{''.join(parts)}</item>")
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>{escape(title)}</title><link>https://harbor.example/</link>"
-        f"<description>Wire</description>{''.join(rows)}</channel></rss>"
-    ).encode()
-
-
-def atom(
-    *items: Wire, deleted: Sequence[tuple[str, datetime]] = (), title: str = "Bay Press"
-) -> bytes:
-    """An Atom feed; ``deleted`` are RFC 6721 tombstones: (ref, when)."""
-    rows = "".join(
-        f"<entry><id>{escape(i.id or '')}</id><title>{escape(i.title)}</title>"
-        f"<published>{i.at.isoformat()}</published>"
-        f"<updated>{(i.updated or i.at).isoformat()}</updated>"
-        + (f'<link rel="alternate" href="{escape(i.link)}"/>' if i.link else "")
-        + f'<summary type="text">{escape(i.text)}</summary></entry>'
-        for i in items
-    )
-    tombs = "".join(
-        f'<at:deleted-entry ref="{escape(ref)}" when="{when.isoformat()}"/>'
-        for ref, when in deleted
-    )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>'
-        f'<feed xmlns="http://www.w3.org/2005/Atom" xmlns:at="{TOMBSTONES_NS}">'
-        f"<id>urn:bay:wire</id><title>{escape(title)}</title>"
-        f"<updated>{NOW.isoformat()}</updated><author><name>Bay</name></author>"
-        f"{tombs}{rows}</feed>"
-    ).encode()
-
-
-def json_feed(*items: Wire, title: str = "Coast Desk") -> bytes:
-    out = []
-    for i in items:
-        row: dict[str, Any] = {"id": i.id, "title": i.title, "content_text": i.text}
-        if i.link:
-            row["url"] = i.link
-        row["date_published"] = i.at.isoformat()
-        if i.updated:
-            row["date_modified"] = i.updated.isoformat()
-        out.append(row)
-    doc = {"version": "https://jsonfeed.org/version/1.1", "title": title, "items": out}
-    return json.dumps(doc).encode()
-
-
-def ninjs_item(
-    uri: str,
-    headline: str,
-    body: str,
-    *,
-    version: int | None = None,
-    created: datetime = EARLIER,
-    versioncreated: datetime | None = None,
-    **extra: Any,
-) -> dict[str, Any]:
-    """One ninjs 2.x item; ``extra`` adds fields such as ``pubstatus`` or ``ednote``."""
-    item: dict[str, Any] = {
-        "uri": uri,
-        "type": "text",
-        "headlines": [{"role": "main", "value": headline}],
-        "body_text": body,
-        "firstcreated": created.isoformat(),
-        "versioncreated": (versioncreated or created).isoformat(),
-    }
-    if version is not None:
-        item["version"] = str(version)
-    item.update(extra)
-    return item
-
-
-def ninjs(*items: dict[str, Any]) -> bytes:
-    return json.dumps(list(items)).encode()
-
-
-# The main story and the shapes other wires give it.
-LEAK_TITLE = "Harbor authority shuts container terminal after chemical leak"
-LEAK_TEXT = (
-    "The Port of Westhaven closed its main container terminal on Tuesday after a storage tank "
-    "began leaking a corrosive cleaning chemical, the harbor authority said. Crews in protective "
-    "suits pumped the liquid into tanker trucks while ships at the north berths were ordered to "
-    "move away. Director Alma Reyes said nobody was hurt and the terminal could reopen Wednesday "
-    "morning."
-)
-LEAK_URL = "https://harbor.example/2026/11/29/terminal-leak"
-NEAR_TITLE = "Harbor authority closes container terminal after chemical leak"
-NEAR_TEXT = (
-    "The Port of Westhaven shut its main container terminal on Tuesday after a storage tank "
-    "started leaking a corrosive industrial cleaning chemical, the harbor authority said in a "
-    "statement. Crews wearing protective suits pumped the liquid into tanker trucks while ships "
-    "at the north berths were ordered to move away. Director Alma Reyes said no one was hurt and "
-    "the terminal could reopen Wednesday morning."
-)
-STRIKE_TITLE = "Westhaven dockworkers vote to authorize strike over overtime pay"
-STRIKE_TEXT = (
-    "Dockworkers at the Port of Westhaven voted Thursday to authorize a strike after contract "
-    "talks over overtime pay and night shifts broke down, their union said. The harbor "
-    "authority, led by director Alma Reyes, called the vote disappointing and said negotiators "
-    "would meet again next week. A walkout would idle cranes at the busiest container terminal "
-    "on the coast."
-)
-LEAK = Wire("harbor-2291", LEAK_TITLE, LEAK_TEXT, LEAK_URL)
-NEAR_WIRE = Wire("tag:bay.example,2026:westhaven", NEAR_TITLE, NEAR_TEXT, "https://bay.example/w")
 
 
 def jaccard(title_a: str, text_a: str, title_b: str, text_b: str) -> float:
@@ -184,82 +72,12 @@ def jaccard(title_a: str, text_a: str, title_b: str, text_b: str) -> float:
 
 # -- the desk: wires on loopback, ingested into one store -------------------------------------
 
-SOURCES = {
-    "harbor": ("Harbor Wire", "/harbor.rss"),
-    "bay": ("Bay Press", "/bay.atom"),
-    "coast": ("Coast Desk", "/coast.json"),
-    "agency": ("Agency Desk", "/agency.ninjs"),
-}
-
-
-@dataclass
-class Desk:
-    """The wires of this module served by ``server`` and polled into ``store``."""
-
-    server: FeedServer
-    store: RedisStore
-    fetcher: HttpFetcher
-    policy: IngestPolicy = field(default_factory=IngestPolicy)
-
-    def source(self, source_id: str) -> Source:
-        title, path = SOURCES[source_id]
-        return Source(
-            id=source_id, url=self.server.url(path), title=title, timezone="America/New_York"
-        )
-
-    async def publish(self, source_id: str, body: bytes, now: datetime = NOW) -> IngestReport:
-        """Serve ``body`` as the source's document and poll the source once at ``now``."""
-        self.server.set(SOURCES[source_id][1], Reply(body))
-        report = await ingest_source(
-            self.source(source_id),
-            fetcher=self.fetcher,
-            store=self.store,
-            now=now,
-            policy=self.policy,
-        )
-        assert report.status == "ok", report
-        return report
-
-    async def entries(self) -> dict[str, Entry]:
-        """Every entry of every listed story, by title (titles are unique in these tests)."""
-        found: dict[str, Entry] = {}
-        for story in await self.store.recent_stories(100, entries=100):
-            for entry in story.entries:
-                assert entry.title not in found, f"two entries titled {entry.title!r}"
-                found[entry.title] = entry
-        return found
-
-
-@pytest.fixture
-async def desk(server: FeedServer, store: RedisStore, fetcher: HttpFetcher) -> Desk:
-    result = Desk(server, store, fetcher)
-    await store.put_sources([result.source(s) for s in SOURCES])
-    return result
-
-
-async def get_feed(http: httpx.AsyncClient, path: str) -> httpx.Response:
-    """GET a feed of the app; it must be there and valid."""
-    response = await http.get(path)
-    assert response.status_code == 200, (path, response.text)
-    (validate_atom if path.endswith(".atom") else validate_jsonfeed)(response.content)
-    return response
-
 
 async def story_item(http: httpx.AsyncClient, story_id: str, title: str) -> dict[str, Any]:
     """The JSON Feed item of the entry titled ``title`` in its story's feed."""
     feed = (await get_feed(http, f"/feeds/stories/{story_id}.json")).json()
     (item,) = [i for i in feed["items"] if i["title"] == title]
     return dict(item)
-
-
-async def page_updates(http: httpx.AsyncClient, story_id: str) -> list[Any]:
-    response = await http.get(f"/stories/{story_id}")
-    assert response.status_code == 200
-    return list(lxml.html.fromstring(response.text).xpath("//section[@class='update']"))
-
-
-def credit_lines(updates: Sequence[Any]) -> list[str]:
-    return [u.xpath("string(p[@class='credit'])") for u in updates]
 
 
 # -- identity -----------------------------------------------------------------------------------
@@ -438,7 +256,6 @@ async def test_unrelated_item_on_the_same_topic_is_a_separate_entry(desk: Desk) 
     assert all(e.also == () for e in entries.values())
 
 
-LIVE = "https://harbor.example/2026/11/29/westhaven-live"
 LIVE_UPDATES = [  # newest first, as the live page's feed lists them
     Wire("live-3", "Terminal to reopen Wednesday", "Reyes says cleanup is done.", LIVE, NOW),
     Wire("live-2", "Tank contents identified", "It is a cleaning acid.", LIVE, EARLIER),

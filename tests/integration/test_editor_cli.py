@@ -8,12 +8,9 @@ Times here are real ones, since the commands stamp their changes with the clock.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import subprocess
-import sys
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -21,51 +18,28 @@ import redis.asyncio as aioredis
 
 from feeds.render.jsonfeed import rfc3339
 from ingest import keys
-from ingest.fetch import HttpFetcher
-from ingest.store import RedisStore
-from tests.integration.test_dedupe_flow import (
+from tests.support import SESSION, Wire, json_feed, rss, wirefeed
+from tests.support.desk import (
     LEAK,
     LEAK_TITLE,
     LIVE,
-    SOURCES,
+    POLLED,
     STRIKE_TEXT,
     STRIKE_TITLE,
     Desk,
-    Wire,
+    assert_nowhere,
+    assert_story_gone,
     get_feed,
-    json_feed,
     page_updates,
-    rss,
 )
-from tests.integration.test_kills import assert_nowhere, assert_story_gone
-from tests.support import FeedServer, child_env
 
 NOT_LIVE = "wirefeed: no live entry {!r} (unknown, expired or killed)\n"
-
-
-async def wirefeed(redis_url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run the ``wirefeed`` command against the test Redis, off the event loop."""
-    return await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "workers.cli", *args],
-        env=child_env(WIREFEED_REDIS_URL=redis_url, WIREFEED_LOG_LEVEL="WARNING", **env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-@pytest.fixture
-async def desk(server: FeedServer, store: RedisStore, fetcher: HttpFetcher) -> Desk:
-    result = Desk(server, store, fetcher)
-    await store.put_sources([result.source(s) for s in SOURCES])
-    return result
 
 
 @pytest.fixture
 def clock() -> datetime:
     """The time the wires were polled: a little before the editors act."""
-    return datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    return POLLED
 
 
 def live_updates(clock: datetime) -> list[Wire]:
@@ -197,14 +171,14 @@ async def test_correct_republishes_with_a_new_updated_time_and_a_visible_note(
     assert [i["title"] for i in listing["items"]] == [STRIKE_TITLE, LEAK_TITLE]
     (eid,) = (await entry_ids(http, sid_leak)).values()
 
-    before = datetime.now(UTC).replace(microsecond=0)
     args = ["entries", "correct", eid] + (["--note", note] if note else [])
     done = await wirefeed(clean_redis, *args)
     assert (done.returncode, done.stderr) == (0, ""), done.stderr
     assert done.stdout == f"entry {eid} marked as corrected\n"
 
     entry = (await desk.entries())[LEAK_TITLE]
-    assert entry.corrected_at is not None and entry.corrected_at >= before
+    # The command stamps the real clock: after the session's instant, whatever the day.
+    assert entry.corrected_at is not None and entry.corrected_at >= SESSION
     assert entry.updated == entry.corrected_at
     text = note or shown or ""
     item = (await get_feed(http, f"/feeds/stories/{sid_leak}.json")).json()["items"][0]
@@ -220,7 +194,7 @@ async def test_correct_republishes_with_a_new_updated_time_and_a_visible_note(
 
     # A later version from the wire keeps the editor's note.
     edited = replace(leak, text=leak.text + " Traffic resumed at noon.")
-    later = datetime.now(UTC)
+    later = entry.corrected_at + timedelta(minutes=1)
     assert (await desk.publish("harbor", rss(strike, edited), later)).updated == 1
     (update,) = await page_updates(http, sid_leak)
     assert "Traffic resumed at noon." in update.text_content()

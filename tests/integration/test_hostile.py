@@ -31,8 +31,8 @@ from ingest.model import Entry, IngestReport, SourceStatus
 from ingest.pipeline import IngestPolicy, ingest_source
 from ingest.store import RedisStore
 from tests import hostile as h
-from tests.hostile import HostileServer, hostile_server, watch_opens
 from tests.support import LOOPBACK
+from tests.support.hostile import HostileServer, hostile_server, watch_opens
 from workers.timing import TimingPolicy, next_delay
 from workers.worker import Worker
 

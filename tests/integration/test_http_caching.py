@@ -11,10 +11,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import itertools
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
@@ -29,8 +26,14 @@ from config.settings import Settings
 from feeds.cache import RenderCache, Rendered
 from ingest import keys
 from ingest.store import RedisStore
-from tests.integration.test_app import serve_app
-from tests.integration.test_feed_families import (
+from tests.support import (
+    FeedServer,
+    app_process,
+    serve_app,
+    text_of,
+    until,
+)
+from tests.support.lakeshore import (
     CHENNAI,
     EXTS,
     ICE,
@@ -42,9 +45,7 @@ from tests.integration.test_feed_families import (
     check_feed,
     family_paths,
     open_newsroom,
-    until,
 )
-from tests.support import ROOT, FeedServer, child_env, free_port, text_of, wait_for
 
 PUBLIC = "https://news.example"
 
@@ -72,47 +73,6 @@ def drop_rendered(redis_url: str) -> int:
         return int(client.delete(*found)) if found else 0
     finally:
         client.close()
-
-
-@contextmanager
-def app_process(redis_url: str, **env: str) -> Iterator[str]:
-    """``python -m feeds`` as its own process (its own hash seed), on a loopback port."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "feeds"],
-        cwd=ROOT,
-        env=child_env(
-            WIREFEED_REDIS_URL=redis_url,
-            WIREFEED_HTTP_HOST="127.0.0.1",
-            WIREFEED_HTTP_PORT=str(port),
-            WIREFEED_LOG_LEVEL="WARNING",
-            PYTHONHASHSEED="4242",
-            **env,
-        ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"python -m feeds exited: {process.stderr.read()!r}")  # type: ignore[union-attr]
-        try:
-            return httpx.get(url + "/healthz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_for(ready, timeout=30)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        process.stderr.close()  # type: ignore[union-attr]
 
 
 # -- ETags --------------------------------------------------------------------------------------

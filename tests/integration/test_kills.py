@@ -12,85 +12,37 @@ from dataclasses import replace
 from datetime import timedelta
 
 import httpx
-import lxml.html
 import pytest
 import redis.asyncio as aioredis
 
 from config.settings import Settings
-from feeds.render.doc import urn
 from ingest import fingerprint, keys
 from ingest.dedupe import DedupePolicy, entry_id
 from ingest.fetch import HttpFetcher
 from ingest.index import Retention
 from ingest.pipeline import IngestPolicy
 from ingest.store import RedisStore
-from tests.integration.test_dedupe_flow import (
-    EARLIER,
+from tests.support import EARLIER, FeedServer, Wire, atom, json_feed, ninjs, ninjs_item, rss, until
+from tests.support import FIXED as NOW
+from tests.support.desk import (
     LEAK,
     LEAK_TEXT,
     LEAK_TITLE,
     LIVE,
     NEAR_TEXT,
     NEAR_TITLE,
-    NOW,
     SOURCES,
     STRIKE_TEXT,
     STRIKE_TITLE,
     Desk,
-    Wire,
-    atom,
+    assert_nowhere,
+    assert_story_gone,
     get_feed,
-    json_feed,
-    ninjs,
-    ninjs_item,
     page_updates,
-    rss,
 )
-from tests.integration.test_feed_families import until
-from tests.support import FeedServer
 
 K_URI = "urn:agency:2026:leak"
 L_URI = "urn:agency:2026:strike"
-
-
-@pytest.fixture
-async def desk(server: FeedServer, store: RedisStore, fetcher: HttpFetcher) -> Desk:
-    result = Desk(server, store, fetcher)
-    await store.put_sources([result.source(s) for s in SOURCES])
-    return result
-
-
-async def assert_nowhere(http: httpx.AsyncClient, title: str, story_ids: list[str]) -> None:
-    """``title`` is in no feed and no page the app serves: the stories feeds, the sources'
-    feeds, the index page, and the feeds and pages of ``story_ids``. Every feed validates."""
-    for path in ("/feeds/stories.json", "/feeds/stories.atom"):
-        assert title not in (await get_feed(http, path)).text, path
-    for source_id in SOURCES:
-        for ext in ("json", "atom"):
-            path = f"/feeds/sources/{source_id}.{ext}"
-            assert title not in (await get_feed(http, path)).text, path
-    assert title not in (await http.get("/")).text
-    for sid in story_ids:
-        for path in (f"/feeds/stories/{sid}.json", f"/feeds/stories/{sid}.atom"):
-            response = await http.get(path)
-            if response.status_code == 200:
-                assert title not in (await get_feed(http, path)).text, path
-            else:
-                assert response.status_code == 404, path
-        page = await http.get(f"/stories/{sid}")
-        assert page.status_code in (200, 404)
-        assert title not in page.text
-
-
-async def assert_story_gone(http: httpx.AsyncClient, rclient: aioredis.Redis, sid: str) -> None:
-    """A story left empty: out of the index, its feeds and page answer 404."""
-    assert await rclient.zscore(keys.STORIES, sid) is None
-    for path in (f"/feeds/stories/{sid}.json", f"/feeds/stories/{sid}.atom", f"/stories/{sid}"):
-        assert (await http.get(path)).status_code == 404, path
-    listing = (await get_feed(http, "/feeds/stories.json")).json()
-    assert urn("story", sid) not in [item["id"] for item in listing["items"]]
-    index = lxml.html.fromstring((await http.get("/")).text)
-    assert not [a for a in index.xpath("//a/@href") if a.endswith(f"/stories/{sid}")]
 
 
 async def tombstone(rclient: aioredis.Redis, eid: str) -> dict[str, object]:

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -26,210 +25,61 @@ import redis.asyncio as aioredis
 from config.settings import Settings
 from feeds.render.doc import urn
 from ingest import keys
-from ingest.dedupe import entry_id
-from ingest.fetch import HttpFetcher
-from ingest.model import IngestReport
-from ingest.store import RedisStore
-from tests.integration.test_app import serve_app
-from tests.integration.test_dedupe_flow import (
-    LEAK_TEXT,
-    LEAK_TITLE,
-    NEAR_TEXT,
-    NEAR_TITLE,
-    SOURCES,
-    STRIKE_TEXT,
-    STRIKE_TITLE,
-    Desk,
+from tests.support import (
     Wire,
     atom,
-    credit_lines,
     json_feed,
-    page_updates,
-    rss,
+    serve_app,
+    text_of,
+    validate_atom,
 )
-from tests.integration.test_kills import assert_nowhere, assert_story_gone
-from tests.support import FeedServer, text_of
-from tests.unit.validate import validate_atom, validate_jsonfeed, validate_rss
+from tests.support.desk import (
+    ACID_TITLE,
+    CRANES_TITLE,
+    LEAK_TEXT,
+    LEAK_TITLE,
+    LIVE,
+    NEAR_TEXT,
+    NEAR_TITLE,
+    POLLED,
+    REOPEN_TITLE,
+    REVISION,
+    SOURCES,
+    STRIKE_TITLE,
+    TOKEN,
+    VALIDATORS,
+    Desk,
+    Newsroom,
+    assert_nowhere,
+    assert_story_gone,
+    client,
+    credit_lines,
+    get_valid,
+    headlines,
+    listed_stories,
+    open_newsroom,
+    page_order,
+    page_updates,
+    placement,
+    story_titles,
+)
 
-TOKEN = "westhaven-desk-0123456789abcdef"
-ATOM = {"a": "http://www.w3.org/2005/Atom"}  # the namespace, for XPath
 FORMATS = ("json", "atom", "rss")
-VALIDATORS = {"json": validate_jsonfeed, "atom": validate_atom, "rss": validate_rss}
-
-LIVE = "https://harbor.example/2026/11/29/westhaven-live"
-STRIKE_URL = "https://harbor.example/2026/11/29/strike-vote"
-ACID_TITLE = "Tank held a cleaning acid, authority says"
-ACID_TEXT = "The leaking tank held a cleaning acid used on ship hulls, the harbor authority said."
-REOPEN_TITLE = "Terminal to reopen Wednesday"
-REOPEN_TEXT = "Director Alma Reyes says the cleanup is done and ships may return on Wednesday."
-CRANES_TITLE = "Cranes restart at the north berths"
-CRANES_TEXT = "The first container ship since the leak is being unloaded at the north berths."
-REVISION = " Updated: the authority now puts the spill at 4,000 liters."
 
 
 # -- the newsroom -----------------------------------------------------------------------------
 
 
-@dataclass
-class Newsroom:
-    """Harbor Wire's document (``wires``, in the order the feed lists them) polled into the
-    desk's store; ``live`` and ``strike`` are the two stories the machine assembled."""
-
-    desk: Desk
-    clock: datetime
-    wires: dict[str, Wire]
-    live: str = ""
-    strike: str = ""
-
-    def eid(self, name: str) -> str:
-        """The entry id of one of Harbor Wire's items (deterministic, see ingest.dedupe)."""
-        return entry_id("harbor", self.wires[name].id or "")
-
-    def revised(self, name: str) -> Wire:
-        """A new version of one of Harbor Wire's items: the same id, edited text."""
-        wire = self.wires[name]
-        return replace(wire, text=wire.text + REVISION)
-
-    def fourth(self) -> Wire:
-        """A new update on the live page."""
-        return Wire(
-            "live-4", CRANES_TITLE, CRANES_TEXT, LIVE + "#u4", self.clock + timedelta(minutes=3)
-        )
-
-    async def reserve(self, minutes: int, *extra: Wire, **edited: Wire) -> IngestReport:
-        """Harbor Wire serves its document again (with ``extra`` on top and ``edited`` items
-        in place of theirs), polled ``minutes`` after the first poll. The document's bytes
-        differ from every earlier poll's (a trailing newline per minute), as a wire's re-send
-        does, so the poll reads its items instead of skipping an identical body."""
-        items = [*extra, *(edited.get(name, wire) for name, wire in self.wires.items())]
-        body = rss(*items) + b"\n" * minutes
-        return await self.desk.publish("harbor", body, self.clock + timedelta(minutes=minutes))
-
-
-def harbor_wires(clock: datetime) -> dict[str, Wire]:
-    return {
-        "u3": Wire("live-3", REOPEN_TITLE, REOPEN_TEXT, LIVE + "#u3", clock),
-        "strike": Wire(
-            "harbor-strike", STRIKE_TITLE, STRIKE_TEXT, STRIKE_URL, clock - timedelta(minutes=30)
-        ),
-        "u2": Wire("live-2", ACID_TITLE, ACID_TEXT, LIVE + "#u2", clock - timedelta(hours=1)),
-        "u1": Wire("live-1", LEAK_TITLE, LEAK_TEXT, LIVE + "#u1", clock - timedelta(hours=2)),
-    }
-
-
-async def open_newsroom(desk: Desk, clock: datetime) -> Newsroom:
-    """Poll Harbor Wire, then Coast Desk's word-for-word copy of the second update."""
-    room = Newsroom(desk, clock, harbor_wires(clock))
-    report = await room.reserve(0)
-    assert (report.new, report.duplicates) == (4, 0), report
-    u2 = room.wires["u2"]
-    copy = Wire("coast-7", u2.title, u2.text, "https://coast.example/acid", u2.at)
-    assert (await desk.publish("coast", json_feed(copy), clock)).duplicates == 1
-    entries = await desk.entries()
-    room.live, room.strike = entries[REOPEN_TITLE].story_id, entries[STRIKE_TITLE].story_id
-    assert room.live != room.strike
-    assert entries[LEAK_TITLE].story_id == entries[ACID_TITLE].story_id == room.live
-    return room
-
-
 # -- reading what readers read ----------------------------------------------------------------
-
-
-async def get_valid(http: httpx.AsyncClient, path: str) -> httpx.Response:
-    """GET a feed of the app: it must be there and valid for its format."""
-    response = await http.get(path)
-    assert response.status_code == 200, (path, response.status_code, response.text)
-    VALIDATORS[path.rsplit(".", 1)[1]](response.content)
-    return response
-
-
-def _xml(response: httpx.Response) -> Any:
-    return lxml.etree.fromstring(response.content)
-
-
-async def story_titles(http: httpx.AsyncClient, story_id: str) -> list[str]:
-    """The entry titles of a story's feed, in feed order; the three formats must agree."""
-    json_doc = (await get_valid(http, f"/feeds/stories/{story_id}.json")).json()
-    titles = [item["title"] for item in json_doc["items"]]
-    atom_doc = _xml(await get_valid(http, f"/feeds/stories/{story_id}.atom"))
-    assert atom_doc.xpath("a:entry/a:title/text()", namespaces=ATOM) == titles
-    rss_doc = _xml(await get_valid(http, f"/feeds/stories/{story_id}.rss"))
-    assert rss_doc.xpath("channel/item/title/text()") == titles
-    return titles
-
-
-async def headlines(http: httpx.AsyncClient, story_id: str) -> dict[str, str]:
-    """Where a story's headline shows, and what it says there: its page, the story list and
-    every feed that names the story."""
-    found: dict[str, str] = {}
-    page = await http.get(f"/stories/{story_id}")
-    assert page.status_code == 200
-    tree = lxml.html.fromstring(page.text)
-    found["page h1"] = tree.xpath("string(//h1)")
-    found["page title"] = tree.xpath("string(//title)")
-    index = lxml.html.fromstring((await http.get("/")).text)
-    links = [a for a in index.xpath("//a") if a.get("href", "").endswith(f"/stories/{story_id}")]
-    found["index"] = links[0].text_content() if links else "(not listed)"
-    json_doc = (await get_valid(http, f"/feeds/stories/{story_id}.json")).json()
-    found["story json"] = json_doc["title"]
-    atom_doc = _xml(await get_valid(http, f"/feeds/stories/{story_id}.atom"))
-    found["story atom"] = atom_doc.xpath("string(a:title)", namespaces=ATOM)
-    rss_doc = _xml(await get_valid(http, f"/feeds/stories/{story_id}.rss"))
-    found["story rss"] = rss_doc.xpath("string(channel/title)")
-    ident = urn("story", story_id)
-    listing = (await get_valid(http, "/feeds/stories.json")).json()
-    found["stories json"] = next(i["title"] for i in listing["items"] if i["id"] == ident)
-    atom_list = _xml(await get_valid(http, "/feeds/stories.atom"))
-    found["stories atom"] = atom_list.xpath(
-        f"string(a:entry[a:id = '{ident}']/a:title)", namespaces=ATOM
-    )
-    rss_list = _xml(await get_valid(http, "/feeds/stories.rss"))
-    found["stories rss"] = rss_list.xpath(f"string(channel/item[guid = '{ident}']/title)")
-    return found
-
-
-async def page_order(http: httpx.AsyncClient, story_id: str) -> list[tuple[str, str]]:
-    """Each update on a story page: (its time stamp, its title), top to bottom."""
-    return [
-        (u.xpath("string(h2)"), u.xpath("string(h3)")) for u in await page_updates(http, story_id)
-    ]
-
-
-async def listed_stories(http: httpx.AsyncClient) -> list[str]:
-    """The story ids of the all-stories feed, newest first."""
-    listing = (await get_valid(http, "/feeds/stories.json")).json()
-    return [item["url"].rsplit("/", 1)[1] for item in listing["items"]]
-
-
-async def placement(rclient: aioredis.Redis) -> dict[str, str]:
-    """Entry id -> the one story that holds it, read straight from Redis. Fails if an entry
-    is held by two stories, or a timeline and its entries hash disagree."""
-    where: dict[str, str] = {}
-    async for key in rclient.scan_iter(match=keys.story_timeline("*"), count=500):
-        story_id = key.split("{story:", 1)[1].split("}", 1)[0]
-        timeline = set(await rclient.zrange(key, 0, -1))
-        stored = set(await rclient.hkeys(keys.story_entries(story_id)))
-        assert timeline == stored, (story_id, timeline ^ stored)
-        for eid in timeline:
-            assert eid not in where, f"entry {eid} is in {where[eid]} and in {story_id}"
-            where[eid] = story_id
-    return where
 
 
 # -- fixtures ---------------------------------------------------------------------------------
 
 
 @pytest.fixture
-async def desk(server: FeedServer, store: RedisStore, fetcher: HttpFetcher) -> Desk:
-    result = Desk(server, store, fetcher)
-    await store.put_sources([result.source(s) for s in SOURCES])
-    return result
-
-
-@pytest.fixture
 def clock() -> datetime:
     """When the wires were first polled: a little before the editors act."""
-    return datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    return POLLED
 
 
 @pytest.fixture
@@ -242,18 +92,6 @@ def app_url(clean_redis: str) -> Iterator[str]:
     env = {"WIREFEED_REDIS_URL": clean_redis, "WIREFEED_ADMIN_TOKEN": TOKEN}
     with serve_app(Settings.from_env(env)) as url:
         yield url
-
-
-def client(base_url: str, token: str | None = None) -> httpx.AsyncClient:
-    """A client of the app, with the admin token if given. A connection per request: on a
-    kept-alive loopback connection every answer after the first waits about 40 ms for a
-    delayed ACK, which would make these tests several times slower and prove nothing more."""
-    return httpx.AsyncClient(
-        base_url=base_url,
-        timeout=10,
-        headers={"Authorization": f"Bearer {token}"} if token else None,
-        limits=httpx.Limits(max_keepalive_connections=0),
-    )
 
 
 @pytest.fixture
@@ -441,19 +279,29 @@ async def test_a_split_makes_a_new_story_that_new_versions_of_its_entries_follow
     [
         pytest.param(
             "bay",
-            atom(Wire("tag:bay.example,2026:leak", "Leak at Westhaven", "Bay says.", LIVE + "#u1")),
+            atom(
+                Wire(
+                    "tag:bay.example,2026:leak",
+                    "Leak at Westhaven",
+                    "Bay says.",
+                    LIVE + "#u1",
+                    POLLED,
+                )
+            ),
             "Bay Press",
             id="same-url",
         ),
         pytest.param(
             "coast",
-            json_feed(Wire("coast-9", LEAK_TITLE, LEAK_TEXT, "https://coast.example/leak")),
+            json_feed(Wire("coast-9", LEAK_TITLE, LEAK_TEXT, "https://coast.example/leak", POLLED)),
             "Coast Desk",
             id="same-copy",
         ),
         pytest.param(
             "bay",
-            atom(Wire("tag:bay.example,2026:near", NEAR_TITLE, NEAR_TEXT, "https://bay.ex/w")),
+            atom(
+                Wire("tag:bay.example,2026:near", NEAR_TITLE, NEAR_TEXT, "https://bay.ex/w", POLLED)
+            ),
             "Bay Press",
             id="near-copy",
         ),

@@ -22,19 +22,8 @@ from lxml import etree
 
 from config.settings import Settings
 from ingest.store import RedisStore
-from tests.integration.test_app import serve_app
-from tests.integration.test_feed_families import (
-    EXTS,
-    ICE,
-    A,
-    Item,
-    Newsroom,
-    Parsed,
-    get_feed,
-    open_newsroom,
-    until,
-)
-from tests.support import FeedServer
+from tests.support import FeedServer, serve_app, until
+from tests.support.lakeshore import EXTS, ICE, A, Item, Newsroom, Parsed, get_feed, open_newsroom
 
 P = 3
 QUIET_LIVE = "https://quiet.example/live/flood"

@@ -18,7 +18,7 @@ import warnings
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -33,8 +33,8 @@ from feeds.websub import WebSubPublisher
 from feeds.websub import topics as websub_topics
 from ingest import keys
 from ingest.store import RedisStore
-from tests.integration.test_app import serve_app
-from tests.integration.test_feed_families import (
+from tests.support import SESSION, FeedServer, app_process, free_port, serve_app, until
+from tests.support.lakeshore import (
     CHENNAI,
     EXTS,
     GOVERNOR,
@@ -48,10 +48,7 @@ from tests.integration.test_feed_families import (
     check_feed,
     mini_hub,
     open_newsroom,
-    until,
 )
-from tests.integration.test_http_caching import app_process
-from tests.support import FeedServer, free_port
 
 PUBLIC = "https://news.example"
 FORM = "application/x-www-form-urlencoded"
@@ -145,7 +142,7 @@ async def duplicate(room: Newsroom) -> tuple[str, tuple[str, ...], tuple[str, ..
 async def editor_correction(room: Newsroom) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     story_id = await room.story_of(GOVERNOR)
     eid = (await room.entry_ids())[OUTAGES]
-    assert await room.store.correct(eid, note="Not 201,000.", now=datetime.now(UTC))
+    assert await room.store.correct(eid, note="Not 201,000.", now=SESSION)
     return story_id, ("prairie",), ICE_TAGS
 
 
@@ -153,7 +150,7 @@ async def editor_kill(room: Newsroom) -> tuple[str, tuple[str, ...], tuple[str, 
     story_id = await room.story_of(GOVERNOR)
     # Coastal carried a copy of the governor item: its feeds lose the item too.
     eid = (await room.entry_ids())[GOVERNOR]
-    assert await room.store.kill(eid, reason="legal", now=datetime.now(UTC))
+    assert await room.store.kill(eid, reason="legal", now=SESSION)
     return story_id, ("coastal", "lakeshore"), ICE_TAGS
 
 
@@ -176,26 +173,26 @@ RENAMED = "Every DeKalb County school stays shut Monday"
 
 async def editor_rename(room: Newsroom) -> Edit:
     story_id = await room.story_of(SCHOOLS)
-    await room.store.rename(story_id, RENAMED, now=datetime.now(UTC))
+    await room.store.rename(story_id, RENAMED, now=SESSION)
     return (story_id,), ("prairie",), ("midwest",)
 
 
 async def editor_pin(room: Newsroom) -> Edit:
     story_id = await room.story_of(OUTAGES)
-    await room.store.pin(story_id, (await room.entry_ids())[OUTAGES], now=datetime.now(UTC))
+    await room.store.pin(story_id, (await room.entry_ids())[OUTAGES], now=SESSION)
     return (story_id,), ICE_SOURCES, ICE_TAGS
 
 
 async def editor_merge(room: Newsroom) -> Edit:
     target, other = await room.story_of(CHENNAI), await room.story_of(SCHOOLS)
-    assert await room.store.merge(target, other, now=datetime.now(UTC)) == 1
+    assert await room.store.merge(target, other, now=SESSION) == 1
     return (target, other), ("coastal", "prairie"), ("asia", "midwest")
 
 
 async def editor_split(room: Newsroom) -> Edit:
     story_id = await room.story_of(OUTAGES)
     eid = (await room.entry_ids())[OUTAGES]
-    new_id = await room.store.split(story_id, [eid], now=datetime.now(UTC))
+    new_id = await room.store.split(story_id, [eid], now=SESSION)
     return (story_id, new_id), ICE_SOURCES, ICE_TAGS
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import lxml.html
@@ -21,20 +20,21 @@ import pytest
 
 from ingest.fetch import HttpFetcher
 from ingest.store import RedisStore
-from tests.integration.test_admin_api import SHORT
-from tests.integration.test_dedupe_flow import SOURCES, Desk
-from tests.integration.test_editor_cli import wirefeed
-from tests.integration.test_overrides import (
+from tests.support import FeedServer, wirefeed
+from tests.support.desk import (
     ACID_TITLE,
     LEAK_TITLE,
+    POLLED,
     REOPEN_TITLE,
+    SHORT,
+    SOURCES,
+    Desk,
     Newsroom,
     client,
     open_newsroom,
     page_order,
     story_titles,
 )
-from tests.support import FeedServer
 
 NO_STORY = "nosuchstory0"
 
@@ -43,8 +43,7 @@ NO_STORY = "nosuchstory0"
 async def room(server: FeedServer, store: RedisStore, fetcher: HttpFetcher) -> Newsroom:
     desk = Desk(server, store, fetcher)
     await store.put_sources([desk.source(s) for s in SOURCES])
-    clock = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
-    return await open_newsroom(desk, clock)
+    return await open_newsroom(desk, POLLED)
 
 
 @pytest.fixture

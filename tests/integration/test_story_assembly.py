@@ -8,12 +8,9 @@ Four invented wires: Agency Desk and Metro Wire (IPTC ninjs), Harbor Wire (RSS) 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
-from html import escape
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,16 +21,24 @@ import pytest
 import yaml
 
 from config.settings import Settings
-from config.sources import Source, parse_sources
+from config.sources import parse_sources
 from ingest.dedupe import entry_id
 from ingest.fetch import HttpFetcher
 from ingest.model import Entry, IngestReport, Story
-from ingest.pipeline import IngestPolicy, ingest_source
+from ingest.pipeline import IngestPolicy
 from ingest.similar import SimilarityPolicy
 from ingest.store import RedisStore
-from tests.integration.test_app import serve_app
-from tests.support import FeedServer, Reply, text_of
-from tests.unit.validate import validate_atom, validate_jsonfeed, validate_rss
+from tests.support import (
+    FeedServer,
+    feeds,
+    serve_app,
+    text_of,
+    validate_atom,
+    validate_jsonfeed,
+    validate_rss,
+)
+from tests.support.desk import Desk as WesthavenDesk
+from tests.support.feeds import ninjs
 
 T0 = datetime(2026, 11, 29, 17, 40, tzinfo=UTC)  # 12:40 p.m. in New York
 TZ = "America/New_York"
@@ -51,10 +56,6 @@ SPILL_HEADLINE = "Westhaven harbor closes main terminal after chemical spill"
 # -- invented documents -----------------------------------------------------------------------
 
 
-def ninjs(*items: dict[str, Any]) -> bytes:
-    return json.dumps(list(items)).encode()
-
-
 def ninjs_item(
     uri: str,
     headline: str,
@@ -66,21 +67,14 @@ def ninjs_item(
     **extra: Any,
 ) -> dict[str, Any]:
     """One ninjs 2.x item sent at ``at``; ``extra`` adds ``slugline``, ``associations``..."""
-    item = {
-        "uri": uri,
-        "type": "text",
-        "headlines": [{"role": "main", "value": headline}],
-        "body_html": html,
-        "firstcreated": (created or at).isoformat(),
-        "versioncreated": at.isoformat(),
-        "version": str(version),
-    }
-    return item | extra
+    return feeds.ninjs_item(
+        uri, headline, html=html, version=version, created=created or at, versioncreated=at, **extra
+    )
 
 
 @dataclass(frozen=True)
 class Wire:
-    """One RSS or Atom item."""
+    """One RSS or Atom item of this module: its link (and Bay Press's Atom id) follow its id."""
 
     id: str
     title: str
@@ -89,18 +83,8 @@ class Wire:
 
 
 def rss(*items: Wire) -> bytes:
-    rows = "".join(
-        f"<item><guid isPermaLink='false'>{escape(i.id)}</guid><title>{escape(i.title)}</title>"
-        f"<link>https://harbor.example/{escape(i.id)}</link>"
-        f"<description>{escape(i.text)}</description>"
-        f"<pubDate>{format_datetime(i.at, usegmt=True)}</pubDate></item>"
-        for i in items
-    )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        "<title>Harbor Wire</title><link>https://harbor.example/</link>"
-        f"<description>Wire</description>{rows}</channel></rss>"
-    ).encode()
+    link = "https://harbor.example/"
+    return feeds.rss(*(feeds.Wire(i.id, i.title, i.text, link + i.id, i.at) for i in items))
 
 
 BAY_IDS = "tag:bay.example,2026:"
@@ -108,18 +92,10 @@ BAY_IDS = "tag:bay.example,2026:"
 
 
 def atom(*items: Wire) -> bytes:
-    rows = "".join(
-        f"<entry><id>{BAY_IDS}{escape(i.id)}</id><title>{escape(i.title)}</title>"
-        f"<published>{i.at.isoformat()}</published><updated>{i.at.isoformat()}</updated>"
-        f'<link rel="alternate" href="https://bay.example/{escape(i.id)}"/>'
-        f'<summary type="text">{escape(i.text)}</summary></entry>'
-        for i in items
+    link = "https://bay.example/"
+    return feeds.atom(
+        *(feeds.Wire(BAY_IDS + i.id, i.title, i.text, link + i.id, i.at) for i in items)
     )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
-        "<id>urn:bay:wire</id><title>Bay Press</title>"
-        f"<updated>{T0.isoformat()}</updated><author><name>Bay</name></author>{rows}</feed>"
-    ).encode()
 
 
 def spill_version(number: int) -> tuple[dict[str, Any], datetime]:
@@ -134,33 +110,8 @@ def spill_version(number: int) -> tuple[dict[str, Any], datetime]:
 # -- the desk -----------------------------------------------------------------------------------
 
 
-@dataclass
-class Desk:
-    """The invented wires served by ``server``, polled into ``store``."""
-
-    server: FeedServer
-    store: RedisStore
-    fetcher: HttpFetcher
-    policy: IngestPolicy = field(default_factory=IngestPolicy)
-
-    def source(self, source_id: str) -> Source:
-        title, path, kind = SOURCES[source_id]
-        return Source(id=source_id, url=self.server.url(path), title=title, kind=kind, timezone=TZ)
-
-    async def publish(
-        self, source_id: str, body: bytes, now: datetime, *, expect: str = "ok"
-    ) -> IngestReport:
-        """Serve ``body`` as the source's document and poll the source once at ``now``."""
-        self.server.set(SOURCES[source_id][1], Reply(body))
-        report = await ingest_source(
-            self.source(source_id),
-            fetcher=self.fetcher,
-            store=self.store,
-            now=now,
-            policy=self.policy,
-        )
-        assert report.status == expect, report
-        return report
+class Desk(WesthavenDesk):
+    """The invented wires of this module (``SOURCES``) on ``server``, polled into ``store``."""
 
     async def send_spill(self, number: int, *, expect: str = "ok") -> IngestReport:
         item, at = spill_version(number)
@@ -182,9 +133,7 @@ class Desk:
 
 @pytest.fixture
 async def desk(server: FeedServer, store: RedisStore, fetcher: HttpFetcher) -> Desk:
-    found = Desk(server, store, fetcher)
-    await store.put_sources([found.source(s) for s in SOURCES])
-    return found
+    return await Desk(server, store, fetcher, sources=SOURCES, timezone=TZ).configure()
 
 
 PREFIX = "Developing: "

@@ -18,7 +18,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from ingest.similar import SimilarityPolicy
-from tests.stream import StreamItem, bcubed, load_stream, mistakes, pairwise, run_stream
+from tests.support.stream import StreamItem, bcubed, load_stream, mistakes, pairwise, run_stream
 
 PAIRWISE_F1 = 0.92
 BCUBED_F1 = 0.95

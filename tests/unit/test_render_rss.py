@@ -23,7 +23,8 @@ from feeds.render.context import Context
 from feeds.render.doc import FeedDoc, Paging, archive_paging, source_doc, stories_doc, story_doc
 from feeds.render.jsonfeed import jsonfeed
 from feeds.render.xml import ATOM_TYPE, HISTORY_NS, RSS_TYPE, atom, rss
-from tests.unit.test_render import (
+from tests.support import is_rfc822, validate_atom, validate_jsonfeed, validate_rss
+from tests.support.stories import (
     CHENNAI_STORY,
     CTX,
     HOSTILE_CTX,
@@ -33,7 +34,6 @@ from tests.unit.test_render import (
     ICE_STORY,
     STORIES,
 )
-from tests.unit.validate import is_rfc822, validate_atom, validate_jsonfeed, validate_rss
 
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "republish"
 A = "{http://www.w3.org/2005/Atom}"

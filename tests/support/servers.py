@@ -1,37 +1,22 @@
-"""Shared test helpers: paths, a real Redis server, and real HTTP servers on loopback."""
+"""Real HTTP servers on loopback for the fetcher to read: ``FeedServer`` answers what a test
+sets per path (``Reply``) and counts what it was asked."""
 
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-
-import lxml.html
-import pytest
 
 from ingest.guard import AddressPolicy
 
 LOOPBACK = AddressPolicy(allow=(ipaddress.ip_network("127.0.0.0/8"),))
 """The fetch policy of tests: our test servers live on loopback, which is otherwise refused."""
-
-ROOT = Path(__file__).resolve().parents[1]
-CORPORA = (ROOT / ".." / "shared" / "corpora").resolve()
-
-
-def corpus(*parts: str) -> Path:
-    """A path under ../shared/corpora; skips the test with a reason when the folder is absent."""
-    path = CORPORA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"needs the shared corpora at {path} (absent in this clone)")
-    return path
 
 
 def free_port() -> int:
@@ -149,26 +134,3 @@ def feed_server() -> Iterator[FeedServer]:
         yield server
     finally:
         server.stop()
-
-
-def wait_for(check: Callable[[], object], timeout: float = 30.0, every: float = 0.1) -> object:
-    """Poll ``check`` until it returns something truthy; fail the test after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(every)
-    raise AssertionError(f"condition not met within {timeout} s: {check}")
-
-
-def child_env(**extra: str) -> dict[str, str]:
-    """The environment for a wirefeed child process in a test, without the caller's WIREFEED_*."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WIREFEED_")}
-    env.update(extra)
-    return env
-
-
-def text_of(html: str) -> str:
-    """What a reader sees of an HTML fragment (credits link their sources' names)."""
-    return str(lxml.html.fragment_fromstring(html, create_parent="div").text_content())

@@ -1,0 +1,66 @@
+"""Shared test helpers, once each. Test modules import helpers only from here (or a module of
+this package) and fixtures from conftest.py, never from another test module.
+
+- ``clock``: how tests get time (read its docstring first): ``FIXED`` and ``SESSION``.
+- ``paths``: the project root and the shared corpora (``corpus`` skips when they are absent).
+- ``servers``: ``FeedServer`` and ``Reply``, a real HTTP server on loopback; ``LOOPBACK``.
+- ``feeds``: RSS, Atom, JSON Feed and ninjs documents built from ``Wire`` items.
+- ``workers``: the app in a thread (``serve_app``) or as a process (``app_process``), the
+  ``wirefeed`` command (``wirefeed``), child environments and waiting (``wait_for``, ``until``).
+- ``pages``: reading HTML as a reader does (``text_of``).
+- ``validate``: validators of the documents the app serves (Atom, JSON Feed, RSS).
+- ``desk`` and ``lakeshore``: the two invented newsrooms several integration modules share.
+- ``hostile`` and ``stream``: the hostile HTTP server, and the labelled story stream.
+"""
+
+from tests.support.clock import FIXED, SESSION, at_local, local_day
+from tests.support.feeds import (
+    EARLIER,
+    TOMBSTONES_NS,
+    Wire,
+    atom,
+    json_feed,
+    ninjs,
+    ninjs_item,
+    rss,
+)
+from tests.support.pages import text_of
+from tests.support.paths import CORPORA, ROOT, corpus, declared_headers
+from tests.support.servers import LOOPBACK, FeedServer, Reply, feed_server, free_port
+from tests.support.validate import is_rfc822, validate_atom, validate_jsonfeed, validate_rss
+from tests.support.workers import app_process, child_env, serve_app, until, wait_for, wirefeed
+
+__all__ = [
+    "CORPORA",
+    "EARLIER",
+    "FIXED",
+    "LOOPBACK",
+    "ROOT",
+    "SESSION",
+    "TOMBSTONES_NS",
+    "FeedServer",
+    "Reply",
+    "Wire",
+    "app_process",
+    "at_local",
+    "atom",
+    "child_env",
+    "corpus",
+    "declared_headers",
+    "feed_server",
+    "free_port",
+    "is_rfc822",
+    "json_feed",
+    "local_day",
+    "ninjs",
+    "ninjs_item",
+    "rss",
+    "serve_app",
+    "text_of",
+    "until",
+    "validate_atom",
+    "validate_jsonfeed",
+    "validate_rss",
+    "wait_for",
+    "wirefeed",
+]

@@ -1,0 +1,133 @@
+"""Running the product for a test: the web app in a thread or as its own process, and the
+environment and waiting that child processes need."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import httpx
+import uvicorn
+
+from config.settings import Settings
+from feeds.app import create_app
+from tests.support.paths import ROOT
+from tests.support.servers import free_port
+
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], object], timeout: float = 30.0, every: float = 0.1) -> object:
+    """Poll ``check`` until it returns something truthy; fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(every)
+    raise AssertionError(f"condition not met within {timeout} s: {check}")
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment for a wirefeed child process in a test, without the caller's WIREFEED_*."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WIREFEED_")}
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def serve_app(settings: Settings) -> Iterator[str]:
+    """Run the app with uvicorn in a thread, on a loopback socket bound here; yield its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(settings), log_level="warning", lifespan="on", server_header=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: server.started or not thread.is_alive(), timeout=30)
+        assert server.started, "uvicorn stopped before it started serving"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+@contextmanager
+def app_process(redis_url: str, **env: str) -> Iterator[str]:
+    """``python -m feeds`` as its own process (its own hash seed), on a loopback port."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "feeds"],
+        cwd=ROOT,
+        env=child_env(
+            WIREFEED_REDIS_URL=redis_url,
+            WIREFEED_HTTP_HOST="127.0.0.1",
+            WIREFEED_HTTP_PORT=str(port),
+            WIREFEED_LOG_LEVEL="WARNING",
+            PYTHONHASHSEED="4242",
+            **env,
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"python -m feeds exited: {process.stderr.read()!r}")  # type: ignore[union-attr]
+        try:
+            return httpx.get(url + "/healthz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_for(ready, timeout=30)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        process.stderr.close()  # type: ignore[union-attr]
+
+
+async def wirefeed(redis_url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the ``wirefeed`` command against the test Redis, off the event loop."""
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "workers.cli", *args],
+        env=child_env(WIREFEED_REDIS_URL=redis_url, WIREFEED_LOG_LEVEL="WARNING", **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+async def until(
+    check: Callable[[], Awaitable[T | None]], within: float = 8.0, every: float = 0.05
+) -> T:
+    """Poll ``check`` until it returns something truthy: a change reaches a web process through
+    its event tail, a few milliseconds after the write."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        found = await check()
+        if found:
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {within} s")
+        await asyncio.sleep(every)

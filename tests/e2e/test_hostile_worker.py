@@ -1,4 +1,4 @@
-"""One real ``wirefeed worker`` process against the hostile server (tests/hostile.py).
+"""One real ``wirefeed worker`` process against the hostile server (tests/support/hostile.py).
 
 The worker polls every hostile route and one good feed, each every second. The scenario runs
 once for the module (:func:`scenario`) and records what it saw; each test checks one promise:
@@ -10,7 +10,6 @@ leaks the local file into Redis.
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -24,13 +23,13 @@ import redis
 
 from ingest import keys
 from tests import hostile as h
-from tests.support import child_env, wait_for
+from tests.support import child_env, start_worker, stop_worker, wait_for, write_sources
 from tests.support.hostile import HostileServer, hostile_server
 
 CAP = 8_000_000
 """The worker's body cap: over the 5.6 MB /huge feed, far under the bombs and the endless body."""
 
-WORKER_ENV = {
+HOSTILE_ENV = {
     "WIREFEED_FETCH_CONNECT_TIMEOUT": "2",
     "WIREFEED_FETCH_READ_TIMEOUT": "2",
     "WIREFEED_FETCH_TOTAL_TIMEOUT": "3",
@@ -84,29 +83,6 @@ ONCE = ("/410", "/429-seconds", "/429-date", "/503")
 
 def source_id(path: str) -> str:
     return path.strip("/").replace("/", "-")
-
-
-def write_sources(path: Path, urls: dict[str, str]) -> Path:
-    lines = ["sources:"]
-    for sid, url in urls.items():
-        lines += [f'  - id: "{sid}"', f'    url: "{url}"', "    interval: 1"]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:  # a file, not a pipe: nobody reads the log while it runs
-        return subprocess.Popen(
-            [sys.executable, "-m", "workers.cli", "worker"],
-            env=child_env(**env),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def stop(process: subprocess.Popen[bytes]) -> int:
-    process.send_signal(signal.SIGTERM)
-    return process.wait(timeout=30)
 
 
 def statuses(client: redis.Redis, ids: list[str]) -> dict[str, dict[str, str]]:
@@ -187,14 +163,9 @@ def _status_cli(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 def _run(server: HostileServer, redis_url: str, tmp: Path, seen: Observed) -> None:
     ids = [source_id(p) for p in EXPECTED]
     sources = write_sources(tmp / "sources.yaml", {source_id(p): server.url(p) for p in EXPECTED})
-    env = {
-        **WORKER_ENV,
-        "WIREFEED_REDIS_URL": redis_url,
-        "WIREFEED_SOURCES": str(sources),
-        "WIREFEED_FETCH_ALLOW_NETWORKS": "127.0.0.0/8",
-    }
+    env = {"WIREFEED_REDIS_URL": redis_url, "WIREFEED_SOURCES": str(sources)}
     client = redis.Redis.from_url(redis_url, decode_responses=True)
-    worker = start_worker(env, tmp / "worker.log")
+    worker = start_worker(redis_url, sources, log=tmp / "worker.log", **HOSTILE_ENV)
     try:
         chain = keys.source_status(source_id("/chain/5/0"))
 
@@ -213,7 +184,7 @@ def _run(server: HostileServer, redis_url: str, tmp: Path, seen: Observed) -> No
         seen.status_cli = _status_cli(env)
         seen.alive_throughout = seen.alive_throughout and worker.poll() is None
     finally:
-        seen.exit_code = stop(worker)
+        seen.exit_code, _ = stop_worker(worker)
         seen.log = (tmp / "worker.log").read_text(errors="replace")
         seen.stored = all_values(client)
         client.close()
@@ -313,19 +284,17 @@ def test_sources_status_lists_every_source(scenario: Observed) -> None:
 def test_without_allowed_networks_loopback_is_refused(clean_redis: str, tmp_path: Path) -> None:
     with hostile_server() as server:
         sources = write_sources(tmp_path / "sources.yaml", {"good": server.url("/good")})
-        env = {
-            **WORKER_ENV,
-            "WIREFEED_REDIS_URL": clean_redis,
-            "WIREFEED_SOURCES": str(sources),
-        }
         client = redis.Redis.from_url(clean_redis, decode_responses=True)
-        worker = start_worker(env, tmp_path / "worker.log")
+        log = tmp_path / "worker.log"
+        worker = start_worker(
+            clean_redis, sources, log=log, WIREFEED_FETCH_ALLOW_NETWORKS=None, **HOSTILE_ENV
+        )
         try:
             wait_for(lambda: client.hget(keys.source_status("good"), "last_error"), timeout=30)
             status = client.hgetall(keys.source_status("good"))
             assert worker.poll() is None
         finally:
-            code = stop(worker)
+            code, _ = stop_worker(worker)
             client.close()
         assert code == 0, (tmp_path / "worker.log").read_text()
         assert (status["state"], status["last_error"]) == (

@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
-import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -37,7 +35,16 @@ from ingest import keys
 from ingest.fingerprint import DUPLICATE_THRESHOLD, lead, words
 from ingest.model import Entry
 from ingest.store import RedisStore
-from tests.support import SESSION, Wire, atom, child_env, rss, wait_for
+from tests.support import (
+    SESSION,
+    LoopbackServer,
+    Wire,
+    atom,
+    rss,
+    start_worker,
+    stop_worker,
+    wait_for,
+)
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/net/tcp").exists(), reason="needs Linux /proc to tell processes apart"
@@ -118,7 +125,7 @@ def owner_of(client_port: int, server_port: int, pids: Sequence[int]) -> int | N
 # -- the wire server ---------------------------------------------------------------------------
 
 
-class RaceServer:
+class RaceServer(LoopbackServer):
     """Serves one document per path on 127.0.0.1. While a round is held, a request for a held
     path waits until every held path has been asked for, then all are answered together."""
 
@@ -131,15 +138,7 @@ class RaceServer:
         self._held: set[str] = set()
         self._barrier: threading.Barrier | None = None
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        super().__init__()
 
     def hold(self, paths: set[str]) -> None:
         with self._lock:
@@ -182,12 +181,10 @@ class RaceServer:
         return Handler
 
     def __enter__(self) -> RaceServer:
-        self._thread.start()
-        return self
+        return self.start()
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self.stop()
 
 
 # -- workers -----------------------------------------------------------------------------------
@@ -205,36 +202,17 @@ def write_sources(path: Path, server: RaceServer) -> Path:
 
 
 @contextmanager
-def workers(redis_url: str, sources: Path, count: int = 2) -> Iterator[list[subprocess.Popen[str]]]:
-    env = child_env(
-        WIREFEED_REDIS_URL=redis_url,
-        WIREFEED_SOURCES=str(sources),
-        WIREFEED_FETCH_ALLOW_NETWORKS="127.0.0.0/8",
-        WIREFEED_LOG_LEVEL="WARNING",
-        WIREFEED_HOST_CONCURRENCY="0",
-        WIREFEED_HOST_PER_MINUTE="0",
-        # One job at a time: a worker busy with one source cannot claim the other.
-        WIREFEED_WORKER_CONCURRENCY="1",
-    )
+def workers(
+    redis_url: str, sources: Path, count: int = 2
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    # One job at a time: a worker busy with one source cannot claim the other.
     processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "workers.cli", "worker"],
-            env=env,
-            text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        for _ in range(count)
+        start_worker(redis_url, sources, WIREFEED_WORKER_CONCURRENCY="1") for _ in range(count)
     ]
-    outputs = []
     try:
         yield processes
     finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            out, _ = process.communicate(timeout=30)
-            outputs.append((process.returncode, out))
+        outputs = [stop_worker(process) for process in processes]
     for code, out in outputs:
         assert code == 0, out
 

@@ -1,7 +1,7 @@
 """Fixtures shared by the integration tests: a loopback-only fetcher, the Westhaven desk
-(tests/support/desk.py) over the test's Redis, the web app on a real port over that Redis, and
-an HTTP client for it. A module that needs another app (an
-admin token, a page size) defines its own ``app_url``; ``http`` follows it."""
+(tests/support/desk.py) over the test's Redis and its editors' newsroom, the web app on a real
+port over that Redis, and HTTP clients for it (a reader's, an editor's). A module that needs
+another app (an admin token, a page size) defines its own ``app_url``; the clients follow it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from config.settings import Settings
 from ingest.fetch import FetchLimits, HttpFetcher
 from ingest.store import RedisStore
 from tests.support import LOOPBACK, FeedServer, serve_app
-from tests.support.desk import Desk
+from tests.support.desk import POLLED, TOKEN, Desk, Newsroom, client, open_newsroom
 
 
 @pytest.fixture
@@ -41,6 +41,20 @@ def app_url(clean_redis: str) -> Iterator[str]:
 
 
 @pytest.fixture
+async def room(desk: Desk) -> Newsroom:
+    """The editors' newsroom (tests/support/desk.py), polled at ``POLLED``."""
+    return await open_newsroom(desk, POLLED)
+
+
+@pytest.fixture
 async def http(app_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=app_url, timeout=10) as client:
-        yield client
+    """A reader of the app: no token."""
+    async with client(app_url) as reader:
+        yield reader
+
+
+@pytest.fixture
+async def admin(app_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An editor: the desk's admin token on every request (the module's app must know it)."""
+    async with client(app_url, TOKEN) as editor:
+        yield editor

@@ -15,7 +15,7 @@ import hmac
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -24,22 +24,17 @@ import redis.asyncio as aioredis
 
 from config.settings import Settings, SettingsError
 from ingest import keys
-from ingest.fetch import HttpFetcher
-from ingest.store import RedisStore
-from tests.support import FeedServer, child_env, serve_app
+from tests.support import child_env, serve_app
 from tests.support.desk import (
     ACID_TITLE,
     LEAK_TITLE,
-    POLLED,
     REOPEN_TITLE,
     SHORT,
     SOURCES,
     TOKEN,
-    Desk,
     Newsroom,
     client,
     get_valid,
-    open_newsroom,
     placement,
     story_titles,
 )
@@ -58,29 +53,10 @@ Case = tuple[str, Any, int, str]
 
 
 @pytest.fixture
-async def room(server: FeedServer, store: RedisStore, fetcher: HttpFetcher) -> Newsroom:
-    desk = Desk(server, store, fetcher)
-    await store.put_sources([desk.source(s) for s in SOURCES])
-    return await open_newsroom(desk, POLLED)
-
-
-@pytest.fixture
 def app_url(clean_redis: str) -> Iterator[str]:
     env = {"WIREFEED_REDIS_URL": clean_redis, "WIREFEED_ADMIN_TOKEN": TOKEN}
     with serve_app(Settings.from_env(env)) as url:
         yield url
-
-
-@pytest.fixture
-async def http(app_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with client(app_url) as reader:
-        yield reader
-
-
-@pytest.fixture
-async def admin(app_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with client(app_url, TOKEN) as editor:
-        yield editor
 
 
 # -- helpers ----------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def hub() -> Iterator[MiniHub]:
 
 @pytest.fixture
 def app_url(clean_redis: str, hub: MiniHub) -> Iterator[str]:
-    with serve_app(Settings(redis_url=clean_redis, websub_hubs=(hub.url,))) as url:
+    with serve_app(Settings(redis_url=clean_redis, websub_hubs=(hub.hub_url,))) as url:
         yield url
 
 
@@ -117,7 +117,7 @@ async def test_every_family_is_served_valid_with_self_and_hub(
         path = (await family_paths(newsroom))[family] + "." + ext
         feed = await get_feed(http, path)
         assert feed.link("self") == app_url + path
-        assert feed.links.get("hub") == [hub.url]
+        assert feed.links.get("hub") == [hub.hub_url]
         assert feed.items, path
 
 

@@ -1,4 +1,4 @@
-"""Every misbehaviour of the hostile server (tests/hostile.py), through the real pipeline.
+"""Every misbehaviour of the hostile server (tests/support/hostile.py), through the real pipeline.
 
 Each case runs ``ingest_source`` with a real ``HttpFetcher`` (small limits) against a real Redis
 and pins what a poll of that route ends in: the saved state, HTTP status, failure count and

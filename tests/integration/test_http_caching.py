@@ -3,7 +3,7 @@ Last-Modified, 304 answers, Cache-Control, gzip, and the render cache behind the
 bytes in Redis, dropped when a story changes, rendered once however many requests miss).
 
 The app runs for real (uvicorn on loopback, and once as a separate ``python -m feeds`` process);
-Redis is real. The newsroom is the one of test_feed_families.
+Redis is real. The newsroom is the Lakeshore one (tests/support/lakeshore.py).
 """
 
 from __future__ import annotations

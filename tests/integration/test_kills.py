@@ -2,7 +2,7 @@
 tombstone, and neither it nor a copy of it is ever ingested again; index keys expire after the
 retention window and tombstones outlive them.
 
-The wires and the invented stories are those of :mod:`tests.integration.test_dedupe_flow`.
+The wires and the invented stories are those of :mod:`tests.support.desk`.
 """
 
 from __future__ import annotations

@@ -6,14 +6,15 @@ a new version of an edited item, a new update on the live page, other wires' cop
 The newsroom: Harbor Wire (RSS) runs a live page on the chemical leak at the Port of Westhaven
 with three timestamped updates, and a separate item on a dockworkers' strike vote; Coast Desk
 (JSON Feed) carries one of the updates word for word. All of it is invented. Editors act at the
-real time (the API stamps its changes with the clock); the wires were polled a little earlier.
+real time (the API stamps its changes with the clock), so the wires were polled at ``POLLED``,
+half an hour before the session's instant, and every time here derives from it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -48,16 +49,13 @@ from tests.support.desk import (
     STRIKE_TITLE,
     TOKEN,
     VALIDATORS,
-    Desk,
     Newsroom,
     assert_nowhere,
     assert_story_gone,
-    client,
     credit_lines,
     get_valid,
     headlines,
     listed_stories,
-    open_newsroom,
     page_order,
     page_updates,
     placement,
@@ -67,24 +65,7 @@ from tests.support.desk import (
 FORMATS = ("json", "atom", "rss")
 
 
-# -- the newsroom -----------------------------------------------------------------------------
-
-
-# -- reading what readers read ----------------------------------------------------------------
-
-
 # -- fixtures ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def clock() -> datetime:
-    """When the wires were first polled: a little before the editors act."""
-    return POLLED
-
-
-@pytest.fixture
-async def room(desk: Desk, clock: datetime) -> Newsroom:
-    return await open_newsroom(desk, clock)
 
 
 @pytest.fixture
@@ -92,20 +73,6 @@ def app_url(clean_redis: str) -> Iterator[str]:
     env = {"WIREFEED_REDIS_URL": clean_redis, "WIREFEED_ADMIN_TOKEN": TOKEN}
     with serve_app(Settings.from_env(env)) as url:
         yield url
-
-
-@pytest.fixture
-async def http(app_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """A reader: no token."""
-    async with client(app_url) as reader:
-        yield reader
-
-
-@pytest.fixture
-async def admin(app_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """An editor: the admin token on every request."""
-    async with client(app_url, TOKEN) as editor:
-        yield editor
 
 
 async def edit(admin: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:

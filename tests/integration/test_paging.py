@@ -7,7 +7,7 @@ story's timeline, a source's items) are *archived feeds*: archive page k holds e
 document points to the newest one with ``prev-archive``. Atom carries every RFC 5005 link and
 ``fh:archive``; RSS and JSON Feed carry the link to older entries as ``next``/``next_url``.
 
-The Quiet wire of the newsroom (test_feed_families) runs a live page here: seven updates, one
+The Quiet wire of the Lakeshore newsroom (tests/support) runs a live page here: seven updates, one
 story, so its story and its source each have two complete archive pages and one entry over.
 """
 

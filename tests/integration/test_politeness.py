@@ -5,9 +5,6 @@ against one host."""
 from __future__ import annotations
 
 import asyncio
-import signal
-import subprocess
-import sys
 import threading
 import urllib.request
 from collections.abc import AsyncIterator
@@ -20,7 +17,14 @@ import redis.asyncio as aioredis
 from config.settings import HostLimit
 from ingest import keys
 from ingest.politeness import Permit, RedisHostGate, host_of
-from tests.support import FeedServer, Reply, child_env, wait_for
+from tests.support import (
+    FeedServer,
+    Reply,
+    start_worker,
+    stop_worker,
+    wait_for,
+    write_sources,
+)
 
 URL = "https://wire.example/feed.xml"
 HOST = "wire.example"
@@ -292,41 +296,6 @@ RSS = (
 SOURCES = 8
 
 
-def write_sources(path: Path, urls: dict[str, str]) -> Path:
-    lines = ["sources:"]
-    for sid, url in urls.items():
-        lines += [f"  - id: {sid}", f"    url: {url}", "    interval: 1"]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def start_worker(redis_url: str, sources: Path) -> subprocess.Popen[bytes]:
-    env = child_env(
-        WIREFEED_REDIS_URL=redis_url,
-        WIREFEED_SOURCES=str(sources),
-        WIREFEED_FETCH_ALLOW_NETWORKS="127.0.0.0/8",
-        WIREFEED_HOST_CONCURRENCY="1",
-        WIREFEED_HOST_PER_MINUTE="0",  # concurrency alone; the rate has its own tests above
-        WIREFEED_LOG_LEVEL="WARNING",
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "workers.cli", "worker"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-
-
-def stop(process: subprocess.Popen[bytes]) -> tuple[int, str]:
-    process.send_signal(signal.SIGTERM)
-    try:
-        out, _ = process.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        out, _ = process.communicate()
-    return process.returncode, out.decode(errors="replace")
-
-
 def test_two_workers_keep_one_request_at_a_time_against_one_host(
     clean_redis: str, tmp_path: Path
 ) -> None:
@@ -356,12 +325,12 @@ def test_two_workers_keep_one_request_at_a_time_against_one_host(
         sample()
         return all(server.requests[f"/feed/{n}"] >= 2 for n in range(SOURCES))
 
-    workers = [start_worker(clean_redis, sources) for _ in range(2)]
+    workers = [start_worker(clean_redis, sources, WIREFEED_HOST_CONCURRENCY="1") for _ in range(2)]
     try:
         wait_for(lambda: client.zcard(keys.WORKERS) == 2, timeout=30)
         wait_for(every_source_polled_twice, timeout=60, every=0.05)
     finally:
-        results = [stop(w) for w in workers]
+        results = [stop_worker(w) for w in workers]
         sample()
         client.close()
         server.stop()

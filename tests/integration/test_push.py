@@ -1,6 +1,6 @@
 """Push: the WebSub publisher (W3C WebSub) and ``/events`` (server-sent events, WHATWG HTML).
 
-The hub is :class:`~tests.integration.test_feed_families.MiniHub`, a recording hub on loopback
+The hub is :class:`~tests.support.lakeshore.MiniHub`, a recording hub on loopback
 written here: the WebSub hubs on PyPI were tried first; Flask-WebSub (the one maintained hub)
 needs Flask, Celery and a broker, and reads one ``hub.topic`` where publishers (this one
 included) send ``hub.url``, so it could not take these pings as they are sent.
@@ -228,7 +228,7 @@ async def test_the_publisher_pings_a_hub_with_a_publish_form(
     warnings.simplefilter("ignore", DeprecationWarning)
     event = Event("1-0", "s1", "new", "e1", ("lakeshore",))
     async with httpx.AsyncClient(timeout=5, trust_env=False) as http:
-        publisher = WebSubPublisher(rclient, (hub.url,), PUBLIC, "test", http)
+        publisher = WebSubPublisher(rclient, (hub.hub_url,), PUBLIC, "test", http)
         found = await publisher.announce([event])
     assert found and hub.published() == Counter(found)
     assert [(p.mode, p.content_type) for p in hub.pings] == [("publish", FORM)]
@@ -237,7 +237,7 @@ async def test_the_publisher_pings_a_hub_with_a_publish_form(
 async def test_each_story_change_pings_every_affected_topic_once(
     newsroom: Newsroom, clean_redis: str, rclient: aioredis.Redis, hub: MiniHub
 ) -> None:
-    async with two_publishers(clean_redis, (hub.url,)):
+    async with two_publishers(clean_redis, (hub.hub_url,)):
         for change in (new_update, new_version, duplicate, editor_correction, editor_kill):
             before, events = hub.published(), await rclient.xlen(keys.EVENTS)
             story_id, sources, tags = await change(newsroom)
@@ -289,7 +289,7 @@ async def test_an_editors_change_pings_the_source_and_tag_feeds_it_touched(
     hub: MiniHub,
     edit: Callable[[Newsroom], Awaitable[Edit]],
 ) -> None:
-    async with two_publishers(clean_redis, (hub.url,)):
+    async with two_publishers(clean_redis, (hub.hub_url,)):
         before = hub.published()
         found = await edit(newsroom)
         await until(lambda: announced(rclient), within=5)
@@ -301,7 +301,7 @@ async def test_every_hub_is_pinged_and_a_dead_one_does_not_stop_the_others(
 ) -> None:
     dead = f"http://127.0.0.1:{free_port()}/hub"  # nothing listens there
     with mini_hub() as first, mini_hub() as second:
-        async with two_publishers(clean_redis, (dead, first.url, second.url)):
+        async with two_publishers(clean_redis, (dead, first.hub_url, second.hub_url)):
             story_id, sources, tags = await new_update(newsroom)
             await until(lambda: announced(rclient), within=5)
             # the next change is announced too
@@ -317,7 +317,7 @@ async def test_every_hub_is_pinged_and_a_dead_one_does_not_stop_the_others(
 async def test_a_new_version_pings_the_feeds_of_sources_that_carried_a_copy(
     newsroom: Newsroom, clean_redis: str, rclient: aioredis.Redis, hub: MiniHub
 ) -> None:
-    async with two_publishers(clean_redis, (hub.url,)):
+    async with two_publishers(clean_redis, (hub.hub_url,)):
         ls2, ls1 = newsroom.items["lakeshore"]
         fixed = Item(ls1.id, ls1.title, "CORRECTS the county count. " + ls1.text, ls1.link, ls1.at)
         later = newsroom.now + timedelta(minutes=2)

@@ -12,44 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 
 import httpx
 import lxml.html
-import pytest
 
-from ingest.fetch import HttpFetcher
-from ingest.store import RedisStore
-from tests.support import FeedServer, wirefeed
+from tests.support import wirefeed
 from tests.support.desk import (
     ACID_TITLE,
     LEAK_TITLE,
-    POLLED,
     REOPEN_TITLE,
     SHORT,
-    SOURCES,
-    Desk,
     Newsroom,
-    client,
-    open_newsroom,
     page_order,
     story_titles,
 )
 
 NO_STORY = "nosuchstory0"
-
-
-@pytest.fixture
-async def room(server: FeedServer, store: RedisStore, fetcher: HttpFetcher) -> Newsroom:
-    desk = Desk(server, store, fetcher)
-    await store.put_sources([desk.source(s) for s in SOURCES])
-    return await open_newsroom(desk, POLLED)
-
-
-@pytest.fixture
-async def http(app_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with client(app_url) as reader:
-        yield reader
 
 
 def update_line(room: Newsroom, name: str, *, pinned: bool = False) -> str:

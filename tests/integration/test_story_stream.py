@@ -1,7 +1,7 @@
 """Story assembly by similarity on a labelled stream, at the thresholds in ``ingest/similar.py``.
 
 The stream (tests/fixtures/stories/stream.yaml, invented) runs through ``ingest_source`` into a
-real Redis in time order (see tests/stream.py). This is a quality guard: the bounds below are the
+real Redis in time order (tests/support/stream.py). A quality guard: the bounds below are the
 figures measured at JOIN_THRESHOLD 0.3 and a 48-hour half-life (pairwise F1 0.955, B-cubed F1
 0.973; bench/calibrate_stories.py prints them for a whole grid) minus a small margin, so a change
 that makes stories worse fails here, and a change that makes them better only needs the bounds

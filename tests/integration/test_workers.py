@@ -2,52 +2,24 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import redis
 
 from ingest import keys
-from tests.support import FeedServer, Reply, child_env, wait_for
+from tests.support import (
+    FeedServer,
+    Reply,
+    start_worker,
+    stop_worker,
+    wait_for,
+    write_sources,
+)
 
 RSS = (
     b'<rss version="2.0"><channel><title>T</title><item><guid>{n}</guid><title>Item {n}</title>'
     b"<link>https://news.example/{n}</link></item></channel></rss>"
 )
-
-
-def write_sources(path: Path, urls: dict[str, str], interval: float = 1) -> Path:
-    lines = ["sources:"]
-    for sid, url in urls.items():
-        lines += [f"  - id: {sid}", f"    url: {url}", f"    interval: {interval}"]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def start_worker(redis_url: str, sources: Path) -> subprocess.Popen[bytes]:
-    env = child_env(
-        WIREFEED_REDIS_URL=redis_url,
-        WIREFEED_SOURCES=str(sources),
-        WIREFEED_FETCH_ALLOW_NETWORKS="127.0.0.0/8",
-        WIREFEED_LOG_LEVEL="WARNING",
-        # Every test source lives on 127.0.0.1; host politeness has its own tests.
-        WIREFEED_HOST_CONCURRENCY="0",
-        WIREFEED_HOST_PER_MINUTE="0",
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "workers.cli", "worker"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-
-
-def stop(process: subprocess.Popen[bytes]) -> tuple[int, str]:
-    process.send_signal(signal.SIGTERM)
-    out, _ = process.communicate(timeout=30)
-    return process.returncode, out.decode(errors="replace")
 
 
 def test_two_workers_never_fetch_one_source_at_once(
@@ -66,7 +38,7 @@ def test_two_workers_never_fetch_one_source_at_once(
         wait_for(lambda: client.zcard(keys.WORKERS) == 2, timeout=30)
         wait_for(lambda: all(server.requests[f"/feed/{n}"] >= 4 for n in range(8)), timeout=60)
     finally:
-        results = [stop(w) for w in workers]
+        results = [stop_worker(w) for w in workers]
         client.close()
     for code, output in results:
         assert code == 0, output
@@ -101,6 +73,6 @@ def test_a_bad_source_does_not_stop_the_worker(
         assert client.hget(keys.source_status("missing"), "last_error") == "HTTP 404 Not Found"
         assert "cannot parse" in (client.hget(keys.source_status("broken"), "last_error") or "")
     finally:
-        code, output = stop(worker)
+        code, output = stop_worker(worker)
         client.close()
     assert code == 0, output

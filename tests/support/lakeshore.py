@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -27,7 +27,7 @@ from ingest.pipeline import ingest_source
 from ingest.store import RedisStore
 from tests.support import feeds
 from tests.support.clock import SESSION
-from tests.support.servers import LOOPBACK, FeedServer, Reply
+from tests.support.servers import LOOPBACK, FeedServer, LoopbackServer, Reply
 from tests.support.validate import validate_atom, validate_jsonfeed, validate_rss
 
 Item = feeds.Wire
@@ -71,7 +71,7 @@ class Ping:
     content_type: str
 
 
-class MiniHub:
+class MiniHub(LoopbackServer):
     """A hub on 127.0.0.1 that records publish pings and answers 204.
 
     W3C WebSub leaves the publisher-to-hub request to each hub; the common form (PubSubHubbub
@@ -82,12 +82,8 @@ class MiniHub:
     def __init__(self) -> None:
         self.pings: list[Ping] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hub"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        super().__init__()
+        self.hub_url = self.url("/hub")
 
     def published(self) -> Counter[str]:
         """How often each topic URL was announced with ``hub.mode=publish``."""
@@ -119,14 +115,6 @@ class MiniHub:
                 self.end_headers()
 
         return Handler
-
-    def start(self) -> MiniHub:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 @contextmanager

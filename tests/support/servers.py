@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 
 from ingest.guard import AddressPolicy
 
@@ -37,7 +38,36 @@ class Reply:
     delay: float = 0.0
 
 
-class FeedServer:
+class LoopbackServer:
+    """A threaded HTTP server on a loopback address (``host``, a free port), answering with the
+    handler class ``_handler`` returns; ``start`` serves it in a daemon thread, ``stop`` ends it.
+    Subclasses set their own state before calling ``__init__``."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self._server = ThreadingHTTPServer((host, 0), self._handler())
+        self._server.daemon_threads = True
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        raise NotImplementedError
+
+    def url(self, path: str) -> str:
+        return f"http://{self.host}:{self.port}{path}"
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class FeedServer(LoopbackServer):
     """A real HTTP server on 127.0.0.1 whose answers tests set per path, counting requests.
 
     It records, per path, how many requests it got and the most it was serving at once, which
@@ -51,27 +81,11 @@ class FeedServer:
         self.max_in_flight: dict[str, int] = defaultdict(int)
         self.request_headers: dict[str, list[dict[str, str]]] = defaultdict(list)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        super().__init__()
 
     def set(self, path: str, reply: Reply) -> str:
         self.replies[path] = reply
         return self.url(path)
-
-    def start(self) -> FeedServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def _enter(self, path: str, headers: dict[str, str]) -> None:
         with self._lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TypeVar
 
 import httpx
@@ -131,3 +133,44 @@ async def until(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {within} s")
         await asyncio.sleep(every)
+
+
+WORKER_ENV = {
+    "WIREFEED_FETCH_ALLOW_NETWORKS": "127.0.0.0/8",  # every test server lives on loopback
+    "WIREFEED_LOG_LEVEL": "WARNING",
+    # Every test source lives on 127.0.0.1; host politeness has its own tests.
+    "WIREFEED_HOST_CONCURRENCY": "0",
+    "WIREFEED_HOST_PER_MINUTE": "0",
+}
+
+
+def start_worker(
+    redis_url: str, sources: Path, *, log: Path | None = None, **env: str | None
+) -> subprocess.Popen[bytes]:
+    """``wirefeed worker`` as its own process over ``sources``: ``WORKER_ENV`` with ``env`` on
+    top (``None`` leaves a setting out). Its output goes to a pipe (read by ``stop_worker``) or,
+    if nobody reads it while it runs, to the file ``log``. The worker reads the real clock: see
+    tests/support/clock.py."""
+    given = {**WORKER_ENV, **env}
+    settings = {k: v for k, v in given.items() if v is not None}
+    settings |= {"WIREFEED_REDIS_URL": redis_url, "WIREFEED_SOURCES": str(sources)}
+    command = [sys.executable, "-m", "workers.cli", "worker"]
+    if log is None:
+        return subprocess.Popen(
+            command, env=child_env(**settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            command, env=child_env(**settings), stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+def stop_worker(process: subprocess.Popen[bytes]) -> tuple[int, str]:
+    """SIGTERM, then wait (killing it after 30 s); its exit code and output (if piped)."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        out, _ = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, _ = process.communicate()
+    return process.returncode, (out or b"").decode(errors="replace")

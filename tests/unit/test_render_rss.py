@@ -1,4 +1,4 @@
-"""The RSS 2.0 renderer (feeds.render.xml.rss), and the RSS validator (tests.unit.validate).
+"""The RSS 2.0 renderer (feeds.render.xml.rss), and the RSS validator (tests.support.validate).
 
 Golden files live in tests/fixtures/republish/. After an intended change, regenerate them with
 ``WIREFEED_UPDATE_GOLDEN=1 .venv/bin/pytest tests/unit/test_render_rss.py`` and review the diff.

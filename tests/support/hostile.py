@@ -249,6 +249,10 @@ class HostileServer:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def start(self) -> HostileServer:
+        # Compress the bombs (~128 MiB each, a second or two of CPU) before serving, not on the
+        # first request: built then, they ate into the client's total timeout, and on a busy
+        # machine the first poll of a bomb timed out instead of hitting the size cap.
+        bomb(16 + zlib.MAX_WBITS), bomb(zlib.MAX_WBITS)
         self._thread.start()
         return self
 

@@ -33,7 +33,7 @@ from common import ROOT, redis_server, write_results
 
 from ingest.fingerprint import words
 from ingest.similar import JOIN_THRESHOLD, SimilarityPolicy, names, score, weights
-from tests.stream import bcubed, load_stream, pairwise, run_stream
+from tests.support.stream import bcubed, load_stream, pairwise, run_stream
 
 THRESHOLDS = (0.15, 0.2, 0.22, 0.25, 0.28, 0.3, 0.32, 0.35, 0.4, 0.45)
 HALF_LIVES = (6.0, 12.0, 24.0, 48.0, 96.0)

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,9 @@ sys.path.insert(0, str(ROOT))
 from workers.embedded import EmbeddedRedis
 
 RESULTS = ROOT / "bench" / "results"
+RUN_CLOCK = datetime.now(UTC).replace(microsecond=0)
+"""The run's clock, read once: every date a benchmark generates derives from it, so material is
+as old (inside the retention window, not in the future) whatever day the benchmark runs."""
 
 
 @contextmanager

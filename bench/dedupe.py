@@ -44,7 +44,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -52,7 +52,7 @@ from urllib.parse import parse_qsl, urlencode
 import hiredis
 import redis
 import redis.asyncio as aioredis
-from common import redis_server, write_results
+from common import RUN_CLOCK, redis_server, write_results
 
 from ingest import fingerprint, keys
 from ingest.dedupe import Evidence, decide
@@ -65,7 +65,7 @@ from ingest.stories import assign
 LEVELS = (10_000, 100_000, 1_000_000)
 SOURCES = 50
 STEP = timedelta(seconds=2.592)  # 1,000,000 items x 2.592 s = 30 days, the retention window
-T0 = datetime(2026, 10, 1, tzinfo=UTC)
+T0 = RUN_CLOCK - 1_000_000 * STEP  # the largest level ends at the run's clock
 RECENT = int(timedelta(days=2) / STEP)  # copies are of items of the last two days
 CHUNK = 2_000  # items per loading pipeline
 SEED = 2026

@@ -18,14 +18,14 @@ import io
 import random
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email.utils import format_datetime
 from ipaddress import ip_network
 from pathlib import Path
 
 import feedparser
 import redis.asyncio as aioredis
-from common import redis_server, static_server, write_results
+from common import RUN_CLOCK, redis_server, static_server, write_results
 
 from config.sources import Source
 from ingest.fetch import FetchLimits, HttpFetcher
@@ -60,14 +60,15 @@ def sentence(rng: random.Random, n: int) -> str:
 
 
 def make_feed(feed_no: int, items: int, rng: random.Random) -> bytes:
-    start = datetime(2026, 11, 1, tzinfo=UTC)
     rows = []
     for n in range(items):
         paragraphs = "".join(
             f"<p>{' '.join(sentence(rng, rng.randint(12, 24)) for _ in range(3))}</p>"
             for _ in range(rng.randint(3, 5))
         )
-        when = format_datetime(start + timedelta(minutes=feed_no * items + n), usegmt=True)
+        # Newest first, a minute apart, all before the run's clock (40 x 100 items: 2.8 days).
+        at = RUN_CLOCK - timedelta(minutes=feed_no * items + n + 1)
+        when = format_datetime(at, usegmt=True)
         rows.append(
             f'<item><guid isPermaLink="false">bench-{feed_no}-{n}</guid>'
             f"<title>{sentence(rng, 9)}</title>"
@@ -94,7 +95,7 @@ async def pipeline(redis_url: str, base: str, feeds: int, concurrency: int) -> t
     store = RedisStore(client)
     fetcher = HttpFetcher(FetchLimits(), policy=AddressPolicy(allow=(ip_network("127.0.0.0/8"),)))
     gate = asyncio.Semaphore(concurrency)
-    now = datetime.now(UTC)
+    now = RUN_CLOCK
 
     async def one(n: int) -> int:
         async with gate:

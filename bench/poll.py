@@ -106,7 +106,9 @@ async def worker_phase(worker: Worker, client: aioredis.Redis, count: int) -> tu
     elapsed = time.perf_counter() - started, time.process_time() - cpu
     # Untimed: wait for the last polls' reschedules (the worker writes them in batches a few
     # ms later), so the next phase does not make sources due under a lease still held.
-    rescheduled = (time.time() + 600) * 1000  # the interval is an hour; a lease, two minutes
+    # The schedule runs on Redis's clock (TIME), so the reschedules are measured against it.
+    seconds, micros = await client.time()
+    rescheduled = (seconds + micros / 1e6 + 600) * 1000  # the interval is an hour; a lease, 2 min
     while await client.zcount(keys.SCHEDULE, rescheduled, "+inf") < count:  # noqa: ASYNC110
         await asyncio.sleep(0.005)
     return elapsed

@@ -35,7 +35,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email.utils import format_datetime
 from html import escape
 from pathlib import Path
@@ -44,7 +44,7 @@ from typing import Any
 import httpx
 import redis.asyncio as aioredis
 import uvicorn
-from common import ROOT, free_port, redis_server, write_results
+from common import ROOT, RUN_CLOCK, free_port, redis_server, write_results
 
 from config.sources import Source
 from ingest.model import FetchResult, Validators
@@ -54,7 +54,7 @@ from ingest.store import RedisStore
 FEED_PATH = "/feeds/stories.atom"
 PUBLIC_URL = "http://wirefeed.bench"  # fixed, so the bytes do not depend on the port
 WIRES, PAGES, UPDATES = 3, 10, 10
-NOW = datetime(2026, 11, 29, 22, 30, tzinfo=UTC)
+NOW = RUN_CLOCK  # the wires' newest update; the others are older
 # Headers uvicorn writes itself on both servers; everything else is replayed by the bare app.
 SERVER_HEADERS = {"date", "server", "content-length", "transfer-encoding"}
 

@@ -55,14 +55,14 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import hiredis
 import redis
 import redis.asyncio as aioredis
-from common import redis_server, write_results
+from common import RUN_CLOCK, redis_server, write_results
 from dedupe import (
     CUMULATIVE,
     INVENTED,
@@ -97,7 +97,7 @@ from ingest.story_index import (
 
 BASELINE = 1_000
 SOURCES = 50
-NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)  # when the probes are decided
+NOW = RUN_CLOCK  # when the probes are decided: the run's clock
 LOADED = NOW - timedelta(minutes=10)  # the newest story changed then
 SPAN = timedelta(hours=46)  # stories last changed within this span before LOADED
 RECENT = 0.5  # follow-ups are of stories that changed in the newest half of the span

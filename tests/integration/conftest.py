@@ -1,7 +1,8 @@
 """Fixtures shared by the integration tests: a loopback-only fetcher, the Westhaven desk
-(tests/support/desk.py) over the test's Redis and its editors' newsroom, the web app on a real
-port over that Redis, and HTTP clients for it (a reader's, an editor's). A module that needs
-another app (an admin token, a page size) defines its own ``app_url``; the clients follow it."""
+(tests/support/desk.py) over the test's Redis and its editors' newsroom, the Lakeshore newsroom
+and a WebSub hub (tests/support/lakeshore.py), the web app on a real port over that Redis, and
+HTTP clients for it (a reader's, an editor's). A module that needs another app (an admin token,
+a page size) defines its own ``app_url``; the clients follow it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from ingest.fetch import FetchLimits, HttpFetcher
 from ingest.store import RedisStore
 from tests.support import LOOPBACK, FeedServer, serve_app
 from tests.support.desk import POLLED, TOKEN, Desk, Newsroom, client, open_newsroom
+from tests.support.lakeshore import MiniHub, mini_hub
+from tests.support.lakeshore import Newsroom as LakeshoreNewsroom
+from tests.support.lakeshore import open_newsroom as open_lakeshore
 
 
 @pytest.fixture
@@ -32,6 +36,20 @@ async def fetcher() -> AsyncIterator[HttpFetcher]:
 async def desk(server: FeedServer, store: RedisStore, fetcher: HttpFetcher) -> Desk:
     """The Westhaven wires on ``server``, their sources stored, polled on demand."""
     return await Desk(server, store, fetcher).configure()
+
+
+@pytest.fixture
+async def newsroom(server: FeedServer, store: RedisStore) -> AsyncIterator[LakeshoreNewsroom]:
+    """The Lakeshore newsroom (tests/support/lakeshore.py): every wire configured, polled once."""
+    async for room in open_lakeshore(server, store):
+        yield room
+
+
+@pytest.fixture
+def hub() -> Iterator[MiniHub]:
+    """A WebSub hub on loopback that records the pings it gets."""
+    with mini_hub() as h:
+        yield h
 
 
 @pytest.fixture

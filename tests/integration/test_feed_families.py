@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -30,9 +30,7 @@ import pytest
 from lxml import etree
 
 from config.settings import Settings
-from ingest.store import RedisStore
 from tests.support import (
-    FeedServer,
     child_env,
     serve_app,
     text_of,
@@ -54,26 +52,12 @@ from tests.support.lakeshore import (
     Parsed,
     family_paths,
     get_feed,
-    mini_hub,
-    open_newsroom,
 )
 
 # -- a WebSub hub on loopback ---------------------------------------------------------------------
 
 
 # -- the newsroom: invented wires on loopback, ingested by the real pipeline ----------------------
-
-
-@pytest.fixture
-async def newsroom(server: FeedServer, store: RedisStore) -> AsyncIterator[Newsroom]:
-    async for room in open_newsroom(server, store):
-        yield room
-
-
-@pytest.fixture
-def hub() -> Iterator[MiniHub]:
-    with mini_hub() as h:
-        yield h
 
 
 @pytest.fixture

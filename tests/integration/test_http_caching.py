@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import itertools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
@@ -25,9 +25,7 @@ import feeds.app
 from config.settings import Settings
 from feeds.cache import RenderCache, Rendered
 from ingest import keys
-from ingest.store import RedisStore
 from tests.support import (
-    FeedServer,
     app_process,
     serve_app,
     text_of,
@@ -44,16 +42,9 @@ from tests.support.lakeshore import (
     Newsroom,
     check_feed,
     family_paths,
-    open_newsroom,
 )
 
 PUBLIC = "https://news.example"
-
-
-@pytest.fixture
-async def newsroom(server: FeedServer, store: RedisStore) -> AsyncIterator[Newsroom]:
-    async for room in open_newsroom(server, store):
-        yield room
 
 
 async def all_paths(room: Newsroom) -> list[str]:

@@ -13,7 +13,7 @@ story, so its story and its source each have two complete archive pages and one 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
@@ -21,18 +21,11 @@ import pytest
 from lxml import etree
 
 from config.settings import Settings
-from ingest.store import RedisStore
-from tests.support import FeedServer, serve_app, until
-from tests.support.lakeshore import EXTS, ICE, A, Item, Newsroom, Parsed, get_feed, open_newsroom
+from tests.support import serve_app, until
+from tests.support.lakeshore import EXTS, ICE, A, Item, Newsroom, Parsed, get_feed
 
 P = 3
 QUIET_LIVE = "https://quiet.example/live/flood"
-
-
-@pytest.fixture
-async def newsroom(server: FeedServer, store: RedisStore) -> AsyncIterator[Newsroom]:
-    async for room in open_newsroom(server, store):
-        yield room
 
 
 @pytest.fixture

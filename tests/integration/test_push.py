@@ -16,7 +16,7 @@ import asyncio
 import json
 import warnings
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -32,8 +32,7 @@ from feeds.render.context import Context
 from feeds.websub import WebSubPublisher
 from feeds.websub import topics as websub_topics
 from ingest import keys
-from ingest.store import RedisStore
-from tests.support import SESSION, FeedServer, app_process, free_port, serve_app, until
+from tests.support import SESSION, app_process, free_port, serve_app, until
 from tests.support.lakeshore import (
     CHENNAI,
     EXTS,
@@ -47,23 +46,10 @@ from tests.support.lakeshore import (
     Newsroom,
     check_feed,
     mini_hub,
-    open_newsroom,
 )
 
 PUBLIC = "https://news.example"
 FORM = "application/x-www-form-urlencoded"
-
-
-@pytest.fixture
-async def newsroom(server: FeedServer, store: RedisStore) -> AsyncIterator[Newsroom]:
-    async for room in open_newsroom(server, store):
-        yield room
-
-
-@pytest.fixture
-def hub() -> Iterator[MiniHub]:
-    with mini_hub() as h:
-        yield h
 
 
 # -- WebSub ---------------------------------------------------------------------------------------

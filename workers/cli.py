@@ -8,6 +8,7 @@
     wirefeed demo [--port N]      only the demo wire simulator
     wirefeed sources check [FILE] validate a sources file; exit 0 if usable, 1 if not
     wirefeed sources status [--json]  every source's state, last error and next poll
+    wirefeed sources discover URL     is URL a feed; which feeds does a page advertise
     wirefeed entries kill ID [--reason R]   withdraw an entry from every feed, for good
     wirefeed entries correct ID [--note N]  flag an entry as corrected
     wirefeed stories show|rename|merge|split|pin ...   editors' overrides of a story
@@ -32,6 +33,7 @@ from config.sources import SourcesError, SourcesFile, load_sources
 from ingest.outage import reason, redact, unreachable
 from workers import editor, status
 from workers.demo import create_app
+from workers.discover import discover
 from workers.embedded import EmbeddedRedis, EmbeddedRedisError, redis_url
 from workers.reload import watch_file
 from workers.supervisor import Child, python_module, supervise
@@ -88,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     show = sources_sub.add_parser("status", help="every source's health and next poll")
     show.add_argument("--json", action="store_true", help="a JSON list of objects")
     show.set_defaults(handler=cmd_sources_status)
+    find = sources_sub.add_parser("discover", help="the feeds a URL is or advertises")
+    find.add_argument("url")
+    find.set_defaults(handler=cmd_sources_discover)
     editor.register(sub)
     return parser
 
@@ -118,6 +123,12 @@ def cmd_sources_status(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sources_discover(settings: Settings, args: argparse.Namespace) -> int:
+    code, lines = asyncio.run(discover(settings, args.url))
+    print("\n".join(lines), file=sys.stdout if code == 0 else sys.stderr)
+    return code
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     loaded = _load(settings.sources_path)
     if loaded is None:
@@ -126,9 +137,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     children = []
     extra_env: dict[str, str] = {}
     if loaded.demo_port is not None:
-        children.append(
-            Child("demo", python_module("workers.cli", "demo", "--port", str(loaded.demo_port)))
-        )
+        demo = python_module("workers.cli", "demo", "--port", str(loaded.demo_port))
+        children.append(Child("demo", demo, port=loaded.demo_port))
         if not settings.fetch_allow_networks:
             extra_env[PREFIX + "FETCH_ALLOW_NETWORKS"] = DEMO_NETWORKS
     children.append(Child("worker", python_module("workers.cli", "worker"), reloads=True))
@@ -198,6 +208,7 @@ async def _reloads(worker: Worker, path: Path, wanted: asyncio.Event, stop: asyn
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     base = f"http://127.0.0.1:{args.port}"
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # SIGHUP reloads workers; it stops nothing
     uvicorn.run(create_app(base), host="127.0.0.1", port=args.port, log_level="warning")
     return 0
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -71,6 +72,9 @@ class Child:
     argv: list[str]
     reloads: bool = False
     """Whether SIGHUP is passed on to it (workers reload their sources file)."""
+    port: int | None = None
+    """A loopback port it listens on: the next child starts once it accepts (the demo wire
+    is up before the worker's first poll, so that poll is not a refused connection)."""
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     crashes: Crashes = field(default_factory=Crashes, repr=False)
     restart_at: float | None = field(default=None, repr=False)
@@ -135,6 +139,8 @@ def supervise(
         env[PREFIX + "REDIS_URL"] = settings.redis_url or embedded.start()  # type: ignore[union-attr]
         for child in children:
             child.start(env)
+            if child.port is not None:
+                _wait_for_port(child)
         if banner:
             print(banner, flush=True)
         return _watch(children, env, stopping, hangups, embedded)
@@ -233,6 +239,16 @@ class _RedisHeal:
             return False
         _say("the embedded Redis is back (from its append-only file)")
         return True
+
+
+def _wait_for_port(child: Child, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and child.exited() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", child.port or 0), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
 
 
 def _say(message: str) -> None:

@@ -136,7 +136,7 @@ class Worker:
             lease_seconds=self.settings.fetch_total_timeout * 2,
         )
         self.fetcher = HttpFetcher(
-            _limits(self.settings), policy=AddressPolicy(self.settings.fetch_allow_networks)
+            fetch_limits(self.settings), policy=AddressPolicy(self.settings.fetch_allow_networks)
         )
         scheduler = AsyncIOScheduler(timezone=UTC)
         try:
@@ -522,7 +522,8 @@ def policies(
     return ingest, timing
 
 
-def _limits(settings: Settings) -> FetchLimits:
+def fetch_limits(settings: Settings) -> FetchLimits:
+    """The fetch limits of ``settings`` (a worker's polls, and ``sources discover``)."""
     return FetchLimits(
         connect_timeout=settings.fetch_connect_timeout,
         read_timeout=settings.fetch_read_timeout,

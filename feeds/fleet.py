@@ -22,7 +22,9 @@ from ingest.store import RedisStore
 HEARTBEAT_SECONDS = 10.0
 """The workers' heartbeat tick (:data:`workers.worker.HEARTBEAT_SECONDS`)."""
 FRESH_SECONDS = 3 * HEARTBEAT_SECONDS
-TROUBLE = {"dead": 0, "failing": 1, "gone": 2, "quiet": 3, "new": 4, "ok": 5, "paused": 6}
+TROUBLE = {
+    "dead": 0, "failing": 1, "gone": 2, "quiet": 3, "deferred": 4, "new": 5, "ok": 6, "paused": 7,
+}  # fmt: skip
 """Order of sources on /ops: the troubled ones first."""
 
 

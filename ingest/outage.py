@@ -54,16 +54,22 @@ def redact(url: str) -> str:
 class RedisWatch:
     """Whether this process can reach Redis, with a log line on each change."""
 
-    def __init__(self, url: str, log: logging.Logger) -> None:
+    def __init__(
+        self, url: str, log: logging.Logger, on_change: Callable[[bool], None] | None = None
+    ) -> None:
         self.url = redact(url)
         self.log = log
         self.down = False
         self.losses = 0
+        self.on_change = on_change
+        """Called with True when Redis is back, False when it is lost (a metric's setter)."""
 
     def lost(self, exc: BaseException) -> None:
         if not self.down:
             self.down = True
             self.losses += 1
+            if self.on_change is not None:
+                self.on_change(False)
             self.log.warning(
                 "lost Redis at %s: %s; retrying quietly until it is back",
                 self.url,
@@ -74,6 +80,8 @@ class RedisWatch:
     def back(self) -> None:
         if self.down:
             self.down = False
+            if self.on_change is not None:
+                self.on_change(True)
             self.log.info(
                 "Redis at %s is back", self.url, extra={"event": "redis_back", "redis": self.url}
             )

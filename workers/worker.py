@@ -105,7 +105,7 @@ class Worker:
         self.started = datetime.now(UTC)
         self.polls = 0
         self.metrics = metrics or WorkerMetrics()
-        self.watch = RedisWatch(redis_url, log)
+        self.watch = RedisWatch(redis_url, log, lambda up: self.metrics.redis_up.set(int(up)))
         self.config_note = "ok"
         """The last reload's outcome: ``ok``, or why the file on disk was refused."""
         self._queue: deque[_Job] = deque()
@@ -332,7 +332,7 @@ class Worker:
             )
             self.polls += 1
             self.metrics.poll(report)
-            _log(report, self.host, job.source.url)
+            _log(report, job.source.url)
             self._finished.append((job, report))
             if self._flusher is None or self._flusher.done():
                 self._flusher = self._spawn(self._flush_soon())
@@ -467,13 +467,13 @@ class Worker:
         await self._flush()  # what finished jobs still owe Redis
 
 
-def _log(report: IngestReport, host: str, url: str) -> None:
-    """One ``poll`` event per poll, with what ops need to find a troubled source."""
+def _log(report: IngestReport, url: str) -> None:
+    """One ``poll`` event per poll, with what ops need to find a troubled source (the
+    worker's own host and pid are on every line)."""
     fields: dict[str, object] = {
         "event": "poll",
         "source": report.source_id,
-        "host": urlsplit(url).hostname or "",
-        "worker_host": host,
+        "source_host": urlsplit(url).hostname or "",
         "status": report.status,
         "http_status": report.http_status,
         "duration_ms": round(

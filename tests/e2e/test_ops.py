@@ -195,12 +195,12 @@ def test_metrics_readiness_and_a_redis_outage(
             assert failed_poll["error_class"] == "FetchHTTPError"
             assert "500" in str(failed_poll["error"])
             first_good = next(e for e in polls if e["source"] == "good")
-            assert (first_good["status"], first_good["new"], first_good["host"]) == (
+            assert (first_good["status"], first_good["new"], first_good["source_host"]) == (
                 "ok",
                 3,
                 "127.0.0.1",
             )
-            assert {"duration_ms", "updated", "duplicate", "worker_host"} <= first_good.keys()
+            assert {"duration_ms", "updated", "duplicate", "host", "pid"} <= first_good.keys()
 
             own_redis.stop()  # Redis goes away under both
             wait_for(lambda: status_of(web + "/readyz") == 503, timeout=30)

@@ -1,6 +1,6 @@
 """Conditional polling cost: one worker process against a bare httpx loop, same requests.
 
-    python bench/poll.py [--sources 1000] [--concurrency 10]
+    python bench/poll.py [--sources 1000] [--concurrency 10] [--metrics both|on|off]
 
 A loopback server (its own process, uvicorn) serves one small feed per source. After a priming
 pass that stores every source's validators and body hash, we time two phases, each polling all
@@ -17,6 +17,12 @@ and returns a shared per-host permit in Redis, as every poll of a limited host d
 In the same run a bare httpx loop makes the same requests with the same concurrency. We report
 polls per second, CPU milliseconds per poll (this process only), and the ratio of the worker's
 rate to the bare loop's. Goals: ratio >= 0.8, < 1 ms CPU per unchanged poll.
+
+``--metrics`` (default ``both``): the worker with its Prometheus metrics counting (as in
+production), without (``WIREFEED_METRICS=off``), or both in the same run, which also reports
+the cost of instrumentation: the ratio of the two worker-to-bare ratios, on / off (goal >=
+0.95; each normalised by the bare loop of its own rounds, so machine drift between the two
+halves cancels out), and of their CPU per poll.
 Results: bench/results/poll.json.
 """
 
@@ -133,16 +139,44 @@ GATES = {
 }
 
 
-async def run(redis_url: str, port: int, count: int, concurrency: int) -> dict[str, object]:
+METRICS = {"on": (True,), "off": (False,), "both": (False, True)}
+
+
+async def run(
+    redis_url: str, port: int, count: int, concurrency: int, metrics: str
+) -> dict[str, object]:
     figures: dict[str, object] = {}
-    for suffix, limit in GATES.items():
-        found = await run_worker(redis_url, port, count, concurrency, limit)
-        figures.update({phase + suffix: f for phase, f in found.items()})
+    for enabled in METRICS[metrics]:
+        label = " metrics" if enabled else ""
+        for suffix, limit in GATES.items():
+            found = await run_worker(redis_url, port, count, concurrency, limit, enabled)
+            figures.update({phase + suffix + label: f for phase, f in found.items()})
+    if metrics == "both":
+        figures["cost of metrics"] = metrics_cost(figures)
     return figures
 
 
+def metrics_cost(figures: dict[str, object]) -> dict[str, object]:
+    """On / off, per phase: the worker-to-bare ratios, the raw rates, the CPU per poll."""
+    cost: dict[str, object] = {}
+    for name in [n for n in figures if not n.endswith(" metrics")]:
+        off, on = figures[name], figures[name + " metrics"]
+        assert isinstance(off, dict) and isinstance(on, dict)
+        cost[name] = {
+            "ratio_on_to_off": round(on["ratio_worker_to_bare"] / off["ratio_worker_to_bare"], 3),
+            "polls_per_s_on_to_off": round(on["worker_polls_per_s"] / off["worker_polls_per_s"], 3),
+            "cpu_off_to_on": round(off["worker_cpu_ms_per_poll"] / on["worker_cpu_ms_per_poll"], 3),
+        }
+    return cost
+
+
 async def run_worker(
-    redis_url: str, port: int, count: int, concurrency: int, limit: HostLimit
+    redis_url: str,
+    port: int,
+    count: int,
+    concurrency: int,
+    limit: HostLimit,
+    metrics: bool = True,
 ) -> dict[str, object]:
     base = f"http://127.0.0.1:{port}"
     settings = Settings(
@@ -151,6 +185,7 @@ async def run_worker(
         fetch_allow_networks=(ipaddress.ip_network("127.0.0.0/8"),),
         host_limits={"127.0.0.1": limit},
         fetch_unconditional_every=0,
+        metrics=metrics,
     )
     sources = [Source(id=f"s{i}", url=f"{base}/feed/{i}", interval=3600) for i in range(count)]
     client = aioredis.from_url(redis_url, decode_responses=True)
@@ -193,13 +228,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--metrics", choices=sorted(METRICS), default="both")
     args = parser.parse_args()
     port = free_port()
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)])
     try:
         with tempfile.TemporaryDirectory() as tmp, redis_server(Path(tmp)) as url:
             asyncio.run(wait_port(port))
-            figures = asyncio.run(run(url, port, args.sources, args.concurrency))
+            figures = asyncio.run(run(url, port, args.sources, args.concurrency, args.metrics))
     finally:
         server.terminate()
         server.wait()
@@ -209,14 +245,23 @@ def main() -> None:
             "sources": args.sources,
             "concurrency": args.concurrency,
             "load": "uvicorn on loopback, separate process",
+            "metrics": args.metrics,
             **figures,
         },
     )
     for phase in figures:
         f = figures[phase]
         assert isinstance(f, dict)
+        if phase == "cost of metrics":
+            for name, c in f.items():
+                goal = "" if c["ratio_on_to_off"] >= 0.95 else "  (below the 0.95 goal)"
+                print(
+                    f"{'metrics on/off ' + name:>28}: ratio {c['ratio_on_to_off']}{goal}, "
+                    f"polls/s {c['polls_per_s_on_to_off']}, CPU off/on {c['cpu_off_to_on']}"
+                )
+            continue
         print(
-            f"{phase:>20}: worker {f['worker_polls_per_s']:>7} polls/s, "
+            f"{phase:>28}: worker {f['worker_polls_per_s']:>7} polls/s, "
             f"{f['worker_cpu_ms_per_poll']:.3f} ms CPU/poll | bare httpx "
             f"{f['bare_httpx_requests_per_s']:>7} req/s, "
             f"{f['bare_httpx_cpu_ms_per_request']:.3f} ms CPU/req | "

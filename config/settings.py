@@ -82,6 +82,8 @@ class Settings:
     log_format: str = "auto"
     """``json`` (one object per line), ``console`` (for people), or ``auto``: JSON unless
     standard error is a terminal."""
+    metrics: bool = True
+    """``WIREFEED_METRICS=off`` turns instrumentation off: no counting, no ``/metrics``."""
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
     """Where a worker serves its own ``/metrics``; 0: it serves none (the web app's
@@ -135,6 +137,7 @@ class Settings:
             ),
             log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
             log_format=env.choice("LOG_FORMAT", "AUTO", ("AUTO", "JSON", "CONSOLE")).lower(),
+            metrics=env.choice("METRICS", "ON", ("ON", "OFF")) == "ON",
             metrics_host=env.text("METRICS_HOST") or "127.0.0.1",
             metrics_port=env.integer("METRICS_PORT", 0, low=0, high=65535),
         )

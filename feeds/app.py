@@ -103,7 +103,8 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.settings = settings
     app.state.metrics = None
-    app.add_middleware(MetricsMiddleware, metrics=lambda: app.state.metrics)
+    if settings.metrics:
+        app.add_middleware(MetricsMiddleware, metrics=lambda: app.state.metrics)
     return app
 
 
@@ -126,7 +127,7 @@ def _lifespan(settings: Settings) -> Callable[[Starlette], Any]:
         app.state.cache = RenderCache(binary)
         app.state.watch = watch = RedisWatch(url, log)
         app.state.hub = EventHub(client, app.state.cache, watch)
-        app.state.metrics = WebMetrics(lambda: _live(app))
+        app.state.metrics = WebMetrics(lambda: _live(app)) if settings.metrics else None
         tasks = [
             asyncio.create_task(app.state.hub.run()),
             asyncio.create_task(_probe(client, watch)),
@@ -366,7 +367,9 @@ def _not_ready(why: str) -> Response:
 async def metrics(request: Request) -> Response:
     """Prometheus exposition: this process's counters and the fleet gauges. Answers while
     Redis is away (``wirefeed_redis_up 0``, fleet gauges as last read)."""
-    recorder: WebMetrics = request.app.state.metrics
+    recorder: WebMetrics | None = request.app.state.metrics
+    if recorder is None:
+        return _error(404, "metrics are off (WIREFEED_METRICS=off)")
     try:
         fleet = await snapshot(request.app.state.redis, request.app.state.store, datetime.now(UTC))
     except Exception as exc:

@@ -161,7 +161,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     url = settings.redis_url or embedded.start()  # type: ignore[union-attr]
     try:
         worker = Worker(settings, url, loaded.stories)
-        if settings.metrics_port:
+        if settings.metrics_port and settings.metrics:
             port, _thread = worker.metrics.serve(settings.metrics_host, settings.metrics_port)
             log.info("worker metrics on http://%s:%d/metrics", settings.metrics_host, port)
         asyncio.run(_run_until_signalled(worker, loaded))

@@ -91,6 +91,10 @@ class WorkerMetrics:
             if count:
                 self.items.labels(kind).inc(count)
 
+    def running(self, count: int) -> None:
+        if self.enabled:
+            self.in_flight.set(count)
+
     def lease(self, event: str, count: int = 1) -> None:
         if self.enabled and count:
             self.leases.labels(event).inc(count)

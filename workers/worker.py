@@ -104,7 +104,7 @@ class Worker:
         self.id = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.started = datetime.now(UTC)
         self.polls = 0
-        self.metrics = metrics or WorkerMetrics()
+        self.metrics = metrics or WorkerMetrics(enabled=settings.metrics)
         self.watch = RedisWatch(redis_url, log, lambda up: self.metrics.redis_up.set(int(up)))
         self.config_note = "ok"
         """The last reload's outcome: ``ok``, or why the file on disk was refused."""
@@ -315,7 +315,7 @@ class Worker:
 
     def _start(self, job: _Job) -> None:
         self._running[job.source.id] = job
-        self.metrics.in_flight.set(len(self._running))
+        self.metrics.running(len(self._running))
         self._spawn(self._process(job))
 
     async def _process(self, job: _Job) -> None:
@@ -343,7 +343,7 @@ class Worker:
                 log.exception("source %s: job failed", job.source.id)
         finally:
             self._running.pop(job.source.id, None)
-            self.metrics.in_flight.set(len(self._running))
+            self.metrics.running(len(self._running))
             self._fill()
             if self._low() and not (self._claiming or self._drained or self._stopping):
                 self._spawn(self._claim_while_low())

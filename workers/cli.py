@@ -153,6 +153,7 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the loop's handler reloads instead
     loaded = _load(settings.sources_path)
     if loaded is None:
         print("wirefeed: not starting: fix the sources file first", file=sys.stderr)

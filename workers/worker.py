@@ -140,10 +140,8 @@ class Worker:
         )
         scheduler = AsyncIOScheduler(timezone=UTC)
         try:
-            if not await wait_until_up(client.ping, self.watch, stop=stop):
+            if not await self._start_up(stop, sources):
                 return
-            if sources is not None:
-                await self.publish_sources(sources)
             self._add_jobs(scheduler)
             scheduler.start()
             log.info("worker %s started", self.id, extra={"event": "worker_started"})
@@ -161,6 +159,21 @@ class Worker:
                 self.polls,
                 extra={"event": "worker_stopped"},
             )
+
+    async def _start_up(self, stop: asyncio.Event, sources: list[Source] | None) -> bool:
+        """Wait for Redis, then publish ``sources``; again if Redis goes away meanwhile.
+        False when ``stop`` came first."""
+        while await wait_until_up(self._client.ping, self.watch, stop=stop):
+            try:
+                if sources is not None:
+                    await self.publish_sources(sources)
+                return True
+            except Exception as exc:
+                if not unreachable(exc):
+                    raise
+                self.watch.lost(exc)
+                self.watch.down = False  # wait_until_up logs the wait from here
+        return False
 
     async def _leave(self) -> None:
         await self._drain()

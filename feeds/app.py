@@ -55,7 +55,7 @@ from feeds import admin, ops
 from feeds.cache import RenderCache, Rendered
 from feeds.fleet import alive_workers, snapshot
 from feeds.metrics import CONTENT_TYPE, MetricsMiddleware, WebMetrics
-from feeds.push import Event, EventHub, sse_stream
+from feeds.push import Event, EventHub, reraise_cancellation, sse_stream
 from feeds.queries import FORMATS, FeedSpec, build
 from feeds.render.context import Context
 from feeds.render.doc import FeedDoc
@@ -157,14 +157,16 @@ async def _probe(client: aioredis.Redis, watch: RedisWatch) -> None:
         try:
             await client.ping()
         except Exception as exc:
+            reraise_cancellation()  # stopping: not an outage
             if not unreachable(exc):
-                raise
-            if first:
+                log.exception("probing Redis failed")
+            elif first:
                 log.warning(
                     "waiting for Redis at %s: %s; answering 503 meanwhile", watch.url, reason(exc)
                 )
                 watch.down = True
-            watch.lost(exc)
+            else:
+                watch.lost(exc)
         else:
             watch.back()
         first = False

@@ -111,12 +111,14 @@ async def wait_until_up(
     was set first. Backs off from ``every`` to ``most`` seconds between tries."""
     delay = every
     waiting = False
-    while stop is None or not stop.is_set():
+    while True:  # one try even when ``stop`` is already set
         try:
             await ping()
         except Exception as exc:
             if not unreachable(exc):
                 raise
+            if stop is not None and stop.is_set():
+                return False
             if not waiting:
                 waiting = True
                 watch.log.warning(
@@ -135,7 +137,6 @@ async def wait_until_up(
             )
         watch.down = False
         return True
-    return False
 
 
 async def _forever(stop: asyncio.Event | None) -> None:

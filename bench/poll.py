@@ -1,6 +1,6 @@
 """Conditional polling cost: one worker process against a bare httpx loop, same requests.
 
-    python bench/poll.py [--sources 1000] [--concurrency 10]
+    python bench/poll.py [--sources 1000] [--concurrency 10] [--metrics both|on|off]
 
 A loopback server (its own process, uvicorn) serves one small feed per source. After a priming
 pass that stores every source's validators and body hash, we time two phases, each polling all
@@ -17,6 +17,12 @@ and returns a shared per-host permit in Redis, as every poll of a limited host d
 In the same run a bare httpx loop makes the same requests with the same concurrency. We report
 polls per second, CPU milliseconds per poll (this process only), and the ratio of the worker's
 rate to the bare loop's. Goals: ratio >= 0.8, < 1 ms CPU per unchanged poll.
+
+``--metrics`` (default ``both``): the worker with its Prometheus metrics counting (as in
+production), without (``WIREFEED_METRICS=off``), or both in the same rounds (one worker, its
+counters switched between phases, the order swapped each round), which also reports the cost
+of instrumentation: on / off of the worker's polls per second, of its ratio to the bare loop
+(goal >= 0.95) and off / on of its CPU per poll.
 Results: bench/results/poll.json.
 """
 
@@ -135,17 +141,46 @@ GATES = {
 }
 
 
-async def run(redis_url: str, port: int, count: int, concurrency: int) -> dict[str, object]:
+METRICS = {"on": (True,), "off": (False,), "both": (False, True)}
+
+
+async def run(
+    redis_url: str, port: int, count: int, concurrency: int, metrics: str
+) -> dict[str, object]:
     figures: dict[str, object] = {}
     for suffix, limit in GATES.items():
-        found = await run_worker(redis_url, port, count, concurrency, limit)
-        figures.update({phase + suffix: f for phase, f in found.items()})
+        found = await run_worker(redis_url, port, count, concurrency, limit, METRICS[metrics])
+        figures.update({phase + suffix + label: f for (phase, label), f in found.items()})
+    if metrics == "both":
+        figures["cost of metrics"] = metrics_cost(figures)
     return figures
 
 
+def metrics_cost(figures: dict[str, object]) -> dict[str, object]:
+    """On / off, per phase: the worker-to-bare ratios, the raw rates, the CPU per poll."""
+    cost: dict[str, object] = {}
+    for name in [n for n in figures if n.endswith(" metrics off")]:
+        off, on = figures[name], figures[name.removesuffix(" off") + " on"]
+        assert isinstance(off, dict) and isinstance(on, dict)
+        cost[name.removesuffix(" metrics off")] = {
+            "ratio_on_to_off": round(on["ratio_worker_to_bare"] / off["ratio_worker_to_bare"], 3),
+            "polls_per_s_on_to_off": round(on["worker_polls_per_s"] / off["worker_polls_per_s"], 3),
+            "cpu_off_to_on": round(off["worker_cpu_ms_per_poll"] / on["worker_cpu_ms_per_poll"], 3),
+        }
+    return cost
+
+
 async def run_worker(
-    redis_url: str, port: int, count: int, concurrency: int, limit: HostLimit
-) -> dict[str, object]:
+    redis_url: str,
+    port: int,
+    count: int,
+    concurrency: int,
+    limit: HostLimit,
+    modes: tuple[bool, ...] = (True,),
+) -> dict[tuple[str, str], object]:
+    """Prime, then alternate rounds of: the worker with each metrics mode (the same worker;
+    its counters switched on and off between phases, order swapped each round), and the bare
+    loop."""
     base = f"http://127.0.0.1:{port}"
     settings = Settings(
         redis_url=redis_url,
@@ -160,31 +195,34 @@ async def run_worker(
     worker = Worker(settings, redis_url)
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop, sources))
-    figures: dict[str, object] = {}
+    figures: dict[tuple[str, str], object] = {}
     async with httpx.AsyncClient() as control:
         while worker.polls < count:  # noqa: ASYNC110 - priming stores validators and hashes
             await asyncio.sleep(0.05)
         for phase, validators in (("304", True), ("200-unchanged", False)):
             await control.get(f"{base}/mode", params={"validators" if validators else "x": ""})
-            # Alternate the two loops a few times and keep the median of each: on two cores
+            # Alternate the loops a few times and keep the median of each: on two cores
             # shared with the server and Redis, single runs wander by 20 % or more.
-            runs = [
-                (
-                    await worker_phase(worker, client, count),
-                    await bare_phase(base, count, concurrency, validators),
-                )
-                for _ in range(ROUNDS)
-            ]
-            wall, cpu = median_pair([r[0] for r in runs])
+            runs: list[tuple[dict[bool, tuple[float, float]], tuple[float, float]]] = []
+            for n in range(ROUNDS):
+                timed = {}
+                for enabled in modes if n % 2 == 0 else tuple(reversed(modes)):
+                    worker.metrics.enabled = enabled
+                    timed[enabled] = await worker_phase(worker, client, count)
+                runs.append((timed, await bare_phase(base, count, concurrency, validators)))
             bare_wall, bare_cpu = median_pair([r[1] for r in runs])
-            figures[phase] = {
-                "rounds": ROUNDS,
-                "worker_polls_per_s": round(count / wall, 1),
-                "worker_cpu_ms_per_poll": round(cpu / count * 1000, 3),
-                "bare_httpx_requests_per_s": round(count / bare_wall, 1),
-                "bare_httpx_cpu_ms_per_request": round(bare_cpu / count * 1000, 3),
-                "ratio_worker_to_bare": round((count / wall) / (count / bare_wall), 3),
-            }
+            for enabled in modes:
+                wall, cpu = median_pair([r[0][enabled] for r in runs])
+                label = "" if len(modes) == 1 else (" metrics on" if enabled else " metrics off")
+                figures[(phase, label)] = {
+                    "rounds": ROUNDS,
+                    "metrics": enabled,
+                    "worker_polls_per_s": round(count / wall, 1),
+                    "worker_cpu_ms_per_poll": round(cpu / count * 1000, 3),
+                    "bare_httpx_requests_per_s": round(count / bare_wall, 1),
+                    "bare_httpx_cpu_ms_per_request": round(bare_cpu / count * 1000, 3),
+                    "ratio_worker_to_bare": round((count / wall) / (count / bare_wall), 3),
+                }
     stop.set()
     await task
     await client.aclose()
@@ -195,13 +233,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--metrics", choices=sorted(METRICS), default="both")
     args = parser.parse_args()
     port = free_port()
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)])
     try:
         with tempfile.TemporaryDirectory() as tmp, redis_server(Path(tmp)) as url:
             asyncio.run(wait_port(port))
-            figures = asyncio.run(run(url, port, args.sources, args.concurrency))
+            figures = asyncio.run(run(url, port, args.sources, args.concurrency, args.metrics))
     finally:
         server.terminate()
         server.wait()
@@ -211,14 +250,23 @@ def main() -> None:
             "sources": args.sources,
             "concurrency": args.concurrency,
             "load": "uvicorn on loopback, separate process",
+            "metrics": args.metrics,
             **figures,
         },
     )
     for phase in figures:
         f = figures[phase]
         assert isinstance(f, dict)
+        if phase == "cost of metrics":
+            for name, c in f.items():
+                goal = "" if c["ratio_on_to_off"] >= 0.95 else "  (below the 0.95 goal)"
+                print(
+                    f"{'metrics on/off ' + name:>34}: ratio {c['ratio_on_to_off']}{goal}, "
+                    f"polls/s {c['polls_per_s_on_to_off']}, CPU off/on {c['cpu_off_to_on']}"
+                )
+            continue
         print(
-            f"{phase:>20}: worker {f['worker_polls_per_s']:>7} polls/s, "
+            f"{phase:>34}: worker {f['worker_polls_per_s']:>7} polls/s, "
             f"{f['worker_cpu_ms_per_poll']:.3f} ms CPU/poll | bare httpx "
             f"{f['bare_httpx_requests_per_s']:>7} req/s, "
             f"{f['bare_httpx_cpu_ms_per_request']:.3f} ms CPU/req | "

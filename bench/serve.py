@@ -1,6 +1,7 @@
 """Serving a cached feed: the real web app against a bare ASGI app sending the same bytes.
 
     python bench/serve.py [--duration 10] [--rounds 3] [--connections 50] [--threads 2]
+                          [--metrics both|on|off]
 
 A real Redis is filled through the real pipeline (``ingest_source`` with a hand-written fetcher
 handing it invented RSS: 3 wires x 10 live pages x 10 updates = 30 stories of 10 entries).
@@ -15,6 +16,11 @@ both servers, alternating for a few rounds; we keep the median requests per seco
 report the ratio app / bare (goal: >= 0.7 for both), plus wrk's latency p50 / p99 and each
 server's CPU time per request (from /proc: Linux only), whose ratio bare / app says the same
 thing as the rate ratio but wanders less when other work shares the two CPUs.
+
+``--metrics`` (default ``both``): the app with its Prometheus instrumentation (as in
+production), without it (``WIREFEED_METRICS=off``), or both: then a third server, the app with
+metrics off, joins the alternating rounds and we report the cost of instrumentation as the
+ratio of requests per second on / off (goal >= 0.95) and of server CPU per request off / on.
 Results: bench/results/serve.json.
 """
 
@@ -205,7 +211,7 @@ def process(args: list[str], port: int, env: Mapping[str, str] | None = None) ->
         child.wait(timeout=30)
 
 
-def app_env(redis_url: str, port: int) -> dict[str, str]:
+def app_env(redis_url: str, port: int, metrics: bool = True) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WIREFEED_")}
     env.update(
         WIREFEED_REDIS_URL=redis_url,
@@ -213,6 +219,7 @@ def app_env(redis_url: str, port: int) -> dict[str, str]:
         WIREFEED_HTTP_PORT=str(port),
         WIREFEED_LOG_LEVEL="WARNING",
         WIREFEED_PUBLIC_URL=PUBLIC_URL,
+        WIREFEED_METRICS="on" if metrics else "off",
     )
     return env
 
@@ -319,10 +326,17 @@ def measure(
                 {who: wrk_run(wrk, targets[who], script, args, args.duration) for who in order}
             )
             app, bare = rounds[-1]["app"], rounds[-1]["bare"]
+            off = rounds[-1].get(OFF)
             print(
                 f"  {mode} round {n + 1}: app {app['rps']:>8} req/s "
                 f"({app['server_cpu_us_per_request']} us CPU/req), bare {bare['rps']:>8} req/s "
-                f"({bare['server_cpu_us_per_request']} us CPU/req)",
+                f"({bare['server_cpu_us_per_request']} us CPU/req)"
+                + (
+                    f", app without metrics {off['rps']:>8} req/s "
+                    f"({off['server_cpu_us_per_request']} us CPU/req)"
+                    if off
+                    else ""
+                ),
                 flush=True,
             )
         medians = {
@@ -344,7 +358,26 @@ def measure(
             "cpu_ratio_bare_to_app": round(cpu, 3),
             "rounds": rounds,
         }
+        if OFF in targets:
+            figures[mode]["metrics_cost"] = metrics_cost(medians, rounds)
     return figures
+
+
+OFF = "app_metrics_off"
+
+
+def metrics_cost(
+    medians: dict[str, dict[str, float]], rounds: list[dict[str, dict[str, float]]]
+) -> dict[str, Any]:
+    """The app with metrics on against itself with them off, in the same rounds."""
+    on, off = medians["app"], medians[OFF]
+    return {
+        "ratio_on_to_off": round(on["rps"] / off["rps"], 3),
+        "ratio_per_round": [round(r["app"]["rps"] / r[OFF]["rps"], 3) for r in rounds],
+        "cpu_ratio_off_to_on": round(
+            off["server_cpu_us_per_request"] / on["server_cpu_us_per_request"], 3
+        ),
+    }
 
 
 # -- main -------------------------------------------------------------------------------------
@@ -375,6 +408,14 @@ def report(figures: dict[str, Any]) -> None:
             f"     ratio app/bare {f['ratio_app_to_bare']}{goal}; per round {f['ratio_per_round']};"
             f" server CPU per request bare/app {f['cpu_ratio_bare_to_app']}"
         )
+        cost = f.get("metrics_cost")
+        if cost:
+            goal = "" if cost["ratio_on_to_off"] >= 0.95 else "  (below the 0.95 goal)"
+            print(
+                f"     metrics on/off {cost['ratio_on_to_off']}{goal}; per round "
+                f"{cost['ratio_per_round']}; server CPU per request off/on "
+                f"{cost['cpu_ratio_off_to_on']}"
+            )
 
 
 def server_stack() -> str:
@@ -385,14 +426,28 @@ def server_stack() -> str:
 
 
 @contextmanager
+def without_metrics(redis_url: str, wanted: bool) -> Iterator[tuple[str, int] | None]:
+    """With ``wanted``, a second app process with metrics off: its base URL and pid."""
+    if not wanted:
+        yield None
+        return
+    port = free_port()
+    cmd = [sys.executable, "-m", "feeds"]
+    with process(cmd, port, app_env(redis_url, port, metrics=False)) as pid:
+        base = f"http://127.0.0.1:{port}"
+        capture(base)  # warm it as the other
+        yield base, pid
+
+
+@contextmanager
 def servers(
-    redis_url: str, tmp: Path
+    redis_url: str, tmp: Path, metrics: bool = True
 ) -> Iterator[tuple[tuple[str, int], tuple[str, int], bytes, str]]:
     """The app (``python -m feeds``) and the bare app serving its bytes: their base URLs and
     pids, the body and its ETag."""
     app_port, bare_port = free_port(), free_port()
     app_cmd = [sys.executable, "-m", "feeds"]
-    with process(app_cmd, app_port, app_env(redis_url, app_port)) as app_pid:
+    with process(app_cmd, app_port, app_env(redis_url, app_port, metrics)) as app_pid:
         app = f"http://127.0.0.1:{app_port}"
         body, etag, h200, h304 = capture(app)
         (tmp / "body").write_bytes(body)
@@ -411,6 +466,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--metrics", choices=("both", "on", "off"), default="both")
     args = parser.parse_args()
     wrk = find_wrk()
     version = wrk_version(wrk)
@@ -420,7 +476,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_dir, redis_server(Path(tmp_dir)) as redis_url:
         tmp = Path(tmp_dir)
         entries = asyncio.run(populate(redis_url))
-        with servers(redis_url, tmp) as (app, bare, body, etag):
+        with (
+            servers(redis_url, tmp, args.metrics != "off") as (app, bare, body, etag),
+            without_metrics(redis_url, args.metrics == "both") as off,
+        ):
             print(
                 f"{entries} entries in {WIRES * PAGES} stories; {FEED_PATH}: {len(body)} bytes\n"
                 f"load: {version}, -t{args.threads} -c{args.connections} "
@@ -432,6 +491,8 @@ def main() -> None:
             )
             scripts = {"200": lua_script(tmp, None), "304": lua_script(tmp, etag)}
             targets = {"app": (app[0] + FEED_PATH, app[1]), "bare": (bare[0] + FEED_PATH, bare[1])}
+            if off is not None:
+                targets[OFF] = (off[0] + FEED_PATH, off[1])
             figures = measure(wrk, targets, scripts, args)
     path = write_results(
         "serve",
@@ -442,6 +503,7 @@ def main() -> None:
                 "connections": args.connections,
                 "duration_s": args.duration,
                 "rounds": args.rounds,
+                "metrics": args.metrics,
                 "path": FEED_PATH,
                 "body_bytes": len(body),
                 "entries_stored": entries,

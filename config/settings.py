@@ -79,6 +79,15 @@ class Settings:
     admin_token: str | None = None
     story_window_hours: float = 48.0
     log_level: str = "INFO"
+    log_format: str = "auto"
+    """``json`` (one object per line), ``console`` (for people), or ``auto``: JSON unless
+    standard error is a terminal."""
+    metrics: bool = True
+    """``WIREFEED_METRICS=off`` turns instrumentation off: no counting, no ``/metrics``."""
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
+    """Where a worker serves its own ``/metrics``; 0: it serves none (the web app's
+    ``/metrics`` is always on)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -127,6 +136,10 @@ class Settings:
                 "STORY_WINDOW_HOURS", 48.0, "hours", high=MAX_STORY_WINDOW_HOURS
             ),
             log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+            log_format=env.choice("LOG_FORMAT", "AUTO", ("AUTO", "JSON", "CONSOLE")).lower(),
+            metrics=env.choice("METRICS", "ON", ("ON", "OFF")) == "ON",
+            metrics_host=env.text("METRICS_HOST") or "127.0.0.1",
+            metrics_port=env.integer("METRICS_PORT", 0, low=0, high=65535),
         )
 
     def __post_init__(self) -> None:

@@ -6,7 +6,15 @@
     GET /stories/{id}                     one story, laid out as a rolling story (HTML)
     GET /feeds/...                        every feed family, see feeds.queries
     GET /events                           server-sent events: story changes as they happen
-    GET /healthz                          200 when Redis answers, else 503
+    GET /healthz                          200 while the process runs (no Redis call)
+    GET /readyz                           200 when Redis answers and a worker is alive
+    GET /metrics                          Prometheus exposition (feeds.metrics)
+    GET /ops, /ops.json, /ops/stream      the ops dashboard, its data, its live updates
+
+With Redis unreachable every route answers 503 with ``Retry-After`` (never 500): the store
+and the render cache translate Redis errors into :class:`~ingest.errors.StoreError`, and the
+raw connection errors are caught here too as a last line. The process logs one line when it
+loses Redis and one when it is back (:class:`ingest.outage.RedisWatch`).
 
 Feed answers are cached (feeds.cache), carry a strong ETag over their bytes and
 ``Last-Modified``, answer ``If-None-Match`` and ``If-Modified-Since`` with 304
@@ -18,15 +26,19 @@ there; so are the event tail and the WebSub publisher.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import (
@@ -39,9 +51,11 @@ from starlette.responses import (
 from starlette.routing import Route
 
 from config.settings import Settings
-from feeds import admin
+from feeds import admin, ops
 from feeds.cache import RenderCache, Rendered
-from feeds.push import Event, EventHub, sse_stream
+from feeds.fleet import alive_workers, snapshot
+from feeds.metrics import CONTENT_TYPE, MetricsMiddleware, WebMetrics
+from feeds.push import Event, EventHub, reraise_cancellation, sse_stream
 from feeds.queries import FORMATS, FeedSpec, build
 from feeds.render.context import Context
 from feeds.render.doc import FeedDoc
@@ -50,8 +64,11 @@ from feeds.render.page import index_page, story_page
 from feeds.render.xml import ATOM_TYPE, RSS_TYPE, atom, rss
 from feeds.websub import WebSubPublisher, topics
 from ingest.errors import StoreError
+from ingest.outage import RedisWatch, reason, unreachable
 from ingest.reader import RedisReader
 from ingest.store import RedisStore
+
+log = logging.getLogger("wirefeed.web")
 
 _FORMATS: dict[str, tuple[Callable[[FeedDoc], bytes], str]] = {
     "atom": (atom, ATOM_TYPE + "; charset=utf-8"),
@@ -71,13 +88,29 @@ def create_app(settings: Settings) -> Starlette:
             Route("/stories/{story_id:str}", story, methods=["GET", "HEAD"]),
             Route("/events", events, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
+            Route("/readyz", readyz, methods=["GET", "HEAD"]),
+            Route("/metrics", metrics, methods=["GET"]),
+            *ops.routes(),
             *admin.routes(),
         ],
         lifespan=_lifespan(settings),
-        exception_handlers={StoreError: _store_unavailable},
+        exception_handlers={
+            StoreError: _store_unavailable,
+            RedisConnectionError: _store_unavailable,
+            RedisTimeoutError: _store_unavailable,
+            ConnectionError: _store_unavailable,
+        },
     )
     app.state.settings = settings
+    app.state.metrics = None
+    if settings.metrics:
+        app.add_middleware(MetricsMiddleware, metrics=lambda: app.state.metrics)
     return app
+
+
+RETRY_AFTER = "5"
+"""Seconds a client is asked to wait while Redis is unreachable."""
+PROBE_SECONDS = 2.0
 
 
 def _lifespan(settings: Settings) -> Callable[[Starlette], Any]:
@@ -92,8 +125,13 @@ def _lifespan(settings: Settings) -> Callable[[Starlette], Any]:
         app.state.reader = RedisReader(client)
         app.state.store = RedisStore.from_settings(client, settings)
         app.state.cache = RenderCache(binary)
-        app.state.hub = EventHub(client, app.state.cache)
-        tasks = [asyncio.create_task(app.state.hub.run())]
+        app.state.watch = watch = RedisWatch(url, log)
+        app.state.hub = EventHub(client, app.state.cache, watch)
+        app.state.metrics = WebMetrics(lambda: _live(app)) if settings.metrics else None
+        tasks = [
+            asyncio.create_task(app.state.hub.run()),
+            asyncio.create_task(_probe(client, watch)),
+        ]
         if settings.websub_hubs:
             consumer = f"{socket.gethostname()}:{os.getpid()}"
             publisher = WebSubPublisher(
@@ -109,6 +147,36 @@ def _lifespan(settings: Settings) -> Callable[[Starlette], Any]:
             await client.aclose()
 
     return lifespan
+
+
+async def _probe(client: aioredis.Redis, watch: RedisWatch) -> None:
+    """Ping Redis every few seconds so that its loss and return are logged (once each)
+    even when no request comes; a web started while Redis is down says it is waiting."""
+    first = True
+    while True:
+        try:
+            await client.ping()
+        except Exception as exc:
+            reraise_cancellation()  # stopping: not an outage
+            if not unreachable(exc):
+                log.exception("probing Redis failed")
+            elif first:
+                log.warning(
+                    "waiting for Redis at %s: %s; answering 503 meanwhile", watch.url, reason(exc)
+                )
+                watch.down = True
+            else:
+                watch.lost(exc)
+        else:
+            watch.back()
+        first = False
+        await asyncio.sleep(PROBE_SECONDS)
+
+
+def _live(app: Starlette) -> dict[str, float]:
+    counts: dict[str, float] = dict(app.state.cache.counts)
+    counts["sse"] = app.state.hub.clients
+    return counts
 
 
 async def _stop(tasks: list[asyncio.Task[None]], grace: float = 5.0) -> None:
@@ -273,11 +341,45 @@ async def events(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
+    """Liveness: the process runs and answers. No Redis call, so an outage of Redis does
+    not get every web process restarted by its orchestrator."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Readiness: Redis answers and at least one worker's heartbeat is fresh (three ticks)."""
     try:
         await request.app.state.redis.ping()
-    except Exception as exc:  # any failure to reach Redis means unhealthy, whatever its type
-        return JSONResponse({"status": "error", "redis": str(exc)}, status_code=503)
-    return JSONResponse({"status": "ok", "redis": "ok"})
+        workers = await alive_workers(request.app.state.redis, datetime.now(UTC))
+    except Exception as exc:  # any failure to reach Redis means not ready, whatever its type
+        return _not_ready(f"cannot reach Redis: {reason(exc)}")
+    if workers == 0:
+        return _not_ready("no worker alive: no heartbeat in the last 30 s")
+    return JSONResponse({"status": "ready", "redis": "ok", "workers": workers})
+
+
+def _not_ready(why: str) -> Response:
+    return JSONResponse(
+        {"status": "not ready", "reason": why},
+        status_code=503,
+        headers={"Retry-After": RETRY_AFTER},
+    )
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus exposition: this process's counters and the fleet gauges. Answers while
+    Redis is away (``wirefeed_redis_up 0``, fleet gauges as last read)."""
+    recorder: WebMetrics | None = request.app.state.metrics
+    if recorder is None:
+        return _error(404, "metrics are off (WIREFEED_METRICS=off)")
+    try:
+        fleet = await snapshot(request.app.state.redis, request.app.state.store, datetime.now(UTC))
+    except Exception as exc:
+        if not unreachable(exc):
+            raise
+        fleet = None
+    recorder.fleet(fleet)
+    return Response(recorder.exposition(), media_type=CONTENT_TYPE)
 
 
 def _reader(request: Request) -> RedisReader:
@@ -306,4 +408,11 @@ def _error(status: int, message: str) -> Response:
 
 
 async def _store_unavailable(request: Request, exc: Any) -> Response:
-    return JSONResponse({"error": f"storage unavailable: {exc}"}, status_code=503)
+    watch: RedisWatch | None = getattr(request.app.state, "watch", None)
+    if watch is not None and unreachable(exc):
+        watch.lost(exc)
+    return JSONResponse(
+        {"error": f"storage unavailable: {reason(exc)}; try again shortly"},
+        status_code=503,
+        headers={"Retry-After": RETRY_AFTER, "Cache-Control": "no-store"},
+    )

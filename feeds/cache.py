@@ -26,8 +26,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from ingest import keys
+from ingest.errors import StoreError
 
 LOCK_MS = 10_000
 WAIT_FOR_OTHERS = 2.0
@@ -106,6 +108,8 @@ class RenderCache:
         self._local: OrderedDict[str, tuple[float, tuple[int, ...], Rendered]] = OrderedDict()
         self._epochs: dict[str, int] = {}
         self._inflight: dict[str, asyncio.Future[Rendered | None]] = {}
+        self.counts = {"local": 0, "redis": 0, "render": 0}
+        """Documents answered from the local copy, from Redis, and rendered (for metrics)."""
 
     def invalidate(self, scopes: Sequence[str]) -> None:
         """Something in ``scopes`` changed: local copies that depend on them are stale."""
@@ -119,7 +123,8 @@ class RenderCache:
         render: Callable[[], Awaitable[Rendered | None]],
     ) -> Rendered | None:
         """The document ``name``, rendered at the current revisions of ``scopes``; ``render``
-        builds it when no cached copy is current. ``None`` when ``render`` says there is none."""
+        builds it when no cached copy is current. ``None`` when ``render`` says there is none.
+        Redis errors come out as :class:`~ingest.errors.StoreError` (answered 503)."""
         epochs = tuple(self._epochs.get(s, 0) for s in scopes)
         local = self._local.get(name)
         if (
@@ -129,6 +134,7 @@ class RenderCache:
             and time.monotonic() - local[0] < (self.local_ttl)
         ):
             self._local.move_to_end(name)
+            self.counts["local"] += 1
             return local[2]
         running = self._inflight.get(name)
         if running is not None:
@@ -136,7 +142,10 @@ class RenderCache:
         future: asyncio.Future[Rendered | None] = asyncio.get_running_loop().create_future()
         self._inflight[name] = future
         try:
-            result = await self._load(name, scopes, render)
+            try:
+                result = await self._load(name, scopes, render)
+            except RedisError as exc:  # translated once, here, like every store read
+                raise StoreError(f"redis: {type(exc).__name__}: {exc}") from exc
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
@@ -153,6 +162,7 @@ class RenderCache:
     ) -> Rendered | None:
         revision, cached = await self._lookup(name, scopes)
         if cached is not None and cached.revision == revision:
+            self.counts["redis"] += 1
             return cached
         locked = bool(await self._r.set(keys.render_lock(name), b"1", nx=True, px=LOCK_MS))
         if not locked:
@@ -165,6 +175,7 @@ class RenderCache:
                 if cached is not None and cached.revision == revision:
                     return cached
             result = await render()
+            self.counts["render"] += 1
             if result is not None:
                 await self._store(name, _with_revision(result, revision))
         finally:

@@ -27,6 +27,7 @@ import redis.asyncio as aioredis
 
 from feeds.cache import RenderCache
 from ingest import keys
+from ingest.outage import RedisWatch, unreachable
 from ingest.reader import RedisReader
 
 log = logging.getLogger("wirefeed.push")
@@ -88,9 +89,12 @@ async def with_story_sources(client: aioredis.Redis, events: list[Event]) -> lis
 class EventHub:
     """Tails the event stream for this process; ``subscribe`` gives a queue of new events."""
 
-    def __init__(self, client: aioredis.Redis, cache: RenderCache) -> None:
+    def __init__(
+        self, client: aioredis.Redis, cache: RenderCache, watch: RedisWatch | None = None
+    ) -> None:
         self._r = client
         self.cache = cache
+        self.watch = watch
         self._reader = RedisReader(client)
         self._queues: set[asyncio.Queue[Event]] = set()
         self._last = ""
@@ -106,10 +110,13 @@ class EventHub:
             except asyncio.CancelledError:
                 self.cache.tailing = False
                 raise
-            except Exception:  # Redis away: retry; meanwhile every request checks Redis
+            except Exception as exc:  # Redis away: retry; meanwhile requests check Redis
                 self.cache.tailing = False
                 reraise_cancellation()
-                log.warning("event stream unavailable; retrying", exc_info=True)
+                if self.watch is not None and unreachable(exc):
+                    self.watch.lost(exc)  # one line for the outage, not one per retry
+                else:
+                    log.warning("event stream unavailable; retrying", exc_info=True)
                 await asyncio.sleep(1.0)
 
     async def _tail(self) -> None:
@@ -139,6 +146,11 @@ class EventHub:
         for queue in list(self._queues):
             with contextlib.suppress(asyncio.QueueFull):  # a slow client misses events
                 queue.put_nowait(event)
+
+    @property
+    def clients(self) -> int:
+        """Listeners subscribed now (``/events`` clients)."""
+        return len(self._queues)
 
     @contextlib.asynccontextmanager
     async def subscribe(self) -> AsyncIterator[asyncio.Queue[Event]]:

@@ -28,6 +28,18 @@ EVENTS = f"{PREFIX}:events"
 WORKERS = f"{PREFIX}:workers"
 """Sorted set: worker id -> last heartbeat (ms), so ops can see which workers are alive."""
 
+WORKER_INFO = f"{PREFIX}:worker-info"
+"""Hash: worker id -> JSON (host, pid, version, start time, sources in flight), written with
+each heartbeat; entries of workers gone from :data:`WORKERS` are dropped by the next reader."""
+
+RELOADS = f"{PREFIX}:reloads"
+"""Hash: configuration reloads across the fleet: ``ok`` and ``failed`` counts, and the last
+attempt's ``at`` (ms), ``result``, ``message`` and ``by`` (process), for /ops and metrics."""
+
+INGEST_MINUTES = f"{PREFIX}:ingest-minutes"
+"""Hash: minute (epoch ms of its start) -> items taken that minute, for the last hour's chart
+on /ops; fields older than an hour are dropped by the worker that writes."""
+
 
 def source_config(source_id: str) -> str:
     """String: the source's settings as JSON, written by whoever loaded the sources file."""

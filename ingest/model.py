@@ -394,6 +394,12 @@ class IngestReport:
     """Items dated before the retention window, not taken."""
     skipped: int = 0
     error: str | None = None
+    error_class: str | None = None
+    """The failure's kind for metrics and logs: an exception class name such as
+    ``FetchTimeout`` or ``ParseError`` (a small, fixed set; never a URL or a message)."""
+    fetch_seconds: float | None = field(default=None, compare=False)
+    parse_seconds: float | None = field(default=None, compare=False)
+    """How long the fetch and the parse took (metrics only; not part of what happened)."""
     stories: tuple[str, ...] = ()
     floors: tuple[tuple[str, float], ...] = ()
     """Lower bounds on the next poll the answer asked for: (what, seconds), e.g. Retry-After."""

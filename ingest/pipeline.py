@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -107,17 +108,21 @@ async def _poll(
         report = IngestReport(source.id, status="deferred", error=permit.reason, wait=permit.wait)
         return report, health.deferred(status, now)
     unconditional = health.unconditional_due(status, policy.health)
+    started = time.perf_counter()
     try:
         result = await fetcher.fetch(
             url, Validators() if unconditional else status.validators, source.headers
         )
     except FetchError as exc:
-        return _fetch_failed(status, now, exc, policy.health)
+        report, after = _fetch_failed(status, now, exc, policy.health)
+        return replace(report, fetch_seconds=time.perf_counter() - started), after
     finally:
         if gate is not None and permit is not None:
             await gate.release(permit)
+    fetched = time.perf_counter() - started
     status = health.redirected(status, source, url, result, policy.health)
-    return await _fetched(source, status, result, store, now, policy)
+    report, after = await _fetched(source, status, result, store, now, policy)
+    return replace(report, fetch_seconds=fetched), after
 
 
 async def _fetched(
@@ -138,6 +143,7 @@ async def _fetched(
             floors=_with_ttl(floors, status.ttl),
         )
         return report, health.succeeded(status, result, now, policy.health, ttl=status.ttl)
+    started = time.perf_counter()
     try:
         feed, items, skipped = await asyncio.to_thread(_read, source, result, now, policy)
     except ParseError as exc:
@@ -146,6 +152,8 @@ async def _fetched(
             status="error",
             http_status=result.status,
             error=f"cannot parse the feed: {exc}",
+            error_class=type(exc).__name__,
+            parse_seconds=time.perf_counter() - started,
             floors=tuple(floors),
         )
         return report, health.failed(status, exc, now, policy.health, http_status=result.status)
@@ -156,6 +164,7 @@ async def _fetched(
     items, collided = repair_identities(items, distrust=bool(status.ids_unreliable), keep=keep)
     if collided:  # ids that collide once are not trusted again for this source
         status = replace(status, ids_unreliable=1)
+    parsed = time.perf_counter() - started
     items = await _articles(source, items, store, now)
     stored = await _store_items(source, items, store=store, now=now, policy=policy)
     report = replace(
@@ -164,6 +173,7 @@ async def _fetched(
         entries=len(feed.entries),
         skipped=stored.skipped + skipped,
         floors=_with_ttl(floors, feed.ttl),
+        parse_seconds=parsed,
     )
     after = health.succeeded(
         status,
@@ -190,11 +200,21 @@ def _fetch_failed(
     floors = tuple(freshness.floors(headers, now, status=http_status or 0))
     if http_status == 429:  # asked to slow down: honour it, but it is not a failure
         report = IngestReport(
-            status.source_id, status="deferred", http_status=429, error=str(exc), floors=floors
+            status.source_id,
+            status="deferred",
+            http_status=429,
+            error=str(exc),
+            error_class=type(exc).__name__,
+            floors=floors,
         )
         return report, health.deferred(status, now, http_status=429, note=str(exc))
     report = IngestReport(
-        status.source_id, status="error", http_status=http_status, error=str(exc), floors=floors
+        status.source_id,
+        status="error",
+        http_status=http_status,
+        error=str(exc),
+        error_class=type(exc).__name__,
+        floors=floors,
     )
     return report, health.failed(status, exc, now, policy)
 

@@ -8,6 +8,7 @@
     wirefeed demo [--port N]      only the demo wire simulator
     wirefeed sources check [FILE] validate a sources file; exit 0 if usable, 1 if not
     wirefeed sources status [--json]  every source's state, last error and next poll
+    wirefeed sources discover URL     is URL a feed; which feeds does a page advertise
     wirefeed entries kill ID [--reason R]   withdraw an entry from every feed, for good
     wirefeed entries correct ID [--note N]  flag an entry as corrected
     wirefeed stories show|rename|merge|split|pin ...   editors' overrides of a story
@@ -26,13 +27,19 @@ from pathlib import Path
 
 import uvicorn
 
+from config import logformat
 from config.settings import PREFIX, Settings, SettingsError, sources_path
-from config.sources import Source, SourcesError, SourcesFile, load_sources
+from config.sources import SourcesError, SourcesFile, load_sources
+from ingest.outage import reason, redact, unreachable
 from workers import editor, status
 from workers.demo import create_app
+from workers.discover import discover
 from workers.embedded import EmbeddedRedis, EmbeddedRedisError, redis_url
+from workers.reload import watch_file
 from workers.supervisor import Child, python_module, supervise
 from workers.worker import Worker
+
+log = logging.getLogger("wirefeed.cli")
 
 DEMO_NETWORKS = "127.0.0.0/8"
 
@@ -52,20 +59,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"wirefeed: {exc}", file=sys.stderr)
         return 2
-    _configure_logging(settings.log_level)
+    logformat.configure(settings.log_level, settings.log_format)
     try:
         code: int = args.handler(settings, args)
     except EmbeddedRedisError as exc:
         print(f"wirefeed: embedded Redis: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        if not unreachable(exc):
+            raise
+        where = redact(settings.redis_url) if settings.redis_url else "the embedded server"
+        print(f"wirefeed: cannot reach Redis at {where}: {reason(exc)}", file=sys.stderr)
+        return 1
     return code
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if level != "DEBUG":  # one line per request or tick drowns what ops need to see
-        for noisy in ("apscheduler", "httpx", "httpcore"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -84,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     show = sources_sub.add_parser("status", help="every source's health and next poll")
     show.add_argument("--json", action="store_true", help="a JSON list of objects")
     show.set_defaults(handler=cmd_sources_status)
+    find = sources_sub.add_parser("discover", help="the feeds a URL is or advertises")
+    find.add_argument("url")
+    find.set_defaults(handler=cmd_sources_discover)
     editor.register(sub)
     return parser
 
@@ -114,6 +123,12 @@ def cmd_sources_status(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sources_discover(settings: Settings, args: argparse.Namespace) -> int:
+    code, lines = asyncio.run(discover(settings, args.url))
+    print("\n".join(lines), file=sys.stdout if code == 0 else sys.stderr)
+    return code
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     loaded = _load(settings.sources_path)
     if loaded is None:
@@ -122,12 +137,11 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     children = []
     extra_env: dict[str, str] = {}
     if loaded.demo_port is not None:
-        children.append(
-            Child("demo", python_module("workers.cli", "demo", "--port", str(loaded.demo_port)))
-        )
+        demo = python_module("workers.cli", "demo", "--port", str(loaded.demo_port))
+        children.append(Child("demo", demo, port=loaded.demo_port))
         if not settings.fetch_allow_networks:
             extra_env[PREFIX + "FETCH_ALLOW_NETWORKS"] = DEMO_NETWORKS
-    children.append(Child("worker", python_module("workers.cli", "worker")))
+    children.append(Child("worker", python_module("workers.cli", "worker"), reloads=True))
     children.append(Child("web", python_module("feeds")))
     url = f"http://{settings.http_host}:{settings.http_port}/"
     banner = f"wirefeed is running: open {url}  (Ctrl-C stops everything)"
@@ -139,6 +153,7 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the loop's handler reloads instead
     loaded = _load(settings.sources_path)
     if loaded is None:
         print("wirefeed: not starting: fix the sources file first", file=sys.stderr)
@@ -147,23 +162,54 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     url = settings.redis_url or embedded.start()  # type: ignore[union-attr]
     try:
         worker = Worker(settings, url, loaded.stories)
-        asyncio.run(_run_until_signalled(worker, list(loaded.sources)))
+        if settings.metrics_port and settings.metrics:
+            port, _thread = worker.metrics.serve(settings.metrics_host, settings.metrics_port)
+            log.info("worker metrics on http://%s:%d/metrics", settings.metrics_host, port)
+        asyncio.run(_run_until_signalled(worker, loaded))
     finally:
         if embedded is not None:
             embedded.stop()
     return 0
 
 
-async def _run_until_signalled(worker: Worker, sources: list[Source]) -> None:
+async def _run_until_signalled(worker: Worker, loaded: SourcesFile) -> None:
+    """Run ``worker`` until SIGINT or SIGTERM; SIGHUP or an edit of the sources file
+    reloads it (never stops it)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await worker.run(stop, sources)
+    reload = asyncio.Event()
+    loop.add_signal_handler(signal.SIGHUP, reload.set)
+    reloader = asyncio.create_task(_reloads(worker, loaded.path, reload, stop))
+    watcher = asyncio.create_task(watch_file(loaded.path, reload, stop))
+    try:
+        await worker.run(stop, list(loaded.sources))
+    finally:
+        stop.set()
+        await asyncio.gather(reloader, watcher, return_exceptions=True)
+
+
+async def _reloads(worker: Worker, path: Path, wanted: asyncio.Event, stop: asyncio.Event) -> None:
+    """Reload ``path`` each time ``wanted`` is set, until ``stop``."""
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        while not stop.is_set():
+            asking = asyncio.create_task(wanted.wait())
+            await asyncio.wait({asking, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            asking.cancel()
+            if stop.is_set():
+                return
+            wanted.clear()
+            if getattr(worker, "_client", None) is not None:  # started: Redis answered once
+                await worker.reload(path)
+    finally:
+        stopping.cancel()
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     base = f"http://127.0.0.1:{args.port}"
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # SIGHUP reloads workers; it stops nothing
     uvicorn.run(create_app(base), host="127.0.0.1", port=args.port, log_level="warning")
     return 0
 

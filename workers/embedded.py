@@ -13,12 +13,14 @@ directory finds the running server and shares it instead of starting another.
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import importlib.util
+import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -26,6 +28,27 @@ from types import TracebackType
 import redis
 
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes on Linux; leave room
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent: int) -> Callable[[], None]:
+    """A ``preexec_fn``: the child gets SIGTERM when ``parent`` dies, whatever kills it
+    (``kill -9`` included; Linux ``prctl(PR_SET_PDEATHSIG)``). Should the parent die between
+    fork and this call, the child sees another parent and stops at once. Elsewhere than
+    Linux it does nothing (the supervisor's orderly stop still holds)."""
+    try:
+        libc: ctypes.CDLL | None = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl if libc is not None else None
+    except (OSError, AttributeError):
+        prctl = None
+
+    def preexec() -> None:
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
 
 
 class EmbeddedRedisError(RuntimeError):
@@ -83,9 +106,23 @@ class EmbeddedRedis:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C reaches our supervisor, which stops us last
+                preexec_fn=die_with_parent(os.getpid()),  # never outlives its owner
             )
             self._wait_ready(timeout)
         return self.url
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def exit_status(self) -> int | None:
+        """The server's exit status if this object started it and it died; else ``None``."""
+        return None if self._process is None else self._process.poll()
+
+    def restart(self, timeout: float = 30.0) -> str:
+        """Start the server again after it died (it reloads its append-only file)."""
+        self._process = None
+        return self.start(timeout)
 
     def stop(self, timeout: float = 15.0) -> None:
         """Shut the server down cleanly (AOF flushed) if this object started it."""

@@ -18,40 +18,54 @@ source twice at once.
                     only while its lease is ours); the lease covers the source until then
     every TICK s    pump
     every lease/3   renew the leases of queued and running claims
-    every 10 s      heartbeat into the workers set
+    every 10 s      heartbeat into the workers set (host, pid, version, start, in flight)
     every 10 min    retention: stories past the window leave the index
+    SIGHUP, or a change to the sources file: reload it (:meth:`Worker.reload`); a broken
+                    file is refused with the messages of `sources check` and the previous
+                    configuration keeps running
+
+Started while Redis is down (or still loading its append-only file), the worker waits for it;
+while it is away, every tick fails quietly: one log line when it goes, one when it is back
+(:class:`ingest.outage.RedisWatch`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import socket
+import time
 import uuid
 from collections import deque
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from config.settings import Settings
-from config.sources import Source, StoryRule
+from config.sources import Source, SourcesError, SourcesFile, StoryRule, load_sources
 from ingest import keys
 from ingest.dedupe import DedupePolicy
 from ingest.fetch import FetchLimits, HttpFetcher
 from ingest.guard import AddressPolicy
 from ingest.health import HealthPolicy
 from ingest.model import IngestReport, SourceStatus
+from ingest.outage import RedisWatch, unreachable, wait_until_up
 from ingest.pipeline import IngestPolicy, ingest_source
 from ingest.politeness import RedisHostGate
 from ingest.similar import SimilarityPolicy
 from ingest.store import RedisStore
+from workers.metrics import WorkerMetrics
 from workers.schedule import Claim, RedisSchedule
 from workers.timing import TimingPolicy, next_delay
+from workers.version import VERSION
 
 log = logging.getLogger("wirefeed.worker")
 
@@ -62,6 +76,8 @@ FLUSH_DELAY = 0.01
 """How long finished jobs wait to share one round trip to Redis for their writes."""
 LOW_WATER_DIVISOR = 4
 """The next claim goes out once at most concurrency / this many claims are left queued."""
+CHART_MINUTES = 60
+"""Minutes of ingest counts kept for the /ops chart."""
 
 
 @dataclass(slots=True)
@@ -74,11 +90,24 @@ class _Job:
 class Worker:
     """One worker: owns its Redis client, HTTP client and scheduler for the life of :meth:`run`."""
 
-    def __init__(self, settings: Settings, redis_url: str, rules: Sequence[StoryRule] = ()) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        redis_url: str,
+        rules: Sequence[StoryRule] = (),
+        *,
+        metrics: WorkerMetrics | None = None,
+    ) -> None:
         self.settings = settings
         self.redis_url = redis_url
-        self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.host = socket.gethostname()
+        self.id = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.started = datetime.now(UTC)
         self.polls = 0
+        self.metrics = metrics or WorkerMetrics(enabled=settings.metrics)
+        self.watch = RedisWatch(redis_url, log, lambda up: self.metrics.redis_up.set(int(up)))
+        self.config_note = "ok"
+        """The last reload's outcome: ``ok``, or why the file on disk was refused."""
         self._queue: deque[_Job] = deque()
         self._running: dict[str, _Job] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -107,25 +136,101 @@ class Worker:
             lease_seconds=self.settings.fetch_total_timeout * 2,
         )
         self.fetcher = HttpFetcher(
-            _limits(self.settings), policy=AddressPolicy(self.settings.fetch_allow_networks)
+            fetch_limits(self.settings), policy=AddressPolicy(self.settings.fetch_allow_networks)
         )
         scheduler = AsyncIOScheduler(timezone=UTC)
         try:
-            if sources is not None:
-                await self.publish_sources(sources)
+            if not await self._start_up(stop, sources):
+                return
             self._add_jobs(scheduler)
             scheduler.start()
-            log.info("worker %s started", self.id)
+            log.info("worker %s started", self.id, extra={"event": "worker_started"})
             await stop.wait()
         finally:
             self._stopping = True
             if scheduler.running:
                 scheduler.shutdown(wait=False)
-            await self._drain()
-            await client.zrem(keys.WORKERS, self.id)
+            await self.watch.guard(self._leave, "leaving the fleet")
             await self.fetcher.aclose()
             await client.aclose()
-            log.info("worker %s stopped after %d polls", self.id, self.polls)
+            log.info(
+                "worker %s stopped after %d polls",
+                self.id,
+                self.polls,
+                extra={"event": "worker_stopped"},
+            )
+
+    async def _start_up(self, stop: asyncio.Event, sources: list[Source] | None) -> bool:
+        """Wait for Redis, then publish ``sources``; again if Redis goes away meanwhile.
+        False when ``stop`` came first."""
+        while await wait_until_up(self._client.ping, self.watch, stop=stop):
+            try:
+                if sources is not None:
+                    await self.publish_sources(sources)
+                return True
+            except Exception as exc:
+                if not unreachable(exc):
+                    raise
+                self.watch.lost(exc)
+                self.watch.down = False  # wait_until_up logs the wait from here
+        return False
+
+    async def _leave(self) -> None:
+        await self._drain()
+        pipe = self._client.pipeline(transaction=False)
+        pipe.zrem(keys.WORKERS, self.id)
+        pipe.hdel(keys.WORKER_INFO, self.id)
+        await pipe.execute()
+
+    async def reload(self, path: Path) -> bool:
+        """Apply the sources file at ``path`` now: new sources scheduled, removed ones
+        stopped, changed intervals and story rules in force. A file that does not pass
+        `sources check` is refused (its problems logged, counted and shown on /ops) and the
+        running configuration stays. True when applied."""
+        try:
+            loaded = load_sources(path)
+        except SourcesError as exc:
+            await self._note_reload(False, "; ".join(exc.problems))
+            return False
+        try:
+            await self.apply(loaded)
+        except Exception as exc:  # Redis away mid-reload: the next change or SIGHUP retries
+            if not unreachable(exc):
+                raise
+            self.watch.lost(exc)
+            self.metrics.reloads.labels("failed").inc()
+            return False
+        await self._note_reload(True, f"{len(loaded.sources)} sources")
+        return True
+
+    async def apply(self, loaded: SourcesFile) -> None:
+        """Make ``loaded`` the running configuration (sources and story rules)."""
+        await self.publish_sources(list(loaded.sources))
+        self.ingest_policy, self.timing_policy = policies(self.settings, loaded.stories)
+
+    async def _note_reload(self, ok: bool, message: str) -> None:
+        self.metrics.reloads.labels("ok" if ok else "failed").inc()
+        self.config_note = "ok" if ok else f"refused: {message}"
+        if ok:
+            log.info("configuration reloaded: %s", message, extra={"event": "reload"})
+        else:
+            log.error(
+                "configuration refused, the previous one keeps running: %s",
+                message,
+                extra={"event": "reload_refused"},
+            )
+        pipe = self._client.pipeline(transaction=False)
+        pipe.hincrby(keys.RELOADS, "ok" if ok else "failed", 1)
+        pipe.hset(
+            keys.RELOADS,
+            mapping={
+                "at": int(time.time() * 1000),
+                "result": "ok" if ok else "refused",
+                "message": message[:2000],
+                "by": self.id,
+            },
+        )
+        await self.watch.guard(pipe.execute, "recording the reload")
 
     async def publish_sources(self, sources: list[Source]) -> None:
         """Make ``sources`` the configured set and bring the schedule in line with it.
@@ -196,8 +301,12 @@ class Worker:
                     return
                 await self._claim()
                 self._fill()
-        except Exception:  # Redis briefly unreachable: log, and the next tick tries again
-            log.exception("claiming due sources failed")
+            self.watch.back()
+        except Exception as exc:  # Redis briefly unreachable: the next tick tries again
+            if unreachable(exc):
+                self.watch.lost(exc)
+            else:
+                log.exception("claiming due sources failed")
         finally:
             self._claiming = False
 
@@ -205,6 +314,7 @@ class Worker:
         held = len(self._running) + len(self._queue)
         want = 2 * self.settings.worker_concurrency - held
         claims = await self.schedule.claim(want, self.settings.lease_seconds)
+        self.metrics.lease("claimed", len(claims))
         self._drained = len(claims) < want
         sources, statuses = await self.store.sources_and_statuses([c.source_id for c in claims])
         gone = []
@@ -218,6 +328,7 @@ class Worker:
 
     def _start(self, job: _Job) -> None:
         self._running[job.source.id] = job
+        self.metrics.running(len(self._running))
         self._spawn(self._process(job))
 
     async def _process(self, job: _Job) -> None:
@@ -233,14 +344,19 @@ class Worker:
                 save_status=False,
             )
             self.polls += 1
-            _log(report)
+            self.metrics.poll(report)
+            _log(report, job.source.url)
             self._finished.append((job, report))
             if self._flusher is None or self._flusher.done():
                 self._flusher = self._spawn(self._flush_soon())
-        except Exception:  # a job must never take the worker down; the lease will expire
-            log.exception("source %s: job failed", job.source.id)
+        except Exception as exc:  # a job must never take the worker down; the lease expires
+            if unreachable(exc):
+                self.watch.lost(exc)
+            else:
+                log.exception("source %s: job failed", job.source.id)
         finally:
             self._running.pop(job.source.id, None)
+            self.metrics.running(len(self._running))
             self._fill()
             if self._low() and not (self._claiming or self._drained or self._stopping):
                 self._spawn(self._claim_while_low())
@@ -271,6 +387,9 @@ class Worker:
             self.store.queue_note(pipe, after, delay.seconds, delay.reason)
             moves.append((job.claim, delay.seconds))
             reasons.append(delay.reason)
+        taken = sum(report.new + report.updated for _job, report in batch)
+        if taken:
+            pipe.hincrby(keys.INGEST_MINUTES, str(int(time.time() // 60) * 60_000), taken)
         writes = len(pipe)  # statuses first: a source is claimable again only once saved
         self.schedule.queue_settle(pipe, moves)
         try:
@@ -279,37 +398,74 @@ class Worker:
                 if isinstance(reply, Exception):
                     raise reply
             held = await self.schedule.settled(replies[writes:], moves)
-        except Exception:  # Redis unreachable: the leases expire and the sources come back
-            log.exception("saving %d finished polls failed", len(batch))
+        except Exception as exc:  # Redis unreachable: the leases expire, the sources come back
+            self._failed(exc, f"saving {len(batch)} finished polls")
             return
         for (claim, seconds), reason, landed in zip(moves, reasons, held, strict=True):
             if seconds is None:
                 log.warning("source %s: %s", claim.source_id, reason)
             elif not landed:
+                self.metrics.lease("lost")
                 log.warning("source %s: lease lost before rescheduling", claim.source_id)
+
+    def _failed(self, exc: Exception, what: str) -> None:
+        """An unreachable Redis is one line for the whole outage; anything else is a bug."""
+        if unreachable(exc):
+            self.watch.lost(exc)
+        else:
+            log.exception("%s failed", what)
 
     async def renew(self) -> None:
         """Extend the leases of claims still queued or running."""
+        await self.watch.guard(self._renew, "renewing leases")
+
+    async def _renew(self) -> None:
         for job in [*self._queue, *self._running.values()]:
             renewed = await self.schedule.renew(job.claim, self.settings.lease_seconds)
             if renewed is None:
+                self.metrics.lease("lost")
                 log.warning("source %s: lease lost", job.source.id)
             else:
+                self.metrics.lease("renewed")
                 job.claim = renewed
 
     async def maintain(self) -> None:
         """Drop stories past the retention window from the index (their keys expire)."""
-        try:
-            removed = await self.store.trim(datetime.now(UTC))
-        except Exception:  # maintenance can wait for the next round
-            log.exception("maintenance failed")
-            return
+        await self.watch.guard(self._maintain, "maintenance")
+
+    async def _maintain(self) -> None:
+        removed = await self.store.trim(datetime.now(UTC))
         if removed:
             log.info("retention: %d stories left the index", removed)
 
     async def heartbeat(self) -> None:
-        now_ms = int(datetime.now(UTC).timestamp() * 1000)
-        await self._client.zadd(keys.WORKERS, {self.id: now_ms})
+        """Say this worker is alive and what it is doing (read by /readyz and /ops)."""
+        await self.watch.guard(self._heartbeat, "heartbeat")
+
+    async def _heartbeat(self) -> None:
+        now = datetime.now(UTC)
+        now_ms = int(now.timestamp() * 1000)
+        info = {
+            "id": self.id,
+            "host": self.host,
+            "pid": os.getpid(),
+            "version": VERSION,
+            "started": self.started.isoformat(),
+            "in_flight": sorted(self._running),
+            "queued": len(self._queue),
+            "polls": self.polls,
+            "config": self.config_note,
+        }
+        pipe = self._client.pipeline(transaction=False)
+        pipe.zadd(keys.WORKERS, {self.id: now_ms})
+        pipe.hset(keys.WORKER_INFO, self.id, json.dumps(info))
+        pipe.hkeys(keys.INGEST_MINUTES)
+        replies = await pipe.execute()
+        oldest = (int(now.timestamp() // 60) - CHART_MINUTES) * 60_000
+        stale = [m for m in replies[-1] if int(m) < oldest]
+        if stale:
+            await self._client.hdel(keys.INGEST_MINUTES, *stale)
+        self.metrics.redis_up.set(1)
 
     async def _drain(self, grace: float = 10.0) -> None:
         """Hand queued claims back (due now), then let running jobs finish for a while."""
@@ -324,11 +480,27 @@ class Worker:
         await self._flush()  # what finished jobs still owe Redis
 
 
-def _log(report: IngestReport) -> None:
+def _log(report: IngestReport, url: str) -> None:
+    """One ``poll`` event per poll, with what ops need to find a troubled source (the
+    worker's own host and pid are on every line)."""
+    fields: dict[str, object] = {
+        "event": "poll",
+        "source": report.source_id,
+        "source_host": urlsplit(url).hostname or "",
+        "status": report.status,
+        "http_status": report.http_status,
+        "duration_ms": round(
+            1000 * ((report.fetch_seconds or 0.0) + (report.parse_seconds or 0.0)), 1
+        ),
+        "new": report.new,
+        "updated": report.updated,
+        "duplicate": report.duplicates,
+    }
     if report.status == "error":
-        log.warning("source %s: %s", report.source_id, report.error)
-    elif report.new or report.updated:
-        log.info("source %s: %d new, %d updated", report.source_id, report.new, report.updated)
+        fields |= {"error_class": report.error_class, "error": report.error}
+        log.warning("source %s: %s", report.source_id, report.error, extra=fields)
+    else:
+        log.info("source %s: %s", report.source_id, report.status, extra=fields)
     if report.expired:  # a new source's back catalogue, or items it lists past our window
         log.info(
             "source %s: %d items dated before the retention window left out",
@@ -363,7 +535,8 @@ def policies(
     return ingest, timing
 
 
-def _limits(settings: Settings) -> FetchLimits:
+def fetch_limits(settings: Settings) -> FetchLimits:
+    """The fetch limits of ``settings`` (a worker's polls, and ``sources discover``)."""
     return FetchLimits(
         connect_timeout=settings.fetch_connect_timeout,
         read_timeout=settings.fetch_read_timeout,

@@ -13,6 +13,7 @@ from dataclasses import replace
 from ingest.errors import ParseError
 from ingest.model import ParsedFeed
 from ingest.parse import jsonfeed, ninjs, xml
+from ingest.parse.discover import html_problem, looks_like_html
 
 __all__ = ["ParseError", "parse"]
 
@@ -32,6 +33,9 @@ def parse(body: bytes, headers: Mapping[str, str], kind: str = "auto") -> Parsed
         ):
             return ninjs.parse_document(doc)
         return jsonfeed.parse_document(doc)
+    if looks_like_html(body, headers):
+        base = {k.lower(): v for k, v in headers.items()}.get("content-location", "")
+        raise ParseError(html_problem(body, base))
     feed = xml.parse(body, headers)
     if kind in ("rss", "atom") and not feed.format.startswith(kind):
         note = f"configured as {kind} but the document is {feed.format}"

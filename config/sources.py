@@ -44,7 +44,7 @@ _ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _TAG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")  # visible ASCII, space, tab: what httpx can send
-_FIELDS = (
+FIELDS = _FIELDS = (
     "id",
     "url",
     "title",
@@ -225,6 +225,22 @@ def _rule(
     if len(problems) > before:
         return None
     return StoryRule(str(key), str(match), str(title).strip(), tuple(sources))
+
+
+def check_source(raw: object, label: str) -> Source:
+    """Validate one source given as a mapping (from the admin API or an OPML outline) exactly
+    as the file's entries are; raise :class:`SourcesError` with every problem, each message
+    starting with ``label`` where the file's name the file."""
+    checker = _SourceChecker(Path(label), 1, raw)
+    source = checker.build()
+    if source is None:
+        raise SourcesError(checker.problems)
+    return source
+
+
+def source_fields(source: Source) -> dict[str, Any]:
+    """``source`` as the mapping the file and the admin API spell it (plain JSON values)."""
+    return json.loads(source.to_json())  # type: ignore[no-any-return]
 
 
 def _check_sources(raw_sources: list[Any], path: Path, problems: list[str]) -> list[Source]:

@@ -51,6 +51,7 @@ from starlette.responses import (
 from starlette.routing import Route
 
 from config.settings import Settings
+from config.tokens import TokenFile
 from feeds import admin, ops
 from feeds.cache import RenderCache, Rendered
 from feeds.fleet import alive_workers, snapshot
@@ -102,6 +103,7 @@ def create_app(settings: Settings) -> Starlette:
         },
     )
     app.state.settings = settings
+    app.state.tokens = TokenFile(settings.tokens_file, settings.admin_token)
     app.state.metrics = None
     if settings.metrics:
         app.add_middleware(MetricsMiddleware, metrics=lambda: app.state.metrics)

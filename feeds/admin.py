@@ -43,11 +43,11 @@ from config.sources import FIELDS, SourcesError, check_source, source_fields
 from config.tokens import Principal
 from feeds import auth, openapi
 from feeds.auth import error
-from feeds.search import StoryQuery, limit, search_stories, story_json, when
 from ingest.audit import Actor, AuditFilter
 from ingest.desk import EditorsDesk
 from ingest.editing import EditError
 from ingest.registry import OwnershipError
+from ingest.search import StoryQuery, limit, search_stories, story_json, when
 from ingest.store import RedisStore
 from ingest.text import xml_safe
 

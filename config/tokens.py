@@ -178,6 +178,14 @@ class TokenFile:
         self.refresh()
         return self._tokens.get(digest(token))
 
+    def by_digest(self, hexdigest: str) -> Principal | None:
+        """The principal whose token has this digest now (a rotated-out token has none):
+        web desk sessions keep the digest, not the token, and end with it."""
+        if self.legacy and hmac.compare_digest(hexdigest, digest(self.legacy)):
+            return Principal(LEGACY_NAME, "admin")
+        self.refresh()
+        return self._tokens.get(hexdigest)
+
 
 def add_token(path: Path, name: str, role: str) -> str:
     """Append a new token for ``name`` with ``role`` to the file at ``path`` (created if

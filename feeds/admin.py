@@ -41,7 +41,7 @@ from starlette.routing import Route
 
 from config.sources import FIELDS, SourcesError, check_source, source_fields
 from config.tokens import Principal
-from feeds import auth, openapi
+from feeds import auth, desk, openapi
 from feeds.auth import error
 from ingest.audit import Actor, AuditFilter
 from ingest.desk import EditorsDesk
@@ -119,6 +119,9 @@ def endpoint(
     (``fields``: the names it takes; any other is refused), map desk errors to statuses."""
 
     async def run(request: Request) -> Response:
+        refused = await desk.attach(request)  # a web desk session stands for a token
+        if refused is not None:
+            return refused
         who = auth.require(request, role)
         if isinstance(who, Response):
             return who
@@ -130,9 +133,9 @@ def endpoint(
             data = parsed
         store: RedisStore = request.app.state.store
         way = getattr(request.state, "desk_via", via)
-        desk = EditorsDesk(store, Actor(who.name, who.role, way))
+        acting = EditorsDesk(store, Actor(who.name, who.role, way))
         try:
-            result = await handler(request, data, Call(who, desk, store, datetime.now(UTC)))
+            result = await handler(request, data, Call(who, acting, store, datetime.now(UTC)))
         except (EditError, OwnershipError) as exc:
             return error(_STATUS.get(exc.kind, 400), str(exc))
         return JSONResponse({"ok": True, **result})

@@ -54,7 +54,7 @@ from starlette.routing import Route
 
 from config.settings import Settings
 from config.tokens import TokenFile
-from feeds import admin, ops
+from feeds import admin, desk, ops
 from feeds.cache import RenderCache, Rendered
 from feeds.fleet import alive_workers, snapshot
 from feeds.metrics import CONTENT_TYPE, MetricsMiddleware, WebMetrics
@@ -95,6 +95,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/metrics", metrics, methods=["GET"]),
             *ops.routes(),
             *admin.routes(),
+            *desk.routes(),
         ],
         lifespan=_lifespan(settings),
         exception_handlers={

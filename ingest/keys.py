@@ -235,3 +235,9 @@ SOURCES_PAUSED = f"{PREFIX}:sources-paused"
 
 SOURCE_CONFLICTS = f"{PREFIX}:source-conflicts"
 """Hash: source id -> why two owners claim it (the file now names an API-created source)."""
+
+
+def desk_session(session_id: str) -> str:
+    """String (expires): a web desk session: who signed in (name, role, the token's digest,
+    so a rotated-out token ends its sessions) and the session's CSRF token, as JSON."""
+    return f"{PREFIX}:desk-session:{_digest(session_id)}"

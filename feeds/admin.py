@@ -10,6 +10,8 @@ OpenAPI 3.1 at ``/admin/openapi.json`` (:mod:`feeds.openapi`).
     PATCH  /admin/sources/{id}                editor   change fields (API-owned only)
     DELETE /admin/sources/{id}                editor   (API-owned only)
     POST   /admin/sources/{id}/pause|resume|fetch      editor
+    GET    /admin/sources/export.opml         viewer   every source as OPML 2.0
+    POST   /admin/sources/import              editor   an OPML body: its sources, all or none
     GET    /admin/stories?q=&source=&tag=&since=&until=&limit=   viewer   search
     GET    /admin/stories/{id}                viewer   a story with its entry ids
     POST   /admin/stories/{id}/rename   {"title": "..."}            ("" hands it back)
@@ -39,6 +41,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from config.opml import export_opml, parse_opml
 from config.sources import FIELDS, SourcesError, check_source, source_fields
 from config.tokens import Principal
 from feeds import auth, desk, openapi
@@ -52,6 +55,7 @@ from ingest.store import RedisStore
 from ingest.text import xml_safe
 
 MAX_BODY = 64 * 1024
+MAX_OPML = 2 * 1024 * 1024
 _STATUS = {"not_found": 404, "conflict": 409, "invalid": 400}
 SOURCE_FIELDS = tuple(FIELDS)
 AUDIT_PARAMS = ("who", "action", "target", "since", "until", "limit")
@@ -89,6 +93,8 @@ def routes() -> list[Route]:
             GET=endpoint(_sources, "viewer"),
             POST=endpoint(_create, "editor", SOURCE_FIELDS),
         ),
+        Route("/admin/sources/export.opml", _export, methods=["GET"]),
+        Route("/admin/sources/import", _import, methods=["POST"]),
         _methods(
             src,
             GET=endpoint(_source, "viewer"),
@@ -356,6 +362,45 @@ async def _fetch(request: Request, data: dict[str, Any], call: Call) -> dict[str
     source_id = request.path_params["source_id"]
     await call.desk.fetch_source(source_id, now=call.now)
     return {"source": source_id, "due": "now"}
+
+
+async def _authorized(request: Request, role: str) -> Principal | Response:
+    refused = await desk.attach(request)
+    return refused if refused is not None else auth.require(request, role)
+
+
+async def _export(request: Request) -> Response:
+    """Every source as OPML 2.0 (:mod:`config.opml`), as its owner defines it."""
+    who = await _authorized(request, "viewer")
+    if isinstance(who, Response):
+        return who
+    store: RedisStore = request.app.state.store
+    acting = EditorsDesk(store, Actor(who.name, who.role, "api"))
+    sources, _ = await acting.registry.composed()
+    defined = [await acting.registry.definition(s.id) or s for s in sources]
+    return Response(export_opml(defined), media_type="text/x-opml; charset=utf-8")
+
+
+async def _import(request: Request) -> Response:
+    """Create the sources of an OPML document (the body), all or none."""
+    who = await _authorized(request, "editor")
+    if isinstance(who, Response):
+        return who
+    raw = await request.body()
+    if len(raw) > MAX_OPML:
+        return error(413, f"body over {MAX_OPML} bytes")
+    try:
+        sources = parse_opml(raw, "body")
+    except SourcesError as exc:
+        return error(400, "; ".join(p.removeprefix("body: ") for p in exc.problems))
+    store: RedisStore = request.app.state.store
+    way = getattr(request.state, "desk_via", "api")
+    acting = EditorsDesk(store, Actor(who.name, who.role, way))
+    try:
+        created = await acting.import_sources(sources, now=datetime.now(UTC))
+    except (EditError, OwnershipError) as exc:
+        return error(_STATUS.get(exc.kind, 400), str(exc))
+    return JSONResponse({"ok": True, "imported": created})
 
 
 # -- audit ------------------------------------------------------------------------------------

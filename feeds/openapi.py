@@ -276,6 +276,35 @@ def _source_routes() -> dict[str, Any]:
                 errors=(400, 409, 413),
             ),
         },
+        "/admin/sources/export.opml": {
+            "get": {
+                "summary": "Every source as OPML 2.0 (round trip with import)",
+                "description": "Needs the viewer role or above.",
+                "security": [{"bearer": []}],
+                "responses": {
+                    "200": {
+                        "description": "the OPML document",
+                        "content": {"text/x-opml": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(),
+                },
+            }
+        },
+        "/admin/sources/import": {
+            "post": {
+                "summary": "Create the sources an OPML document lists, all or none",
+                "description": "Needs the editor role or above.",
+                "security": [{"bearer": []}],
+                "requestBody": {
+                    "required": True,
+                    "content": {"text/x-opml": {"schema": {"type": "string"}}},
+                },
+                "responses": {
+                    "200": _answer(_ok({"imported": {"type": "array", "items": _TEXT}})),
+                    **_errors(400, 409, 413),
+                },
+            }
+        },
         "/admin/sources/{source_id}": {
             "get": _op(
                 "One source as its owner defines it, and its status",

@@ -17,7 +17,7 @@ A change that fails (not found, invalid) raises and is not audited: nothing chan
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -138,6 +138,26 @@ class EditorsDesk:
         await self.registry.create(source)
         after = await self.source_state(source.id)
         await self._log("source.create", source.id, None, after, now)
+
+    async def import_sources(
+        self,
+        sources: Sequence[Source],
+        *,
+        now: datetime,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[str]:
+        """Create every one of ``sources`` (an OPML import), or none: ids already taken are
+        refused together before anything is created. ``progress`` hears each one done."""
+        taken = [s.id for s in sources if await self.registry.owner(s.id) is not None]
+        if taken:
+            raise EditError("conflict", "id: sources exist already: " + ", ".join(taken))
+        for n, source in enumerate(sources, start=1):
+            await self.registry.create(source)
+            after = await self.source_state(source.id)
+            await self._log("source.create", source.id, None, after, now, note="OPML import")
+            if progress is not None:
+                progress(n)
+        return [s.id for s in sources]
 
     async def update_source(self, source: Source, *, now: datetime) -> None:
         before = await self.source_state(source.id)

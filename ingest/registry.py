@@ -66,6 +66,7 @@ class RedisRegistry:
         pipe.delete(keys.SOURCES_FILE)
         if sources:
             pipe.hset(keys.SOURCES_FILE, mapping={s.id: s.to_json() for s in sources})
+        pipe.set(keys.SOURCES_OWNED, "1")
         await self.store._call(pipe.execute())
         composed, conflicts = await self.composed()
         for source_id, why in conflicts.items():
@@ -79,10 +80,15 @@ class RedisRegistry:
         pipe.hgetall(keys.SOURCES_FILE)
         pipe.hgetall(keys.SOURCES_API)
         pipe.smembers(keys.SOURCES_PAUSED)
-        pipe.exists(keys.SOURCES_FILE)
-        from_file, from_api, paused, published = await self.store._call(pipe.execute())
-        if not published:  # no worker of this version published the file yet: what is
-            from_file = await self._configured(set(from_api))  # configured is the file's
+        pipe.exists(keys.SOURCES_OWNED)
+        from_file, from_api, paused, owned = await self.store._call(pipe.execute())
+        if not owned:  # configured before owners were kept: the file's, the only way then
+            from_file = await self._configured(set(from_api))
+            record = self._r.pipeline(transaction=True)
+            if from_file:
+                record.hset(keys.SOURCES_FILE, mapping=from_file)
+            record.set(keys.SOURCES_OWNED, "1")
+            await self.store._call(record.execute())
         conflicts = {
             sid: (
                 "named by the sources file and created through the API: the file's definition "
@@ -117,10 +123,11 @@ class RedisRegistry:
         pipe.hexists(keys.SOURCES_FILE, source_id)
         pipe.hexists(keys.SOURCES_API, source_id)
         pipe.sismember(keys.SOURCES, source_id)
-        in_file, in_api, configured = await self.store._call(pipe.execute())
-        # A configured source neither owner names was published before owners were kept:
-        # by the file, the only way to configure sources then.
-        return FILE if in_file or (configured and not in_api) else API if in_api else None
+        pipe.exists(keys.SOURCES_OWNED)
+        in_file, in_api, configured, owned = await self.store._call(pipe.execute())
+        # A configured source published before owners were kept is the file's.
+        legacy = configured and not owned and not in_api
+        return FILE if in_file or legacy else API if in_api else None
 
     async def definition(self, source_id: str) -> Source | None:
         """The source as its owner defines it (not paused), or ``None``."""

@@ -1,8 +1,9 @@
-"""The desk's commands that the admin API also offers, for the terminal: ``wirefeed sources
-add|edit|rm|pause|resume|fetch``, ``wirefeed stories list|search``, ``wirefeed audit`` and
-``wirefeed tokens add``. Each goes through :class:`ingest.desk.EditorsDesk` (so it is checked
-and audited exactly as over HTTP), prints a table (rich) or, with ``--json``, JSON, and says
-what went wrong in one line (exit 1).
+"""The desk's commands that the admin API also offers, for the terminal: ``wirefeed
+sources add|edit|rm|pause|resume|fetch|import|export``, ``wirefeed stories list|search``,
+``wirefeed audit`` and ``wirefeed tokens add``. Each goes through
+:class:`ingest.desk.EditorsDesk` (so it is checked and audited exactly as over HTTP), prints a
+table (rich) or, with ``--json``, JSON, and says what went wrong in one line (exit 1). An OPML
+import shows a progress bar on a terminal.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
+from config.opml import export_opml, read_opml
 from config.settings import Settings
 from config.sources import SourcesError, check_source, source_fields
 from config.tokens import ROLES, TokensError, add_token
@@ -47,6 +50,12 @@ def register_sources(on_sources: argparse._SubParsersAction[argparse.ArgumentPar
     edit.add_argument("--url")
     _source_options(edit)
     edit.set_defaults(handler=cmd_source_edit)
+    imp = on_sources.add_parser("import", help="create the sources of an OPML file, all or none")
+    imp.add_argument("file", type=Path)
+    imp.set_defaults(handler=cmd_source_import)
+    exp = on_sources.add_parser("export", help="every source as OPML 2.0")
+    exp.add_argument("file", type=Path, nargs="?", help="default: standard output")
+    exp.set_defaults(handler=cmd_source_export)
     for name, text, handler in (
         ("rm", "delete an API-owned source", cmd_source_rm),
         ("pause", "stop polling a source (either owner) until resumed", cmd_source_pause),
@@ -208,6 +217,40 @@ def cmd_source_resume(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_source_fetch(settings: Settings, args: argparse.Namespace) -> int:
     return _switch(settings, args, "due now")
+
+
+def cmd_source_import(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        sources = read_opml(args.file)
+    except SourcesError as exc:
+        for problem in exc.problems:
+            print(f"wirefeed: {problem}", file=sys.stderr)
+        print("wirefeed: nothing imported", file=sys.stderr)
+        return 1
+
+    async def run(desk: EditorsDesk, now: datetime) -> str:
+        with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
+            task = bar.add_task(f"importing {args.file.name}", total=len(sources))
+            done = await desk.import_sources(
+                sources, now=now, progress=lambda n: bar.update(task, completed=n)
+            )
+        return f"imported {len(done)} sources from {args.file}: " + ", ".join(done)
+
+    return _attempt(settings, run)
+
+
+def cmd_source_export(settings: Settings, args: argparse.Namespace) -> int:
+    async def run(desk: EditorsDesk, now: datetime) -> bytes:
+        sources, _ = await desk.registry.composed()
+        return export_opml([await desk.registry.definition(s.id) or s for s in sources])
+
+    document: bytes = _run(settings, run)
+    if args.file is None:
+        sys.stdout.write(document.decode("utf-8"))
+    else:
+        args.file.write_bytes(document)
+        print(f"wrote {args.file}", file=sys.stderr)
+    return 0
 
 
 # -- stories and audit ------------------------------------------------------------------------

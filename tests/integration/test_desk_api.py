@@ -327,3 +327,52 @@ async def test_story_search_by_words_source_and_time(
     assert [s["id"] for s in json.loads(found.stdout)] == [room.live]
     table = cli(clean_redis, "stories", "list")
     assert room.live in table.stdout and room.strike in table.stdout
+
+
+# -- OPML -------------------------------------------------------------------------------------
+
+
+async def test_opml_import_and_export_through_the_api_and_the_cli(
+    room: Newsroom, as_editor: httpx.AsyncClient, clean_redis: str, tmp_path: Path
+) -> None:
+    exported = await as_editor.get("/admin/sources/export.opml")
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("text/x-opml")
+    assert b'xmlUrl="' + room.desk.server.url("/harbor.atom").encode() in exported.content or (
+        b"Harbor Wire" in exported.content
+    )
+    opml = (
+        b'<?xml version="1.0"?><opml version="2.0"><head/><body><outline text="Weather">'
+        b'<outline type="rss" text="Rain Desk" xmlUrl="http://127.0.0.1:9/rain.xml"/>'
+        b'<outline type="rss" text="Wind Desk" xmlUrl="http://127.0.0.1:9/wind.xml"/>'
+        b"</outline></body></opml>"
+    )
+    answer = await ok(await as_editor.post("/admin/sources/import", content=opml))
+    assert answer["imported"] == ["rain-desk", "wind-desk"]
+    again = await as_editor.post("/admin/sources/import", content=opml)
+    assert again.status_code == 409
+    assert again.json()["error"] == "id: sources exist already: rain-desk, wind-desk"
+    broken = await as_editor.post("/admin/sources/import", content=opml.replace(b"ftp", b"")[:-20])
+    assert broken.status_code == 400
+    assert broken.json()["error"].startswith("line 1: not well-formed XML")
+    listed = {s["id"]: s for s in (await ok(await as_editor.get("/admin/sources")))["sources"]}
+    assert (listed["rain-desk"]["owner"], listed["rain-desk"]["tags"]) == ("api", ["weather"])
+    # The CLI's export and import: a round trip through a file, into a fresh store.
+    path = tmp_path / "out.opml"
+    assert cli(clean_redis, "sources", "export", str(path)).returncode == 0
+    assert cli(clean_redis, "sources", "rm", "rain-desk").returncode == 0
+    assert cli(clean_redis, "sources", "rm", "wind-desk").returncode == 0
+    api_only = tmp_path / "api.opml"
+    write_raw(api_only, opml.decode())
+    imported = cli(clean_redis, "sources", "import", str(api_only))
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.startswith("imported 2 sources")
+    bad = tmp_path / "bad.opml"
+    write_raw(bad, '<opml version="2.0"><body><outline xmlUrl="nope" text="N"/></body></opml>')
+    refused = cli(clean_redis, "sources", "import", str(bad))
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines() == [
+        f'wirefeed: {bad}: line 1: source "n": url: must be an absolute http:// or https:// URL, '
+        'got "nope"',
+        "wirefeed: nothing imported",
+    ]

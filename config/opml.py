@@ -56,8 +56,9 @@ def export_opml(sources: Sequence[Source], title: str = "wirefeed sources") -> b
             value = getattr(source, name)
             if value is not None:
                 outline.set(f"{{{NS}}}{name}", json.dumps(value))
-        if source.headers:
-            outline.set(f"{{{NS}}}headers", json.dumps(dict(source.headers)))
+        for name in ("headers", "keep", "block"):
+            if getattr(source, name):
+                outline.set(f"{{{NS}}}{name}", json.dumps(dict(getattr(source, name))))
         outline.set(f"{{{NS}}}titled", json.dumps(bool(source.title)))
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
@@ -116,7 +117,7 @@ def _fields(outline: Any, folders: tuple[str, ...]) -> dict[str, Any]:
     url = outline.get("xmlUrl", "")
     title = outline.get("title") or outline.get("text") or ""
     raw: dict[str, Any] = {"url": url}
-    for name in (*_EXTRA, "headers"):
+    for name in (*_EXTRA, "headers", "keep", "block"):
         value = outline.get(f"{{{NS}}}{name}")
         if value is not None:
             try:

@@ -96,6 +96,8 @@ _SOURCE_FIELDS: dict[str, Any] = {
     "timezone": _TEXT,
     "tags": {"type": "array", "items": _TEXT},
     "headers": {"type": "object", "additionalProperties": _TEXT},
+    "keep": {"type": "object", "additionalProperties": _TEXT},
+    "block": {"type": "object", "additionalProperties": _TEXT},
 }
 _SOURCE = {
     "type": "object",

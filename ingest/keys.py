@@ -242,6 +242,7 @@ def desk_session(session_id: str) -> str:
     so a rotated-out token ends its sessions) and the session's CSRF token, as JSON."""
     return f"{PREFIX}:desk-session:{_digest(session_id)}"
 
+
 SOURCES_OWNED = f"{PREFIX}:sources-owned"
 """String: set once :data:`SOURCES_FILE` is authoritative (a worker published the file, or the
 sources configured before owners were kept were recorded as the file's)."""

@@ -7,6 +7,7 @@
         | fetch      conditional GET, redirects, limits            -> FetchResult (200 / 304)
         | parse      bytes + headers -> ParsedFeed                 (skipped: body unchanged)
         | normalize  each RawEntry -> Item                         (a bad entry is skipped, counted)
+        | filter     the source's keep and block rules            (a blocked item is counted)
         | dedupe     Item + Known -> NEW / UPDATE / UNCHANGED
         | assign     NEW / UPDATE -> story
         | store      idempotent writes; the identity record last
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from config.sources import Source, StoryRule
-from ingest import freshness, health, rolling
+from ingest import filters, freshness, health, rolling
 from ingest.dedupe import DedupePolicy, repair_identities
 from ingest.errors import EntryError, FetchError, FetchHTTPError, ParseError
 from ingest.fetch import Fetcher
@@ -166,9 +167,11 @@ async def _fetched(
         status = replace(status, ids_unreliable=1)
     parsed = time.perf_counter() - started
     items = await _articles(source, items, store, now)
+    items, filtered = filters.apply(source, items)  # blocked items are never stored
     stored = await _store_items(source, items, store=store, now=now, policy=policy)
     report = replace(
         stored,
+        filtered=filtered,
         http_status=result.status,
         entries=len(feed.entries),
         skipped=stored.skipped + skipped,

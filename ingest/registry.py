@@ -84,9 +84,10 @@ class RedisRegistry:
         from_file, from_api, paused, owned = await self.store._call(pipe.execute())
         if not owned:  # configured before owners were kept: the file's, the only way then
             from_file = await self._configured(set(from_api))
+            mapping: dict[Any, Any] = from_file
             record = self._r.pipeline(transaction=True)
             if from_file:
-                record.hset(keys.SOURCES_FILE, mapping=from_file)
+                record.hset(keys.SOURCES_FILE, mapping=mapping)
             record.set(keys.SOURCES_OWNED, "1")
             await self.store._call(record.execute())
         conflicts = {

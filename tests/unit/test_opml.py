@@ -28,9 +28,11 @@ SOURCES = [
 READER = b"""<?xml version="1.0"?>
 <opml version="2.0"><head><title>my feeds</title></head><body>
   <outline text="World News">
-    <outline type="rss" text="Bay Press" xmlUrl="https://bay.example/rss" category="/Local/Weather"/>
+    <outline type="rss" text="Bay Press" xmlUrl="https://bay.example/rss"
+             category="/Local/Weather"/>
   </outline>
-  <outline type="rss" text="Coast Desk" title="Coast Desk" xmlUrl="https://coast.example/feed.json"/>
+  <outline type="rss" text="Coast Desk" title="Coast Desk"
+           xmlUrl="https://coast.example/feed.json"/>
 </body></opml>
 """
 
@@ -53,7 +55,8 @@ def test_a_reader_s_folders_and_categories_become_tags() -> None:
         pytest.param(b"<rss/>", ["feeds.opml: not an OPML document"], id="not-opml"),
         pytest.param(
             b'<opml version="2.0"><body>\n<outline xmlUrl="ftp://x.example/" text="X"/>\n'
-            b'<outline xmlUrl="https://y.example/" text="Y" xmlns:wf="https://wirefeed.invalid/ns/opml" wf:interval="0"/>'
+            b'<outline xmlUrl="https://y.example/" text="Y"'
+            b' xmlns:wf="https://wirefeed.invalid/ns/opml" wf:interval="0"/>'
             b"\n</body></opml>",
             [
                 'feeds.opml: line 2: source "x": url: must be an absolute http',

@@ -12,6 +12,8 @@ OpenAPI 3.1 at ``/admin/openapi.json`` (:mod:`feeds.openapi`).
     POST   /admin/sources/{id}/pause|resume|fetch      editor
     GET    /admin/sources/export.opml         viewer   every source as OPML 2.0
     POST   /admin/sources/import              editor   an OPML body: its sources, all or none
+    POST   /admin/sources/preview {"url": ...} editor  fetch and parse, store nothing: each
+                                                       item and the story it would join
     GET    /admin/stories?q=&source=&tag=&since=&until=&limit=   viewer   search
     GET    /admin/stories/{id}                viewer   a story with its entry ids
     POST   /admin/stories/{id}/rename   {"title": "..."}            ("" hands it back)
@@ -42,15 +44,22 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from config.opml import export_opml, parse_opml
+from config.settings import Settings
 from config.sources import FIELDS, SourcesError, check_source, source_fields
 from config.tokens import Principal
 from feeds import auth, desk, openapi
 from feeds.auth import error
 from ingest.audit import Actor, AuditFilter
+from ingest.dedupe import DedupePolicy
 from ingest.desk import EditorsDesk
 from ingest.editing import EditError
+from ingest.errors import FetchError, ParseError
+from ingest.fetch import FetchLimits, HttpFetcher
+from ingest.guard import AddressPolicy
+from ingest.pipeline import IngestPolicy, preview_source
 from ingest.registry import OwnershipError
 from ingest.search import StoryQuery, limit, search_stories, story_json, when
+from ingest.similar import SimilarityPolicy
 from ingest.store import RedisStore
 from ingest.text import xml_safe
 
@@ -95,6 +104,11 @@ def routes() -> list[Route]:
         ),
         Route("/admin/sources/export.opml", _export, methods=["GET"]),
         Route("/admin/sources/import", _import, methods=["POST"]),
+        Route(
+            "/admin/sources/preview",
+            endpoint(_preview, "editor", ("url", "kind", "timezone", "keep", "block")),
+            methods=["POST"],
+        ),
         _methods(
             src,
             GET=endpoint(_source, "viewer"),
@@ -401,6 +415,55 @@ async def _import(request: Request) -> Response:
     except (EditError, OwnershipError) as exc:
         return error(_STATUS.get(exc.kind, 400), str(exc))
     return JSONResponse({"ok": True, "imported": created})
+
+
+async def _preview(request: Request, data: dict[str, Any], call: Call) -> dict[str, Any]:
+    """Fetch and parse a URL as a source would be, storing nothing: each item, what a poll
+    would do with it and the story it would join (``new_story``: one it would open)."""
+    source = _checked({"id": "preview", **data})
+    settings: Settings = request.app.state.settings
+    fetcher = HttpFetcher(
+        FetchLimits(
+            connect_timeout=settings.fetch_connect_timeout,
+            read_timeout=settings.fetch_read_timeout,
+            total_timeout=settings.fetch_total_timeout,
+            max_bytes=settings.fetch_max_bytes,
+            max_redirects=settings.fetch_max_redirects,
+        ),
+        policy=AddressPolicy(settings.fetch_allow_networks),
+    )
+    policy = IngestPolicy(
+        max_entries=settings.max_entries_per_fetch,
+        dedupe=DedupePolicy(hash_change_cap=settings.hash_change_cap),
+        similarity=SimilarityPolicy(window_hours=settings.story_window_hours),
+    )
+    try:
+        plans, entries, filtered = await preview_source(
+            source, fetcher=fetcher, store=call.store, now=call.now, policy=policy
+        )
+    except (FetchError, ParseError) as exc:
+        raise EditError("invalid", f"url: {exc}") from None
+    finally:
+        await fetcher.aclose()
+    known = {
+        s.id: s.title for s in await call.store.stories([p.assignment.story_id for p in plans])
+    }
+    return {
+        "entries": entries,
+        "filtered": filtered,
+        "items": [
+            {
+                "title": p.item.title,
+                "url": p.item.url,
+                "published": p.item.published.isoformat().replace("+00:00", "Z"),
+                "action": p.decision.action.value,
+                "story": p.assignment.story_id,
+                "new_story": p.assignment.new_story,
+                "story_title": known.get(p.assignment.story_id),
+            }
+            for p in plans
+        ],
+    }
 
 
 # -- audit ------------------------------------------------------------------------------------

@@ -122,6 +122,19 @@ _ENTRY = {
     },
     "required": ["id", "title", "source"],
 }
+_PREVIEW = {
+    "type": "object",
+    "properties": {
+        "title": _TEXT,
+        "url": {"type": ["string", "null"]},
+        "published": _TIME,
+        "action": _TEXT,
+        "story": _TEXT,
+        "new_story": {"type": "boolean"},
+        "story_title": {"type": ["string", "null"]},
+    },
+    "required": ["title", "action", "story", "new_story"],
+}
 _STORY = {
     "type": "object",
     "properties": {
@@ -306,6 +319,30 @@ def _source_routes() -> dict[str, Any]:
                     **_errors(400, 409, 413),
                 },
             }
+        },
+        "/admin/sources/preview": {
+            "post": _op(
+                "Fetch and parse a URL, storing nothing: each item and the story it would join",
+                "editor",
+                _ok(
+                    {
+                        "entries": {"type": "integer"},
+                        "filtered": {"type": "integer"},
+                        "items": {"type": "array", "items": _PREVIEW},
+                    }
+                ),
+                body=_obj(
+                    {
+                        "url": _SOURCE_FIELDS["url"],
+                        "kind": _SOURCE_FIELDS["kind"],
+                        "timezone": _TEXT,
+                        "keep": _SOURCE_FIELDS["keep"],
+                        "block": _SOURCE_FIELDS["block"],
+                    },
+                    ("url",),
+                ),
+                errors=(400, 413),
+            )
         },
         "/admin/sources/{source_id}": {
             "get": _op(

@@ -29,11 +29,16 @@ from config.tokens import ROLES, TokensError, add_token
 from ingest.audit import AuditFilter
 from ingest.desk import EditorsDesk
 from ingest.editing import EditError
+from ingest.errors import FetchError, ParseError
+from ingest.fetch import HttpFetcher
+from ingest.guard import AddressPolicy
+from ingest.pipeline import preview_source
 from ingest.registry import OwnershipError
 from ingest.search import StoryQuery, search_stories, story_json, when
 from ingest.store import RedisStore
 from workers.editor import cli_desk
 from workers.embedded import redis_url
+from workers.worker import fetch_limits, policies
 
 Action = Callable[[EditorsDesk, datetime], Awaitable[Any]]
 
@@ -53,6 +58,13 @@ def register_sources(on_sources: argparse._SubParsersAction[argparse.ArgumentPar
     imp = on_sources.add_parser("import", help="create the sources of an OPML file, all or none")
     imp.add_argument("file", type=Path)
     imp.set_defaults(handler=cmd_source_import)
+    view = on_sources.add_parser(
+        "preview", help="fetch and parse URL, store nothing: each item and its story"
+    )
+    view.add_argument("url")
+    view.add_argument("--kind", default="auto")
+    view.add_argument("--json", action="store_true")
+    view.set_defaults(handler=cmd_source_preview)
     exp = on_sources.add_parser("export", help="every source as OPML 2.0")
     exp.add_argument("file", type=Path, nargs="?", help="default: standard output")
     exp.set_defaults(handler=cmd_source_export)
@@ -235,6 +247,50 @@ def cmd_source_import(settings: Settings, args: argparse.Namespace) -> int:
                 sources, now=now, progress=lambda n: bar.update(task, completed=n)
             )
         return f"imported {len(done)} sources from {args.file}: " + ", ".join(done)
+
+    return _attempt(settings, run)
+
+
+def cmd_source_preview(settings: Settings, args: argparse.Namespace) -> int:
+    async def run(desk: EditorsDesk, now: datetime) -> str:
+        source = _checked({"id": "preview", "url": args.url, "kind": args.kind})
+        fetcher = HttpFetcher(
+            fetch_limits(settings), policy=AddressPolicy(settings.fetch_allow_networks)
+        )
+        policy, _timing = policies(settings, ())
+        try:
+            plans, entries, filtered = await preview_source(
+                source, fetcher=fetcher, store=desk.store, now=now, policy=policy
+            )
+        except (FetchError, ParseError) as exc:
+            raise EditError("invalid", f"{args.url}: {exc}") from None
+        finally:
+            await fetcher.aclose()
+        titles = {
+            s.id: s.title for s in await desk.store.stories([p.assignment.story_id for p in plans])
+        }
+        items: list[dict[str, Any]] = [
+            {
+                "title": p.item.title,
+                "action": p.decision.action.value,
+                "story": p.assignment.story_id,
+                "new_story": p.assignment.new_story,
+                "story_title": titles.get(p.assignment.story_id),
+            }
+            for p in plans
+        ]
+        if args.json:
+            return json.dumps({"entries": entries, "filtered": filtered, "items": items}, indent=2)
+        rows = [
+            (
+                p.decision.action.value,
+                p.assignment.story_id + (" (new)" * p.assignment.new_story),
+                p.item.title,
+            )
+            for p in plans
+        ]
+        _print_table(("WOULD BE", "STORY", "HEADLINE"), rows)
+        return f"{entries} entries, {filtered} left out by the source's rules; nothing stored"
 
     return _attempt(settings, run)
 

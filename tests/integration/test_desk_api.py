@@ -30,9 +30,9 @@ from ingest.fetch import HttpFetcher
 from ingest.registry import RedisRegistry
 from ingest.store import RedisStore
 from tests.integration.test_app import serve_app
-from tests.integration.test_dedupe_flow import SOURCES, Desk
+from tests.integration.test_dedupe_flow import SOURCES, Desk, Wire, atom
 from tests.integration.test_overrides import LEAK_TITLE, Newsroom, client, open_newsroom
-from tests.support import FeedServer, child_env
+from tests.support import FeedServer, Reply, child_env
 
 VIEWER, EDITOR, ADMIN = "viewer-token-" + "v" * 32, "editor-token-" + "e" * 32, "a" * 40
 LEGACY = "legacy-admin-token-0123456789"
@@ -66,6 +66,7 @@ def app_url(clean_redis: str, tokens_file: Path) -> Iterator[str]:
         "WIREFEED_REDIS_URL": clean_redis,
         "WIREFEED_TOKENS_FILE": str(tokens_file),
         "WIREFEED_ADMIN_TOKEN": LEGACY,
+        "WIREFEED_FETCH_ALLOW_NETWORKS": "127.0.0.0/8",  # previews of the test's feed server
     }
     with serve_app(Settings.from_env(env)) as url:
         yield url
@@ -92,7 +93,7 @@ async def as_editor(app_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def cli(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = child_env(WIREFEED_REDIS_URL=redis_url)
+    env = child_env(WIREFEED_REDIS_URL=redis_url, WIREFEED_FETCH_ALLOW_NETWORKS="127.0.0.0/8")
     return subprocess.run(
         [sys.executable, "-m", "workers.cli", *args],
         capture_output=True,
@@ -376,3 +377,30 @@ async def test_opml_import_and_export_through_the_api_and_the_cli(
         'got "nope"',
         "wirefeed: nothing imported",
     ]
+
+
+# -- preview ----------------------------------------------------------------------------------
+
+
+async def test_preview_shows_each_item_and_its_story_and_stores_nothing(
+    room: Newsroom, as_editor: httpx.AsyncClient, store: RedisStore, clean_redis: str
+) -> None:
+    u2 = room.wires["u2"]
+    copy = Wire("pv-1", u2.title, u2.text, "https://preview.example/acid", u2.at)
+    fresh = Wire("pv-2", "Lighthouse keeper retires", "After forty years.", at=room.clock)
+    room.desk.server.set("/preview.atom", Reply(atom(copy, fresh, title="Preview Wire")))
+    url = room.desk.server.url("/preview.atom")
+    before = await store.story_count()
+    answer = await ok(await as_editor.post("/admin/sources/preview", json={"url": url}))
+    items = {i["title"]: i for i in answer["items"]}
+    assert answer["entries"] == 2
+    assert (items[u2.title]["action"], items[u2.title]["story"]) == ("duplicate", room.live)
+    assert items[u2.title]["story_title"]
+    assert (items[fresh.title]["action"], items[fresh.title]["new_story"]) == ("new", True)
+    assert await store.story_count() == before
+    assert "preview" not in {s.id for s in await store.get_sources()}
+    bad = await as_editor.post("/admin/sources/preview", json={"url": url + ".missing"})
+    assert bad.status_code == 400 and bad.json()["error"].startswith("url: ")
+    shown = cli(clean_redis, "sources", "preview", url, "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert {i["title"] for i in json.loads(shown.stdout)["items"]} == set(items)

@@ -347,8 +347,7 @@ async def _update(request: Request, data: dict[str, Any], call: Call) -> dict[st
     current = await call.desk.registry.definition(source_id)
     if current is None:
         raise EditError("not_found", f"no source {source_id!r}")
-    if await call.desk.registry.owner(source_id) == "file":
-        await call.desk.registry.update(current)  # raises the file-owned refusal
+    await call.desk.registry.check_api_owned(source_id, "change")
     source = _checked({**source_fields(current), **data})
     await call.desk.update_source(source, now=call.now)
     return {"source": await call.desk.source_state(source_id)}

@@ -195,6 +195,10 @@ class RedisRegistry:
             raise OwnershipError("conflict", f"source {source_id!r} is paused: resume it first")
         await self.store._call(self._schedule(keys=[keys.SCHEDULE], args=[source_id, "lt"]))
 
+    async def check_api_owned(self, source_id: str, verb: str) -> None:
+        """Raise unless ``source_id`` exists and the API owns it (``verb``: for the message)."""
+        await self._api_owned(source_id, verb)
+
     async def _api_owned(self, source_id: str, verb: str) -> None:
         owner = await self.owner(source_id)
         if owner is None:

@@ -193,8 +193,7 @@ def cmd_source_edit(settings: Settings, args: argparse.Namespace) -> int:
         current = await desk.registry.definition(args.id)
         if current is None:
             raise EditError("not_found", f"no source {args.id!r}")
-        if await desk.registry.owner(args.id) == "file":
-            await desk.registry.update(current)  # raises the file-owned refusal
+        await desk.registry.check_api_owned(args.id, "change")
         source = _checked({**source_fields(current), **_given(args)})
         await desk.update_source(source, now=now)
         return _shown(args, await desk.source_state(source.id), "changed")

@@ -487,6 +487,8 @@ def _log(report: IngestReport, url: str) -> None:
         "updated": report.updated,
         "duplicate": report.duplicates,
     }
+    if report.filtered:  # left out by the source's keep and block rules
+        fields["filtered"] = report.filtered
     if report.status == "error":
         fields |= {"error_class": report.error_class, "error": report.error}
         log.warning("source %s: %s", report.source_id, report.error, extra=fields)

@@ -20,6 +20,7 @@ OpenAPI 3.1 at ``/admin/openapi.json`` (:mod:`feeds.openapi`).
     POST   /admin/stories/{id}/merge    {"from": "OTHER_ID"}         OTHER's entries move here
     POST   /admin/stories/{id}/split    {"entries": [...], "title": "..."}   -> {"story": NEW_ID}
     POST   /admin/stories/{id}/pin      {"entry": "ENTRY_ID"}        (null unpins)
+    POST   /admin/stories/{id}/close, /reopen                   closed to similarity, or not
     POST   /admin/entries/{id}/kill     {"reason": "..."}
     POST   /admin/entries/{id}/correct  {"note": "..."}
     GET    /admin/audit?who=&action=&target=&since=&until=&limit=    editor
@@ -95,6 +96,8 @@ def routes() -> list[Route]:
         Route(s + "/merge", endpoint(_merge, "editor", ("from",)), methods=["POST"]),
         Route(s + "/split", endpoint(_split, "editor", ("entries", "title")), methods=["POST"]),
         Route(s + "/pin", endpoint(_pin, "editor", ("entry",)), methods=["POST"]),
+        Route(s + "/close", endpoint(_close, "editor", ()), methods=["POST"]),
+        Route(s + "/reopen", endpoint(_reopen, "editor", ()), methods=["POST"]),
         Route(e + "/kill", endpoint(_kill, "editor", ("reason",)), methods=["POST"]),
         Route(e + "/correct", endpoint(_correct, "editor", ("note",)), methods=["POST"]),
         _methods(
@@ -227,7 +230,9 @@ async def _story(request: Request, data: dict[str, Any], call: Call) -> dict[str
         into = await call.store.merged_into(story_id)
         why = f"story {story_id!r} was merged into {into!r}" if into else f"no story {story_id!r}"
         raise EditError("conflict" if into else "not_found", why)
-    return {"story": story_json(found, entries=True)}
+    state = await call.desk.story_state(story_id)
+    closed = bool(state and state["closed"])
+    return {"story": {**story_json(found, entries=True), "closed": closed}}
 
 
 async def _rename(request: Request, data: dict[str, Any], call: Call) -> dict[str, Any]:
@@ -266,6 +271,18 @@ async def _pin(request: Request, data: dict[str, Any], call: Call) -> dict[str, 
     story = request.path_params["story_id"]
     await call.desk.pin(story, entry, now=call.now)
     return {"story": story, "pinned": entry}
+
+
+async def _close(request: Request, data: dict[str, Any], call: Call) -> dict[str, Any]:
+    story = request.path_params["story_id"]
+    await call.desk.close(story, True, now=call.now)
+    return {"story": story, "closed": True}
+
+
+async def _reopen(request: Request, data: dict[str, Any], call: Call) -> dict[str, Any]:
+    story = request.path_params["story_id"]
+    await call.desk.close(story, False, now=call.now)
+    return {"story": story, "closed": False}
 
 
 async def _kill(request: Request, data: dict[str, Any], call: Call) -> dict[str, Any]:

@@ -144,6 +144,7 @@ _STORY = {
         "entry_count": {"type": "integer"},
         "sources": {"type": "array", "items": _TEXT},
         "pinned": {"type": ["string", "null"]},
+        "closed": {"type": "boolean"},
         "entries": {"type": "array", "items": _ENTRY},
     },
     "required": ["id", "title", "updated", "entry_count", "sources"],
@@ -233,6 +234,26 @@ def _story_routes() -> dict[str, Any]:
                 "editor",
                 _ok({"story": _TEXT, "pinned": {"type": ["string", "null"]}}),
                 body=_obj({"entry": {"type": ["string", "null"]}}, ("entry",)),
+                params=story,
+                errors=(400, 404, 409, 413),
+            )
+        },
+        "/admin/stories/{story_id}/close": {
+            "post": _op(
+                "Close a story to similarity (explicit links still reach it)",
+                "editor",
+                _ok({"story": _TEXT, "closed": {"const": True}}),
+                body=_obj({}),
+                params=story,
+                errors=(400, 404, 409, 413),
+            )
+        },
+        "/admin/stories/{story_id}/reopen": {
+            "post": _op(
+                "Reopen a closed story to similarity",
+                "editor",
+                _ok({"story": _TEXT, "closed": {"const": False}}),
+                body=_obj({}),
                 params=story,
                 errors=(400, 404, 409, 413),
             )

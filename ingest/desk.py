@@ -59,6 +59,7 @@ class EditorsDesk:
             "title": meta.get("title", ""),
             "pinned": meta.get("pinned"),
             "merged_into": meta.get("merged_into"),
+            "closed": bool(meta.get("closed")),
             "entries": [str(i) for i in ids],
         }
 
@@ -71,6 +72,12 @@ class EditorsDesk:
         before = await self.story_state(story_id)
         await self.store.pin(story_id, entry_id, now=now)
         await self._log("story.pin", story_id, before, await self.story_state(story_id), now)
+
+    async def close(self, story_id: str, closed: bool, *, now: datetime) -> None:
+        before = await self.story_state(story_id)
+        await self.store.close(story_id, closed, now=now)
+        after = await self.story_state(story_id)
+        await self._log("story.close" if closed else "story.reopen", story_id, before, after, now)
 
     async def merge(self, story_id: str, other: str, *, now: datetime) -> int:
         before = {"into": await self.story_state(story_id), "from": await self.story_state(other)}

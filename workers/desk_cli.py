@@ -89,7 +89,11 @@ def _source_options(parser: argparse.ArgumentParser) -> None:
 
 
 def register_stories(on_stories: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``stories list|search``."""
+    """``stories list|search|close|reopen``."""
+    for name, text in (("close", "close a story to similarity"), ("reopen", "reopen it")):
+        one = on_stories.add_parser(name, help=text)
+        one.add_argument("story_id")
+        one.set_defaults(handler=cmd_story_close, closing=name == "close")
     for name, text in (("list", "recent stories"), ("search", "stories matching words")):
         found = on_stories.add_parser(name, help=text)
         if name == "search":
@@ -331,6 +335,14 @@ def cmd_stories_find(settings: Settings, args: argparse.Namespace) -> int:
         return _print_table(("ID", "UPDATED (UTC)", "ENTRIES", "SOURCES", "HEADLINE"), rows)
 
     return _attempt(settings, find)
+
+
+def cmd_story_close(settings: Settings, args: argparse.Namespace) -> int:
+    async def close(desk: EditorsDesk, now: datetime) -> str:
+        await desk.close(args.story_id, args.closing, now=now)
+        return f"story {args.story_id} {'closed to similarity' if args.closing else 'reopened'}"
+
+    return _attempt(settings, close)
 
 
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:

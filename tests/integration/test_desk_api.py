@@ -404,3 +404,23 @@ async def test_preview_shows_each_item_and_its_story_and_stores_nothing(
     shown = cli(clean_redis, "sources", "preview", url, "--json")
     assert shown.returncode == 0, shown.stderr
     assert {i["title"] for i in json.loads(shown.stdout)["items"]} == set(items)
+
+
+async def test_close_and_reopen_a_story_audited(
+    room: Newsroom, as_editor: httpx.AsyncClient, clean_redis: str, rclient: aioredis.Redis
+) -> None:
+    await ok(await as_editor.post(f"/admin/stories/{room.live}/close"))
+    story = (await ok(await as_editor.get(f"/admin/stories/{room.live}")))["story"]
+    assert story["closed"] is True
+    assert await rclient.hget(keys.story_meta(room.live), "closed")
+    reopened = cli(clean_redis, "stories", "reopen", room.live)
+    assert (reopened.returncode, reopened.stdout.strip()) == (0, f"story {room.live} reopened")
+    story = (await ok(await as_editor.get(f"/admin/stories/{room.live}")))["story"]
+    assert story["closed"] is False
+    trail = (await ok(await as_editor.get(f"/admin/audit?target={room.live}")))["audit"]
+    assert [(r["action"], r["before"]["closed"], r["after"]["closed"]) for r in trail] == [
+        ("story.reopen", True, False),
+        ("story.close", False, True),
+    ]
+    missing = await as_editor.post("/admin/stories/nosuchstory0/close")
+    assert (missing.status_code, missing.json()) == (404, {"error": "no story 'nosuchstory0'"})

@@ -87,6 +87,15 @@ def register(
     pin.add_argument("story_id")
     pin.add_argument("entry_id", nargs="?")
     pin.set_defaults(handler=cmd_pin)
+    # The entry commands again, where editors working on a story look for them.
+    kill_too = on_stories.add_parser("kill", help="withdraw an entry (as `entries kill`)")
+    kill_too.add_argument("entry_id")
+    kill_too.add_argument("--reason", default="killed by an editor")
+    kill_too.set_defaults(handler=cmd_kill)
+    correct_too = on_stories.add_parser("correct", help="flag an entry as corrected")
+    correct_too.add_argument("entry_id")
+    correct_too.add_argument("--note", help="the correction note readers see")
+    correct_too.set_defaults(handler=cmd_correct)
     return on_stories
 
 

@@ -22,6 +22,7 @@ OpenAPI 3.1 at ``/admin/openapi.json`` (:mod:`feeds.openapi`).
     POST   /admin/stories/{id}/pin      {"entry": "ENTRY_ID"}        (null unpins)
     POST   /admin/stories/{id}/close, /reopen                   closed to similarity, or not
     POST   /admin/entries/{id}/kill     {"reason": "..."}
+    POST   /admin/entries/{id}/unkill   {"reason": "..."}            back with the next poll
     POST   /admin/entries/{id}/correct  {"note": "..."}
     GET    /admin/audit?who=&action=&target=&since=&until=&limit=    editor
 
@@ -99,6 +100,7 @@ def routes() -> list[Route]:
         Route(s + "/close", endpoint(_close, "editor", ()), methods=["POST"]),
         Route(s + "/reopen", endpoint(_reopen, "editor", ()), methods=["POST"]),
         Route(e + "/kill", endpoint(_kill, "editor", ("reason",)), methods=["POST"]),
+        Route(e + "/unkill", endpoint(_unkill, "editor", ("reason",)), methods=["POST"]),
         Route(e + "/correct", endpoint(_correct, "editor", ("note",)), methods=["POST"]),
         _methods(
             "/admin/sources",
@@ -290,6 +292,12 @@ async def _kill(request: Request, data: dict[str, Any], call: Call) -> dict[str,
     reason = _text(data, "reason") or "killed by an editor"
     await call.desk.kill(entry, reason=reason, now=call.now)
     return {"entry": entry, "killed": True}
+
+
+async def _unkill(request: Request, data: dict[str, Any], call: Call) -> dict[str, Any]:
+    entry = request.path_params["entry_id"]
+    await call.desk.unkill(entry, reason=_text(data, "reason"), now=call.now)
+    return {"entry": entry, "killed": False}
 
 
 async def _correct(request: Request, data: dict[str, Any], call: Call) -> dict[str, Any]:

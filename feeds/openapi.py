@@ -268,6 +268,16 @@ def _story_routes() -> dict[str, Any]:
                 errors=(400, 404, 413),
             )
         },
+        "/admin/entries/{entry_id}/unkill": {
+            "post": _op(
+                "Lift an editor's kill: the item comes back with its source's next poll",
+                "editor",
+                _ok({"entry": _TEXT, "killed": {"const": False}}),
+                body=_obj({"reason": _TEXT}),
+                params=entry,
+                errors=(400, 404, 409, 413),
+            )
+        },
         "/admin/entries/{entry_id}/correct": {
             "post": _op(
                 "Flag an entry as corrected, with a note",

@@ -18,6 +18,7 @@ A change that fails (not found, invalid) raises and is not audited: nothing chan
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
@@ -25,8 +26,8 @@ from config.sources import Source, source_fields
 from ingest import keys
 from ingest.audit import Actor, RedisAudit
 from ingest.editing import EditError
-from ingest.model import Entry
-from ingest.registry import RedisRegistry
+from ingest.model import Entry, Known
+from ingest.registry import OwnershipError, RedisRegistry
 from ingest.store import RedisStore
 
 
@@ -117,10 +118,54 @@ class EditorsDesk:
 
     async def kill(self, entry_id: str, *, reason: str, now: datetime) -> None:
         before = await self.entry_state(entry_id)
+        raw = None
+        if before is not None and not before["killed"]:
+            raw = await self.store._call(
+                self.store._r.hget(keys.story_entries(before["story"]), entry_id)
+            )
         if not await self.store.kill(entry_id, reason=reason, now=now):
             raise EditError("not_found", f"no live entry {entry_id!r}")
+        if raw:  # kept as long as the tombstone, for an unkill
+            ttl = self.store.retention.tombstones_ms
+            await self.store._call(self.store._r.set(keys.killed_entry(entry_id), raw, px=ttl))
         after = await self.entry_state(entry_id)
         await self._log("entry.kill", entry_id, before, after, now, note=reason)
+
+    async def unkill(self, entry_id: str, *, reason: str, now: datetime) -> None:
+        """Lift an editor's kill: the tombstone and every killed claim go, and the item comes
+        back with its source's next poll (made due now) if the source still lists it."""
+        r = self.store._r
+        tomb, raw = await self.store._call(
+            r.mget([keys.tombstone(entry_id), keys.killed_entry(entry_id)])
+        )
+        if not tomb:
+            raise EditError("not_found", f"no killed entry {entry_id!r}")
+        if not raw:
+            raise EditError(
+                "conflict",
+                f"entry {entry_id!r} was withdrawn by its source (or killed before unkills "
+                "were kept): it cannot be brought back from here",
+            )
+        before = await self.entry_state(entry_id)
+        entry = Entry.from_json(raw)
+        claims = [keys.item_url(entry.url)] if entry.url else []
+        claims += [keys.copy(entry.copy_key)] if entry.copy_key else []
+        held = await self.store._call(r.mget(claims)) if claims else []
+        pipe = r.pipeline(transaction=False)
+        for key in (keys.tombstone(entry_id), keys.entry_locator(entry_id)):
+            pipe.delete(key)
+        pipe.delete(keys.identity(entry.source_id, entry.identity))
+        pipe.delete(keys.near_record(entry_id))
+        for key, value in zip(claims, held, strict=True):
+            if value and Known.from_json(value).entry_id == entry_id:
+                pipe.delete(key)
+        pipe.delete(keys.killed_entry(entry_id))
+        await self.store._call(pipe.execute())
+        with suppress(OwnershipError):  # paused or gone: it comes back when it polls again
+            await self.registry.fetch_now(entry.source_id)
+        after: dict[str, Any] = {"entry": entry_id, "story": entry.story_id}
+        after |= {"source": entry.source_id, "killed": False}
+        await self._log("entry.unkill", entry_id, before, after, now, note=reason)
 
     async def correct(self, entry_id: str, *, note: str | None, now: datetime) -> None:
         before = await self.entry_state(entry_id)

@@ -246,3 +246,9 @@ def desk_session(session_id: str) -> str:
 SOURCES_OWNED = f"{PREFIX}:sources-owned"
 """String: set once :data:`SOURCES_FILE` is authoritative (a worker published the file, or the
 sources configured before owners were kept were recorded as the file's)."""
+
+
+def killed_entry(entry_id: str) -> str:
+    """String (lives as long as the tombstone): the entry an editor killed, as entry JSON, so
+    that an unkill can lift every tombstone and claim the kill left on it."""
+    return f"{PREFIX}:killed:{entry_id}"

@@ -92,6 +92,11 @@ def register(
     kill_too.add_argument("entry_id")
     kill_too.add_argument("--reason", default="killed by an editor")
     kill_too.set_defaults(handler=cmd_kill)
+    for on in (on_entries, on_stories):
+        unkill = on.add_parser("unkill", help="lift an editor's kill (back with the next poll)")
+        unkill.add_argument("entry_id")
+        unkill.add_argument("--reason", default="")
+        unkill.set_defaults(handler=cmd_unkill)
     correct_too = on_stories.add_parser("correct", help="flag an entry as corrected")
     correct_too.add_argument("entry_id")
     correct_too.add_argument("--note", help="the correction note readers see")
@@ -126,6 +131,14 @@ def cmd_kill(settings: Settings, args: argparse.Namespace) -> int:
         return f"killed entry {args.entry_id}: removed from every feed; it will not come back"
 
     return _attempt(settings, kill)
+
+
+def cmd_unkill(settings: Settings, args: argparse.Namespace) -> int:
+    async def unkill(store: RedisStore, now: datetime) -> str:
+        await cli_desk(store).unkill(args.entry_id, reason=args.reason, now=now)
+        return f"entry {args.entry_id} unkilled: it comes back with its source's next poll"
+
+    return _attempt(settings, unkill)
 
 
 def cmd_correct(settings: Settings, args: argparse.Namespace) -> int:

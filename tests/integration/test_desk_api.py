@@ -424,3 +424,25 @@ async def test_close_and_reopen_a_story_audited(
     ]
     missing = await as_editor.post("/admin/stories/nosuchstory0/close")
     assert (missing.status_code, missing.json()) == (404, {"error": "no story 'nosuchstory0'"})
+
+
+async def test_an_unkilled_entry_comes_back_with_the_next_poll(
+    room: Newsroom, as_editor: httpx.AsyncClient, clean_redis: str, store: RedisStore
+) -> None:
+    u1 = room.eid("u1")
+    await ok(await as_editor.post(f"/admin/entries/{u1}/kill", json={"reason": "wrong town"}))
+    assert (await room.reserve(1)).new == 0  # killed: the next poll does not bring it back
+    titles = {e.title for s in await store.recent_stories(10, entries=50) for e in s.entries}
+    assert LEAK_TITLE not in titles
+    back = cli(clean_redis, "entries", "unkill", u1, "--reason", "right town after all")
+    assert back.returncode == 0, back.stderr
+    assert (await room.reserve(2)).new == 1
+    titles = {e.title for s in await store.recent_stories(10, entries=50) for e in s.entries}
+    assert LEAK_TITLE in titles
+    again = await as_editor.post(f"/admin/entries/{u1}/unkill", json={})
+    assert (again.status_code, again.json()) == (404, {"error": f"no killed entry {u1!r}"})
+    trail = (await ok(await as_editor.get(f"/admin/audit?target={u1}")))["audit"]
+    assert [(r["action"], r["via"], r["note"]) for r in trail] == [
+        ("entry.unkill", "cli", "right town after all"),
+        ("entry.kill", "api", "wrong town"),
+    ]

@@ -1,8 +1,8 @@
 """The admin API against its own OpenAPI 3.1 document: the document is valid
 (openapi-spec-validator), the app serves it, and schemathesis sends generated requests to
-every route (a bounded number each, to keep the suite fast) and checks that no answer is a
-5xx, that every answer conforms to the document (status, content type, body schema), and that
-every route refuses a request without a token and every mutating one a viewer's token.
+every route but preview (a bounded number each, to keep the suite fast) and checks that no
+answer is a 5xx and that every answer conforms to the document (status, content type, body
+schema); and every route refuses a request without a token, every mutating one a viewer's.
 
 The app runs over the session's Redis (module-scoped: Hypothesis runs many examples against
 one server); what the generated requests change there is thrown away by the next test's flush.
@@ -33,7 +33,9 @@ from feeds.openapi import document
 from tests.integration.test_app import serve_app
 
 EDITOR, VIEWER = "schema-editor-" + "e" * 30, "schema-viewer-" + "v" * 30
-SCHEMA = schemathesis.openapi.from_dict(document())
+# Preview fetches the URL it is given: generated URLs could name any host, and tests reach
+# loopback only. Its refusals are checked below and its answers in test_desk_api.
+SCHEMA = schemathesis.openapi.from_dict(document()).exclude(path="/admin/sources/preview")
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

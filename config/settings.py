@@ -77,6 +77,8 @@ class Settings:
     websub_hubs: tuple[str, ...] = ()
     story_prefix: str = "The Latest: "
     admin_token: str | None = None
+    tokens_file: Path | None = None
+    """Per-person tokens with roles (:mod:`config.tokens`); re-read whenever it changes."""
     story_window_hours: float = 48.0
     log_level: str = "INFO"
     log_format: str = "auto"
@@ -132,6 +134,7 @@ class Settings:
             websub_hubs=env.urls("WEBSUB_HUBS"),
             story_prefix=env.headline_prefix("STORY_PREFIX", "The Latest: "),
             admin_token=env.secret("ADMIN_TOKEN"),
+            tokens_file=Path(tokens) if (tokens := env.text("TOKENS_FILE")) else None,
             story_window_hours=env.number(
                 "STORY_WINDOW_HOURS", 48.0, "hours", high=MAX_STORY_WINDOW_HOURS
             ),

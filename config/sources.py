@@ -20,6 +20,8 @@ The file is YAML::
         timezone: America/New_York   # IANA name; story times are rendered in it
         tags: [world, weather]
         headers: {X-Api-Key: secret}
+        keep: {title: "harbor|port"}          # optional filters (words or regular expressions,
+        block: {author: "^Sports Desk$"}      #   case-insensitive) on title, text, author
 
 Every problem is reported as ``FILE: source "ID": FIELD: what is wrong, got VALUE``, and all
 problems of a file are reported together so an editor can fix them in one pass.
@@ -44,7 +46,7 @@ _ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _TAG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")  # visible ASCII, space, tab: what httpx can send
-_FIELDS = (
+FIELDS = _FIELDS = (
     "id",
     "url",
     "title",
@@ -56,7 +58,12 @@ _FIELDS = (
     "timezone",
     "tags",
     "headers",
+    "keep",
+    "block",
 )
+FILTER_FIELDS = ("title", "text", "author")
+"""What keep and block rules look at: the headline, the text (summary and content, without
+markup), the authors' names."""
 ADAPTIVE_SPAN = 4.0
 """Without explicit bounds, adaptive polling may slow a source down to this many intervals."""
 
@@ -84,6 +91,11 @@ class Source:
     timezone: str = "UTC"
     tags: tuple[str, ...] = ()
     headers: Mapping[str, str] = field(default_factory=dict)
+    keep: Mapping[str, str] = field(default_factory=dict)
+    """Filter rules, field -> regular expression (a word is one), case-insensitive: with any,
+    an item must match one of them to be taken."""
+    block: Mapping[str, str] = field(default_factory=dict)
+    """An item matching any of these is not taken (counted as filtered, never stored)."""
 
     @property
     def interval_bounds(self) -> tuple[float, float]:
@@ -97,6 +109,10 @@ class Source:
         data = {name: getattr(self, name) for name in _FIELDS}
         data["tags"] = list(self.tags)
         data["headers"] = dict(self.headers)
+        for name in ("keep", "block"):
+            data[name] = dict(getattr(self, name))
+            if not data[name]:
+                del data[name]  # the same JSON as before filters existed: no revision bump
         return json.dumps(data, sort_keys=True)
 
     @classmethod
@@ -227,6 +243,22 @@ def _rule(
     return StoryRule(str(key), str(match), str(title).strip(), tuple(sources))
 
 
+def check_source(raw: object, label: str) -> Source:
+    """Validate one source given as a mapping (from the admin API or an OPML outline) exactly
+    as the file's entries are; raise :class:`SourcesError` with every problem, each message
+    starting with ``label`` where the file's name the file."""
+    checker = _SourceChecker(Path(label), 1, raw)
+    source = checker.build()
+    if source is None:
+        raise SourcesError(checker.problems)
+    return source
+
+
+def source_fields(source: Source) -> dict[str, Any]:
+    """``source`` as the mapping the file and the admin API spell it (plain JSON values)."""
+    return json.loads(source.to_json())  # type: ignore[no-any-return]
+
+
 def _check_sources(raw_sources: list[Any], path: Path, problems: list[str]) -> list[Source]:
     sources: list[Source] = []
     seen: set[str] = set()
@@ -294,6 +326,8 @@ class _SourceChecker:
             timezone=self._timezone(raw.get("timezone", "UTC")),
             tags=self._tags(raw.get("tags", [])),
             headers=self._headers(raw.get("headers", {})),
+            keep=self._filters("keep", raw.get("keep", {})),
+            block=self._filters("block", raw.get("block", {})),
         )
         self._check_bounds(source)
         return None if self.problems else source
@@ -391,6 +425,27 @@ class _SourceChecker:
                 self.fail("tags", "each tag must be lowercase letters, digits, '_' or '-'", tag)
                 return ()
         return tuple(value)
+
+    def _filters(self, name: str, value: object) -> dict[str, str]:
+        if not isinstance(value, dict):
+            self.fail(name, "must be a mapping of field (title, text, author) to a pattern", value)
+            return {}
+        for key, pattern in value.items():
+            if key not in FILTER_FIELDS:
+                self.fail(
+                    f"{name}: {key}",
+                    "unknown field (expected title, text, author)",
+                    None,
+                    show=False,
+                )
+            elif not isinstance(pattern, str) or not pattern:
+                self.fail(f"{name}: {key}", "must be a word or a regular expression", pattern)
+            else:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    self.fail(f"{name}: {key}", f"not a valid regular expression ({exc})", pattern)
+        return {str(k): str(v) for k, v in value.items()}
 
     def _headers(self, value: object) -> dict[str, str]:
         if not isinstance(value, dict):

@@ -40,10 +40,12 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import (
     HTMLResponse,
     JSONResponse,
+    PlainTextResponse,
     RedirectResponse,
     Response,
     StreamingResponse,
@@ -51,7 +53,8 @@ from starlette.responses import (
 from starlette.routing import Route
 
 from config.settings import Settings
-from feeds import admin, ops
+from config.tokens import TokenFile
+from feeds import admin, desk, ops
 from feeds.cache import RenderCache, Rendered
 from feeds.fleet import alive_workers, snapshot
 from feeds.metrics import CONTENT_TYPE, MetricsMiddleware, WebMetrics
@@ -92,6 +95,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/metrics", metrics, methods=["GET"]),
             *ops.routes(),
             *admin.routes(),
+            *desk.routes(),
         ],
         lifespan=_lifespan(settings),
         exception_handlers={
@@ -99,9 +103,11 @@ def create_app(settings: Settings) -> Starlette:
             RedisConnectionError: _store_unavailable,
             RedisTimeoutError: _store_unavailable,
             ConnectionError: _store_unavailable,
+            HTTPException: _http_error,
         },
     )
     app.state.settings = settings
+    app.state.tokens = TokenFile(settings.tokens_file, settings.admin_token)
     app.state.metrics = None
     if settings.metrics:
         app.add_middleware(MetricsMiddleware, metrics=lambda: app.state.metrics)
@@ -405,6 +411,16 @@ async def _context(request: Request) -> Context:
 
 def _error(status: int, message: str) -> Response:
     return JSONResponse({"error": message}, status_code=status)
+
+
+async def _http_error(request: Request, exc: Any) -> Response:
+    """Routing's 404 and 405: JSON under /admin (the API's one error shape), plain text
+    elsewhere as before."""
+    headers = dict(getattr(exc, "headers", None) or {})
+    if request.url.path.startswith("/admin"):
+        what = "no such admin route" if exc.status_code == 404 else str(exc.detail)
+        return JSONResponse({"error": what}, status_code=exc.status_code, headers=headers)
+    return PlainTextResponse(str(exc.detail), status_code=exc.status_code, headers=headers)
 
 
 async def _store_unavailable(request: Request, exc: Any) -> Response:

@@ -5,16 +5,16 @@ It shows sources troubled first (state, last success, last error, next due and w
 failures), workers (alive, what they are polling), items taken per minute over the last hour,
 the schedule's lag and the last configuration reload; see :mod:`feeds.fleet`.
 
-Who may look (:func:`viewer`): with ``WIREFEED_ADMIN_TOKEN`` set, whoever presents it
+Who may look (:func:`viewer`): with tokens configured (``WIREFEED_TOKENS_FILE`` or
+``WIREFEED_ADMIN_TOKEN``), whoever presents one of the viewer role or above
 (``Authorization: Bearer``, or ``?token=`` for the page and its stream, as ``EventSource``
-cannot send headers); without one, only clients on the loopback interface, which is the demo
-of ``wirefeed run``. The viewer role of per-person tokens plugs in at :func:`viewer`.
+cannot send headers); without any, only clients on the loopback interface, which is the demo
+of ``wirefeed run``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from config.settings import Settings
+from feeds import auth
 from feeds.fleet import snapshot
 from ingest.outage import reason, unreachable
 
@@ -42,23 +42,22 @@ def routes() -> list[Route]:
 
 
 def viewer(request: Request) -> bool:
-    """Whether ``request`` may see the dashboard (the seam for the viewer role)."""
-    settings: Settings = request.app.state.settings
-    token = settings.admin_token
-    if token is None:
+    """Whether ``request`` may see the dashboard: a token of the viewer role or above
+    (header or ``?token=``, see :mod:`feeds.auth`); with no token configured at all, only
+    clients on the loopback interface (the demo of ``wirefeed run``)."""
+    if not auth.tokens(request).configured:
         host = request.client.host if request.client else ""
         try:
             return ip_address(host).is_loopback
         except ValueError:
             return False
-    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    given = given or request.query_params.get("token", "")
-    return hmac.compare_digest(given.encode(), token.encode())
+    who = auth.principal(request, query=True)
+    return who is not None and who.can("viewer")
 
 
 def _refused() -> Response:
     return JSONResponse(
-        {"error": "the ops dashboard needs the admin token (Authorization: Bearer, or ?token=)"},
+        {"error": "the ops dashboard needs a viewer token (Authorization: Bearer, or ?token=)"},
         status_code=403,
     )
 

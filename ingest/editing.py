@@ -1,4 +1,4 @@
-"""Editors' overrides of what the machine assembled: rename, merge, split, pin (kill and
+"""Editors' overrides of what the machine assembled: rename, merge, split, pin, close (kill and
 correct live in :mod:`ingest.store`). Redis I/O, mixed into :class:`ingest.store.RedisStore`.
 
 Overrides survive re-ingestion because they change what later decisions read: a renamed story
@@ -91,6 +91,16 @@ class Editing:
             pipe.hset(keys.story_meta(story_id), "pinned", entry_id)
         self._changed(pipe, story_id, "pin", now, *await self._sources_of(story_id))
         await self._call(pipe.execute())
+
+    async def close(self, story_id: str, closed: bool, *, now: datetime) -> None:
+        """Close a story to similarity (no item joins it for looking alike; explicit links,
+        the same page and story rules still reach it, as for a story quiet past the window),
+        or reopen it."""
+        await self._existing(story_id)
+        if closed:
+            await self._call(self._r.hset(keys.story_meta(story_id), "closed", str(to_ms(now))))
+        else:
+            await self._call(self._r.hdel(keys.story_meta(story_id), "closed"))
 
     async def merge(self, target: str, other: str, *, now: datetime) -> int:
         """Move every entry of ``other`` into ``target``; ``other`` then points to ``target``.

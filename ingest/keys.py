@@ -216,3 +216,39 @@ def article_sections(source_id: str, identity: str) -> str:
     """Set (expires): the section identities a rolling article was split into, so a kill of
     the article reaches every section."""
     return f"{PREFIX}:{{src:{source_id}}}:sections:{_digest(identity, 24)}"
+
+
+AUDIT = f"{PREFIX}:audit"
+"""Stream: every editor's and admin's change (who, role, via, action, target, before, after,
+at), newest last; capped at :data:`ingest.audit.AUDIT_MAXLEN` entries."""
+
+SOURCES_FILE = f"{PREFIX}:sources-file"
+"""Hash: source id -> JSON of the sources the sources file names (the file owns them), as the
+last worker to load the file published them."""
+
+SOURCES_API = f"{PREFIX}:sources-api"
+"""Hash: source id -> JSON of the sources created through the admin API (the API owns them).
+They live only here, so a reload or restart never loses them."""
+
+SOURCES_PAUSED = f"{PREFIX}:sources-paused"
+"""Set: ids of sources an editor paused (of either owner); survives reloads."""
+
+SOURCE_CONFLICTS = f"{PREFIX}:source-conflicts"
+"""Hash: source id -> why two owners claim it (the file now names an API-created source)."""
+
+
+def desk_session(session_id: str) -> str:
+    """String (expires): a web desk session: who signed in (name, role, the token's digest,
+    so a rotated-out token ends its sessions) and the session's CSRF token, as JSON."""
+    return f"{PREFIX}:desk-session:{_digest(session_id)}"
+
+
+SOURCES_OWNED = f"{PREFIX}:sources-owned"
+"""String: set once :data:`SOURCES_FILE` is authoritative (a worker published the file, or the
+sources configured before owners were kept were recorded as the file's)."""
+
+
+def killed_entry(entry_id: str) -> str:
+    """String (lives as long as the tombstone): the entry an editor killed, as entry JSON, so
+    that an unkill can lift every tombstone and claim the kill left on it."""
+    return f"{PREFIX}:killed:{entry_id}"

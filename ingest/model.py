@@ -390,6 +390,8 @@ class IngestReport:
     duplicates: int = 0
     killed: int = 0
     blocked: int = 0
+    filtered: int = 0
+    """Items the source's keep and block rules left out (never stored)."""
     expired: int = 0
     """Items dated before the retention window, not taken."""
     skipped: int = 0

@@ -7,6 +7,7 @@
         | fetch      conditional GET, redirects, limits            -> FetchResult (200 / 304)
         | parse      bytes + headers -> ParsedFeed                 (skipped: body unchanged)
         | normalize  each RawEntry -> Item                         (a bad entry is skipped, counted)
+        | filter     the source's keep and block rules            (a blocked item is counted)
         | dedupe     Item + Known -> NEW / UPDATE / UNCHANGED
         | assign     NEW / UPDATE -> story
         | store      idempotent writes; the identity record last
@@ -22,12 +23,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from config.sources import Source, StoryRule
-from ingest import freshness, health, rolling
+from ingest import filters, freshness, health, rolling
 from ingest.dedupe import DedupePolicy, repair_identities
 from ingest.errors import EntryError, FetchError, FetchHTTPError, ParseError
 from ingest.fetch import Fetcher
@@ -38,6 +40,7 @@ from ingest.model import (
     IngestReport,
     Item,
     ParsedFeed,
+    Plan,
     SourceStatus,
     Validators,
 )
@@ -166,9 +169,11 @@ async def _fetched(
         status = replace(status, ids_unreliable=1)
     parsed = time.perf_counter() - started
     items = await _articles(source, items, store, now)
+    items, filtered = filters.apply(source, items)  # blocked items are never stored
     stored = await _store_items(source, items, store=store, now=now, policy=policy)
     report = replace(
         stored,
+        filtered=filtered,
         http_status=result.status,
         entries=len(feed.entries),
         skipped=stored.skipped + skipped,
@@ -238,24 +243,7 @@ async def _store_items(
     now: datetime,
     policy: IngestPolicy,
 ) -> IngestReport:
-    evidence = await store.evidence(source.id, items)
-    fresh = [n for n, ev in enumerate(evidence) if ev.known is None]
-    found, looked = await store.story_evidence(
-        source.id, [items[n] for n in fresh], policy.rules, now
-    )
-    stories = [StoryEvidence()] * len(items)
-    lookups = [Lookup()] * len(items)
-    for n, story, lookup in zip(fresh, found, looked, strict=True):
-        stories[n], lookups[n] = story, lookup
-    plans, counts = plan(
-        items,
-        evidence,
-        stories,
-        now=now,
-        policy=policy.dedupe,
-        lookups=lookups,
-        similarity=policy.similarity,
-    )
+    plans, counts = await _plans(source, items, store=store, now=now, policy=policy)
     done = await store.apply_many(plans, timezone=source.timezone, now=now)
     for before, after in zip(plans, done, strict=True):  # races lost while storing
         if before.decision.action is not after.decision.action:
@@ -278,6 +266,51 @@ async def _store_items(
             )
         ),
     )
+
+
+async def _plans(
+    source: Source,
+    items: Sequence[Item],
+    *,
+    store: Store,
+    now: datetime,
+    policy: IngestPolicy,
+) -> tuple[list[Plan], Counter[Action | None]]:
+    """Decide every item (dedupe, then story) against what the store holds; reads only."""
+    evidence = await store.evidence(source.id, items)
+    fresh = [n for n, ev in enumerate(evidence) if ev.known is None]
+    found, looked = await store.story_evidence(
+        source.id, [items[n] for n in fresh], policy.rules, now
+    )
+    stories = [StoryEvidence()] * len(items)
+    lookups = [Lookup()] * len(items)
+    for n, story, lookup in zip(fresh, found, looked, strict=True):
+        stories[n], lookups[n] = story, lookup
+    return plan(
+        items,
+        evidence,
+        stories,
+        now=now,
+        policy=policy.dedupe,
+        lookups=lookups,
+        similarity=policy.similarity,
+    )
+
+
+async def preview_source(
+    source: Source, *, fetcher: Fetcher, store: Store, now: datetime, policy: IngestPolicy
+) -> tuple[list[Plan], int, int]:
+    """What a poll of ``source`` would do, storing nothing: fetch (unconditionally), parse,
+    normalize, filter and decide each item, including the story it would join (a new
+    story's id is the one it would get). Returns the plans, how many entries the document
+    had and how many items the source's rules would leave out. Raises
+    :class:`~ingest.errors.FetchError` or :class:`~ingest.errors.ParseError`."""
+    result = await fetcher.fetch(source.url, Validators(), source.headers)
+    feed, items, _skipped = await asyncio.to_thread(_read, source, result, now, policy)
+    items = rolling.expand(items, source.timezone, now)
+    items, filtered = filters.apply(source, items)
+    plans, _counts = await _plans(source, items, store=store, now=now, policy=policy)
+    return plans, len(feed.entries), filtered
 
 
 async def _articles(

@@ -151,10 +151,15 @@ class RedisStoryIndex:
         pipe = self._r.pipeline(transaction=False)
         for story in stories:
             pipe.smembers(keys.story_terms(story))
-            pipe.hget(keys.story_meta(story), "updated")
+            pipe.hmget(keys.story_meta(story), ["updated", "closed"])
         replies = await pipe.execute()
+        # A story an editor closed scores as one quiet for ever: closed to similarity.
         return {
-            s: (set(replies[2 * n]), int(replies[2 * n + 1] or 0)) for n, s in enumerate(stories)
+            s: (
+                set(replies[2 * n]),
+                0 if replies[2 * n + 1][1] else int(replies[2 * n + 1][0] or 0),
+            )
+            for n, s in enumerate(stories)
         }
 
     async def _follow_merges(self, found: list[StoryEvidence]) -> list[StoryEvidence]:

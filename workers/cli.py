@@ -11,7 +11,10 @@
     wirefeed sources discover URL     is URL a feed; which feeds does a page advertise
     wirefeed entries kill ID [--reason R]   withdraw an entry from every feed, for good
     wirefeed entries correct ID [--note N]  flag an entry as corrected
-    wirefeed stories show|rename|merge|split|pin ...   editors' overrides of a story
+    wirefeed sources add|edit|rm|pause|resume|fetch ...  sources owned by the API
+    wirefeed stories list|search|show|rename|merge|split|pin ...   editors' overrides
+    wirefeed audit [--who --action --target --since --until] [--json]   the audit trail
+    wirefeed tokens add NAME ROLE     a per-person token (viewer, editor, admin)
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from config import logformat
 from config.settings import PREFIX, Settings, SettingsError, sources_path
 from config.sources import SourcesError, SourcesFile, load_sources
 from ingest.outage import reason, redact, unreachable
-from workers import editor, status
+from workers import desk_cli, editor, status
 from workers.demo import create_app
 from workers.discover import discover
 from workers.embedded import EmbeddedRedis, EmbeddedRedisError, redis_url
@@ -93,7 +96,9 @@ def _parser() -> argparse.ArgumentParser:
     find = sources_sub.add_parser("discover", help="the feeds a URL is or advertises")
     find.add_argument("url")
     find.set_defaults(handler=cmd_sources_discover)
-    editor.register(sub)
+    desk_cli.register_sources(sources_sub)
+    desk_cli.register_stories(editor.register(sub))
+    desk_cli.register(sub)
     return parser
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -13,6 +15,8 @@ from typing import TypeVar
 import redis.asyncio as aioredis
 
 from config.settings import Settings
+from ingest.audit import Actor
+from ingest.desk import EditorsDesk
 from ingest.editing import EditError
 from ingest.store import RedisStore
 from workers.embedded import redis_url
@@ -31,8 +35,26 @@ async def run(
         await client.aclose()
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``entries`` and ``stories`` to the ``wirefeed`` command."""
+def cli_actor() -> Actor:
+    """Who the CLI acts as: whoever can reach Redis can do everything, so an admin, named by
+    the login of the person running it (``cli:alma``) in the audit trail."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        user = str(os.getuid())
+    return Actor(f"cli:{user}", "admin", "cli")
+
+
+def cli_desk(store: RedisStore) -> EditorsDesk:
+    """The editors' desk acting for the person at the terminal; every change is audited."""
+    return EditorsDesk(store, cli_actor())
+
+
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """Add ``entries`` and ``stories`` to the ``wirefeed`` command; returns the ``stories``
+    subcommands, for more to join them."""
     entries = sub.add_parser("entries", help="editors' actions on entries")
     on_entries = entries.add_subparsers(dest="entries_command", required=True)
     kill = on_entries.add_parser("kill", help="withdraw an entry from every feed, for good")
@@ -65,6 +87,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pin.add_argument("story_id")
     pin.add_argument("entry_id", nargs="?")
     pin.set_defaults(handler=cmd_pin)
+    # The entry commands again, where editors working on a story look for them.
+    kill_too = on_stories.add_parser("kill", help="withdraw an entry (as `entries kill`)")
+    kill_too.add_argument("entry_id")
+    kill_too.add_argument("--reason", default="killed by an editor")
+    kill_too.set_defaults(handler=cmd_kill)
+    for on in (on_entries, on_stories):
+        unkill = on.add_parser("unkill", help="lift an editor's kill (back with the next poll)")
+        unkill.add_argument("entry_id")
+        unkill.add_argument("--reason", default="")
+        unkill.set_defaults(handler=cmd_unkill)
+    correct_too = on_stories.add_parser("correct", help="flag an entry as corrected")
+    correct_too.add_argument("entry_id")
+    correct_too.add_argument("--note", help="the correction note readers see")
+    correct_too.set_defaults(handler=cmd_correct)
+    return on_stories
 
 
 def _do(settings: Settings, action: Callable[[RedisStore, datetime], Awaitable[T]]) -> T:
@@ -87,17 +124,29 @@ def _no_live_entry(entry_id: str) -> EditError:
 
 def cmd_kill(settings: Settings, args: argparse.Namespace) -> int:
     async def kill(store: RedisStore, now: datetime) -> str:
-        if not await store.kill(args.entry_id, reason=args.reason, now=now):
-            raise _no_live_entry(args.entry_id)
+        try:
+            await cli_desk(store).kill(args.entry_id, reason=args.reason, now=now)
+        except EditError as exc:
+            raise _no_live_entry(args.entry_id) from exc
         return f"killed entry {args.entry_id}: removed from every feed; it will not come back"
 
     return _attempt(settings, kill)
 
 
+def cmd_unkill(settings: Settings, args: argparse.Namespace) -> int:
+    async def unkill(store: RedisStore, now: datetime) -> str:
+        await cli_desk(store).unkill(args.entry_id, reason=args.reason, now=now)
+        return f"entry {args.entry_id} unkilled: it comes back with its source's next poll"
+
+    return _attempt(settings, unkill)
+
+
 def cmd_correct(settings: Settings, args: argparse.Namespace) -> int:
     async def correct(store: RedisStore, now: datetime) -> str:
-        if not await store.correct(args.entry_id, note=args.note, now=now):
-            raise _no_live_entry(args.entry_id)
+        try:
+            await cli_desk(store).correct(args.entry_id, note=args.note, now=now)
+        except EditError as exc:
+            raise _no_live_entry(args.entry_id) from exc
         return f"entry {args.entry_id} marked as corrected"
 
     return _attempt(settings, correct)
@@ -128,7 +177,7 @@ def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_rename(settings: Settings, args: argparse.Namespace) -> int:
     async def rename(store: RedisStore, now: datetime) -> str:
-        await store.rename(args.story_id, args.title, now=now)
+        await cli_desk(store).rename(args.story_id, args.title, now=now)
         return (
             f"story {args.story_id} renamed"
             if args.title.strip()
@@ -140,7 +189,7 @@ def cmd_rename(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_merge(settings: Settings, args: argparse.Namespace) -> int:
     async def merge(store: RedisStore, now: datetime) -> str:
-        moved = await store.merge(args.story_id, args.other, now=now)
+        moved = await cli_desk(store).merge(args.story_id, args.other, now=now)
         return (
             f"merged {args.other} into {args.story_id}: {_count(moved, 'entry', 'entries')} moved"
         )
@@ -150,7 +199,7 @@ def cmd_merge(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_split(settings: Settings, args: argparse.Namespace) -> int:
     async def split(store: RedisStore, now: datetime) -> str:
-        new = await store.split(args.story_id, args.entry_ids, title=args.title, now=now)
+        new = await cli_desk(store).split(args.story_id, args.entry_ids, title=args.title, now=now)
         count = _count(len(set(args.entry_ids)), "entry", "entries")
         return f"split {count} of {args.story_id} into story {new}"
 
@@ -159,7 +208,7 @@ def cmd_split(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_pin(settings: Settings, args: argparse.Namespace) -> int:
     async def pin(store: RedisStore, now: datetime) -> str:
-        await store.pin(args.story_id, args.entry_id, now=now)
+        await cli_desk(store).pin(args.story_id, args.entry_id, now=now)
         return (
             f"pinned {args.entry_id} in {args.story_id}"
             if args.entry_id

@@ -16,7 +16,7 @@ from ingest.model import IngestReport
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 PARSE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
-ITEM_KINDS = ("new", "updated", "duplicate", "killed", "expired")
+ITEM_KINDS = ("new", "updated", "duplicate", "killed", "expired", "filtered")
 
 
 class WorkerMetrics:
@@ -86,7 +86,14 @@ class WorkerMetrics:
             self.fetch_seconds.observe(report.fetch_seconds)
         if report.parse_seconds is not None:
             self.parse_seconds.observe(report.parse_seconds)
-        counts = (report.new, report.updated, report.duplicates, report.killed, report.expired)
+        counts = (
+            report.new,
+            report.updated,
+            report.duplicates,
+            report.killed,
+            report.expired,
+            report.filtered,
+        )
         for kind, count in zip(ITEM_KINDS, counts, strict=True):
             if count:
                 self.items.labels(kind).inc(count)

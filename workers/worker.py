@@ -60,6 +60,7 @@ from ingest.model import IngestReport, SourceStatus
 from ingest.outage import RedisWatch, unreachable, wait_until_up
 from ingest.pipeline import IngestPolicy, ingest_source
 from ingest.politeness import RedisHostGate
+from ingest.registry import RedisRegistry
 from ingest.similar import SimilarityPolicy
 from ingest.store import RedisStore
 from workers.metrics import WorkerMetrics
@@ -235,9 +236,12 @@ class Worker:
     async def publish_sources(self, sources: list[Source]) -> None:
         """Make ``sources`` the configured set and bring the schedule in line with it.
 
-        Disabled sources are marked paused; a source that answered 410 stays off the schedule,
-        and stays ``gone`` even while disabled, until its configured URL changes.
+        ``sources`` are the file's; the API's and editors' pauses are composed in
+        (:mod:`ingest.registry`). Disabled sources are marked paused; a source that answered
+        410 stays off the schedule, and stays ``gone`` even while disabled, until its
+        configured URL changes.
         """
+        sources = await RedisRegistry(self._client, self.store).publish_file(sources)
         await self.store.put_sources(sources)
         statuses = await self.store.source_statuses([s.id for s in sources])
         schedulable = []
@@ -496,6 +500,8 @@ def _log(report: IngestReport, url: str) -> None:
         "updated": report.updated,
         "duplicate": report.duplicates,
     }
+    if report.filtered:  # left out by the source's keep and block rules
+        fields["filtered"] = report.filtered
     if report.status == "error":
         fields |= {"error_class": report.error_class, "error": report.error}
         log.warning("source %s: %s", report.source_id, report.error, extra=fields)

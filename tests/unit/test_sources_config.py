@@ -25,7 +25,8 @@ KIND_RULE = "must be one of auto, rss, atom, jsonfeed, ninjs"
 ZONE_RULE = "must be an IANA time zone name such as America/New_York"
 TAG_RULE = "each tag must be lowercase letters, digits, '_' or '-'"
 FIELDS = (
-    "id, url, title, kind, interval, min_interval, max_interval, enabled, timezone, tags, headers"
+    "id, url, title, kind, interval, min_interval, max_interval, enabled, timezone, tags, headers, "
+    "keep, block"
 )
 
 

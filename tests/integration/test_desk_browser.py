@@ -1,0 +1,146 @@
+"""The web desk in real headless Chromium (Debian's, driven by Playwright; no browser is ever
+downloaded): an editor signs in with a token, finds the live story, splits an entry out, kills
+another with a reason, and the public feeds change accordingly; every action is audited as the
+desk's; a change without the session's CSRF token is refused.
+
+The newsroom's items are dated from one instant read once (``room.clock``). A screenshot of the
+desk is kept in the test's temporary directory and in ``$WIREFEED_TEST_ARTIFACTS`` when set.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from config.settings import Settings
+from config.tokens import digest
+from ingest.fetch import HttpFetcher
+from ingest.store import RedisStore
+from tests.integration.test_app import serve_app
+from tests.integration.test_dedupe_flow import SOURCES, Desk
+from tests.integration.test_overrides import ACID_TITLE, LEAK_TITLE, Newsroom, open_newsroom
+from tests.support import FeedServer
+
+pytestmark = pytest.mark.browser
+
+EDITOR = "desk-editor-token-" + "d" * 30
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium() -> str:
+    path = "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
+    path = path or shutil.which("chromium")
+    if path is None:
+        pytest.skip("needs Debian chromium: apt-get install chromium")
+    return path
+
+
+@pytest.fixture
+def app_url(clean_redis: str, tmp_path: Path) -> Iterator[str]:
+    tokens = tmp_path / "tokens.yaml"
+    tokens.write_text(
+        f"tokens:\n  - {{name: alma, role: editor, sha256: {digest(EDITOR)}}}\n",
+        encoding="utf-8",
+    )
+    with serve_app(Settings(redis_url=clean_redis, tokens_file=tokens)) as url:
+        yield url
+
+
+@pytest.fixture
+async def room(server: FeedServer, store: RedisStore, fetcher: HttpFetcher) -> Newsroom:
+    desk = Desk(server, store, fetcher)
+    await store.put_sources([desk.source(s) for s in SOURCES])
+    clock = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    return await open_newsroom(desk, clock)
+
+
+def keep_artifact(shot: Path) -> None:
+    if os.environ.get("WIREFEED_TEST_ARTIFACTS"):
+        folder = Path(os.environ["WIREFEED_TEST_ARTIFACTS"])
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, folder / shot.name)
+
+
+def titles(feed: httpx.Response) -> list[str]:
+    return [item["title"] for item in feed.json()["items"]]
+
+
+async def test_an_editor_splits_and_kills_in_chromium_and_feeds_follow(
+    room: Newsroom, app_url: str, tmp_path: Path
+) -> None:
+    executable = chromium()
+    async_api = pytest.importorskip("playwright.async_api")
+    u1, u2 = room.eid("u1"), room.eid("u2")
+    async with httpx.AsyncClient(base_url=app_url, timeout=10) as http:
+        before = titles(await http.get(f"/feeds/stories/{room.live}.json"))
+        assert any(LEAK_TITLE in t for t in before) and any(ACID_TITLE in t for t in before)
+        async with async_api.async_playwright() as pw:
+            # Playwright gives each launch a fresh profile directory of its own.
+            browser = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+            try:
+                page = await browser.new_page()
+                await page.goto(f"{app_url}/desk")
+                assert page.url.endswith("/desk/login")
+                await page.fill("#token", EDITOR)
+                await page.click("button[type=submit]")
+                await page.wait_for_selector("#who")
+                assert await page.text_content("#who") == "alma"
+
+                await page.fill("#q", "leaking tank")
+                await page.click("#search-form button")
+                await page.wait_for_selector("#stories li:only-child button")
+                await page.click("#stories li button")
+                await page.wait_for_selector(f"#entry-{u1}")
+                assert await page.text_content("#story-id") == room.live
+
+                await page.check(f"#entry-{u1} input[type=checkbox]")
+                await page.fill("#split-title", "Leak found at the terminal")
+                await page.click("#split-form button")
+                await page.wait_for_selector("#status:has-text('split 1 into story')")
+                new = (await page.text_content("#status") or "").rsplit(" ", 1)[1]
+                assert await page.query_selector(f"#entry-{u1}") is None
+
+                await page.fill(f"#entry-{u2} input[placeholder=reason]", "wrong tank")
+                await page.click(f"#entry-{u2} button:has-text('Kill')")
+                await page.wait_for_selector(f"#status:has-text('killed {u2}')")
+                assert await page.query_selector(f"#entry-{u2}") is None
+
+                forged = await page.evaluate(
+                    """async (path) => (await fetch(path, {method: "POST",
+                        headers: {"Content-Type": "application/json"},
+                        body: JSON.stringify({title: "Forged"})})).status""",
+                    f"/admin/stories/{room.live}/rename",
+                )
+                assert forged == 403
+                shot = tmp_path / "desk.png"
+                await page.screenshot(path=str(shot), full_page=True)
+                keep_artifact(shot)
+            finally:
+                await browser.close()
+
+        after = titles(await http.get(f"/feeds/stories/{room.live}.json"))
+        assert not any(LEAK_TITLE in t or ACID_TITLE in t for t in after), after
+        split = await http.get(f"/feeds/stories/{new}.json")
+        assert any(LEAK_TITLE in t for t in titles(split)), titles(split)
+        everything = (await http.get("/feeds/stories.json")).text
+        assert ACID_TITLE not in everything
+        audit = await http.get("/admin/audit", headers={"Authorization": f"Bearer {EDITOR}"})
+        trail = [(r["who"], r["via"], r["action"], r["target"]) for r in audit.json()["audit"]]
+        assert trail == [
+            ("alma", "desk", "entry.kill", u2),
+            ("alma", "desk", "story.split", room.live),
+        ]

@@ -78,6 +78,7 @@ class Settings:
     story_prefix: str = "The Latest: "
     admin_token: str | None = None
     story_window_hours: float = 48.0
+    story_half_life_hours: float = 48.0
     log_level: str = "INFO"
 
     @classmethod
@@ -125,6 +126,9 @@ class Settings:
             admin_token=env.secret("ADMIN_TOKEN"),
             story_window_hours=env.number(
                 "STORY_WINDOW_HOURS", 48.0, "hours", high=MAX_STORY_WINDOW_HOURS
+            ),
+            story_half_life_hours=env.number(
+                "STORY_HALF_LIFE_HOURS", 48.0, "hours", high=MAX_STORY_WINDOW_HOURS
             ),
             log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         )

@@ -183,14 +183,22 @@ def story_key(key: str) -> str:
 
 
 def term_stories(term: str) -> str:
-    """Sorted set (expires, capped): story -> last time (ms) an entry with this significant
-    term joined it. The inverted index that finds similar stories in bounded reads."""
+    """Sorted set (expires, capped): story -> the newest item time (ms) of its entries with
+    this significant term. The inverted index that finds similar stories in bounded reads."""
     return f"{PREFIX}:term:{term}"
 
 
-def story_terms(story_id: str) -> str:
-    """Set: the content words of a story's entries: its profile for similarity scoring."""
-    return f"{PREFIX}:{{story:{story_id}}}:terms"
+def story_profile(story_id: str) -> str:
+    """Sorted set (capped): term -> weight, the decayed centroid of a story's entries that
+    similarity scoring compares items with (see ingest.similar). Its meta hash holds the
+    centroid's origin and the span of item times (``t0``, ``first``, ``last``, ms)."""
+    return f"{PREFIX}:{{story:{story_id}}}:profile"
+
+
+def story_contributed(story_id: str) -> str:
+    """Set: the entries whose vectors are in the story's centroid (each counts once, however
+    often it is replayed or revised)."""
+    return f"{PREFIX}:{{story:{story_id}}}:contributed"
 
 
 DOC_FREQUENCY = f"{PREFIX}:df"

@@ -176,7 +176,10 @@ class RedisStore(RedisReader, Editing):
                 entries=settings.retention_days * 86400, tombstones=settings.tombstone_days * 86400
             ),
             dedupe=DedupePolicy(hash_change_cap=settings.hash_change_cap),
-            similarity=SimilarityPolicy(window_hours=settings.story_window_hours),
+            similarity=SimilarityPolicy(
+                window_hours=settings.story_window_hours,
+                half_life_hours=settings.story_half_life_hours,
+            ),
         )
 
     # -- ingest side -------------------------------------------------------------------------
@@ -392,7 +395,7 @@ class RedisStore(RedisReader, Editing):
         arrivals.append((to_ms(entry.published), keys.story_arrivals(sid), entry.id))
         record = _record(plan, item, now)
         self.story_index.queue_item(
-            pipe, item, sid, plan.linking, new=plan.decision.action is Action.NEW, now_ms=to_ms(now)
+            pipe, item, sid, entry.id, plan.linking, new=plan.decision.action is Action.NEW
         )
         if item.article_title:  # a rolling article's headline and intro speak for the story
             pipe.hset(

@@ -104,6 +104,12 @@ def entry_locator(entry_id: str) -> str:
     return f"{PREFIX}:entry:{entry_id}"
 
 
+def yielded(entry_id: str) -> str:
+    """String (expires): the record of the entry a would-be entry yielded to when it lost a
+    race for its URL, copy or near copy: items that yielded to it follow on to that one."""
+    return f"{PREFIX}:yielded:{entry_id}"
+
+
 def tombstone(entry_id: str) -> str:
     """String (outlives entries): why and when an entry was killed. Never re-ingested."""
     return f"{PREFIX}:tomb:{entry_id}"

@@ -17,6 +17,7 @@ Raw Redis replies never leave this module.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -29,6 +30,7 @@ from config.sources import Source, StoryRule
 from ingest import keys
 from ingest.codec import entry_of, status_changes, status_fields, status_of
 from ingest.dedupe import DedupePolicy, Evidence, decide
+from ingest.dedupe import entry_id as entry_id_of
 from ingest.editing import Editing
 from ingest.index import RedisIndex, Retention
 from ingest.model import (
@@ -50,6 +52,11 @@ from ingest.stories import StoryEvidence
 from ingest.story_index import RedisStoryIndex
 
 EVENTS_MAXLEN = 10_000
+SETTLE_TRIES = 6
+SETTLE_PAUSE = 0.05
+"""Seconds: how long a copy waits (growing each try, about a second in all) for the entry it
+is a copy of, stored at the same moment by another worker, to appear."""
+YIELD_TTL_MS = 3_600_000
 
 # One slot: KEYS share the {story:ID} tag. Returns the story's updated time (ms).
 _APPLY_ENTRY = """
@@ -259,6 +266,7 @@ class RedisStore(RedisReader, Editing):
         plans = await self._claim(
             [p for p in plans if p.decision.action is not Action.UNCHANGED], now
         )
+        plans = await self._settle(plans)
         updates = [
             (p.assignment.story_id, p.decision.entry_id)
             for p in plans
@@ -288,9 +296,12 @@ class RedisStore(RedisReader, Editing):
     async def _claim(self, plans: list[Plan], now: datetime) -> list[Plan]:
         """Claim URL and copy for NEW plans, and their place in the near-copy index;
         re-decide the ones another entry beat."""
+        # A NEW plan already in a story is a source's second copy of an entry it is credited
+        # on: its copy and near copy are that entry's by design, so it claims only its URL.
         fresh = [p for p in plans if p.decision.action is Action.NEW]
         if not fresh:
             return plans
+        second = {id(p) for p in fresh if p.decision.story_id is not None}
         pipe = self._r.pipeline(transaction=False)
         for plan in fresh:
             self.index.queue_claims(pipe, plan.item, _record(plan, plan.item))
@@ -299,6 +310,8 @@ class RedisStore(RedisReader, Editing):
         for n, plan in enumerate(fresh):
             url_reply, copy_reply = replies[2 * n : 2 * n + 2]
             evidence = Evidence(by_url=_rival(url_reply, plan), by_copy=_rival(copy_reply, plan))
+            if id(plan) in second:
+                evidence = replace(evidence, by_copy=None)
             if evidence.by_url is None and evidence.by_copy is None:
                 continue
             decision = decide(plan.item, evidence, now, self.dedupe)
@@ -306,14 +319,14 @@ class RedisStore(RedisReader, Editing):
                 owner = evidence.by_url or evidence.by_copy
                 assert owner is not None
                 redone[id(plan)] = await self._lost_race(plan, decision, owner)
-        racing = [p for p in fresh if id(p) not in redone and p.item.terms]
+        racing = [p for p in fresh if id(p) not in redone and id(p) not in second and p.item.terms]
         found = await self._call(
             self.index.claim_near([(p.item, _record(p, p.item)) for p in racing])
         )
-        for plan, (rival, score) in zip(racing, found, strict=True):
+        for plan, (rival, score, size) in zip(racing, found, strict=True):
             if rival is None:
                 continue
-            evidence = Evidence(near=rival, near_score=score)
+            evidence = Evidence(near=rival, near_score=score, near_terms=size)
             decision = decide(plan.item, evidence, now, self.dedupe)
             if decision.action is not Action.NEW:  # a near copy stored at the same moment won
                 pipe = self._r.pipeline(transaction=False)
@@ -321,6 +334,56 @@ class RedisStore(RedisReader, Editing):
                 await self._call(pipe.execute())
                 redone[id(plan)] = await self._lost_race(plan, decision, rival)
         return [redone.get(id(p), p) for p in plans]
+
+    async def _settle(self, plans: list[Plan]) -> list[Plan]:
+        """Credit every copy on an entry that exists. A copy may name an entry still being
+        stored by another worker, and that one may itself yield to a third (near copies
+        arriving together): follow such yields to the entry they settle on, waiting a moment
+        for one in flight. An owner that never appears leaves the copy to be stored as an
+        entry of its own: nothing a source lists is credited on an entry no feed shows."""
+        pending = {n: p for n, p in enumerate(plans) if p.decision.action is Action.DUPLICATE}
+        owners = {
+            n: Known(p.decision.entry_id, p.assignment.story_id, p.decision.version, "")
+            for n, p in pending.items()
+        }
+        settled = await self._follow(owners)
+        out = list(plans)
+        for n, plan in pending.items():
+            owner = settled.get(n)
+            if owner is None:  # never stored: the copy is an entry of its own
+                decision = Decision(
+                    Action.NEW, entry_id_of(plan.item.source_id, plan.item.identity), 1
+                )
+                out[n] = Plan(plan.item, decision, Assignment(plan.assignment.story_id, True))
+            elif owner.entry_id != plan.decision.entry_id:
+                decision = replace(plan.decision, entry_id=owner.entry_id, story_id=owner.story_id)
+                out[n] = Plan(plan.item, decision, Assignment(owner.story_id, False), plan.known)
+        return out
+
+    async def _follow(self, owners: dict[int, Known]) -> dict[int, Known]:
+        """The stored entry each owner settles on, following yields; missing: none appeared."""
+        settled: dict[int, Known] = {}
+        for attempt in range(SETTLE_TRIES):
+            if not owners:
+                break
+            pipe = self._r.pipeline(transaction=False)
+            for owner in owners.values():
+                pipe.hexists(keys.story_entries(owner.story_id), owner.entry_id)
+                pipe.get(keys.yielded(owner.entry_id))
+            replies = await self._call(pipe.execute())
+            waiting = {}
+            for (n, owner), there, onward in zip(
+                owners.items(), replies[::2], replies[1::2], strict=True
+            ):
+                if there:
+                    settled[n] = owner
+                else:
+                    waiting[n] = Known.from_json(onward) if onward else owner
+            moved = any(waiting[n] != owners[n] for n in waiting)
+            owners = waiting
+            if owners and not moved and attempt + 1 < SETTLE_TRIES:
+                await asyncio.sleep(SETTLE_PAUSE * (attempt + 1))
+        return settled
 
     async def _lost_race(self, plan: Plan, decision: Decision, owner: Known) -> Plan:
         """Another entry claimed this item's URL, copy or near copy first: file the item as
@@ -339,6 +402,8 @@ class RedisStore(RedisReader, Editing):
             pipe.get(key)
         held = await self._call(pipe.execute())
         pipe = self._r.pipeline(transaction=False)
+        # Items that already yielded to this one follow on to the owner (see _settle).
+        pipe.set(keys.yielded(plan.decision.entry_id), owner.to_json(), px=YIELD_TTL_MS)
         for key, raw in zip(claims, held, strict=True):
             if raw and Known.from_json(raw).entry_id == plan.decision.entry_id:
                 pipe.set(key, owner.to_json(), xx=True, px=self.retention.entries_ms)
@@ -402,7 +467,8 @@ class RedisStore(RedisReader, Editing):
                 keys.story_meta(sid),
                 mapping={"headline": item.article_title, "intro": item.article_intro or ""},
             )
-        entered = plan.decision.action is Action.NEW  # claimed its buckets in _claim
+        # claimed its buckets in _claim (not a second copy, which skipped that)
+        entered = plan.decision.action is Action.NEW and plan.decision.story_id is None
         self.index.queue_entry(pipe, item, record, to_ms(entry.published), entered=entered)
         self.index.queue_identity(pipe, item, record)
         for source_id in reporters:

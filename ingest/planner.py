@@ -54,6 +54,8 @@ class _Document:
     by_copy: dict[str, Known] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
     pages: dict[str, str] = field(default_factory=dict)
+    credited: dict[str, str] = field(default_factory=dict)
+    """Entries this document's items were credited on as copies, with their links."""
     profiles: dict[str, dict[str, float]] = field(default_factory=dict)
     """What this document's items added to each story's centroid (unit vectors, summed)."""
 
@@ -87,6 +89,7 @@ def plan(
             found,
             by_url=found.by_url or (doc.by_url.get(item.url) if item.url else None),
             by_copy=found.by_copy or (doc.by_copy.get(item.copy_key) if item.copy_key else None),
+            credited={**doc.credited, **found.credited},
         )
         decision = decide(item, found, now, policy)
         counts[decision.action] += 1
@@ -99,6 +102,8 @@ def plan(
         )
         if decision.action in (Action.NEW, Action.UPDATE):
             _remember(doc, item, decision, assignment.story_id, lookup)
+        elif decision.action is Action.DUPLICATE:  # a later copy of it here is a second one
+            doc.credited.setdefault(decision.entry_id, item.url or "")
         plans.append(Plan(item, decision, assignment, known, lookup.linking()))
     return plans, counts
 

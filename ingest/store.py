@@ -347,18 +347,43 @@ class RedisStore(RedisReader, Editing):
             for n, p in pending.items()
         }
         settled = await self._follow(owners)
+        held = await self._held_credits(
+            {(o.story_id, o.entry_id, plans[n].item.source_id) for n, o in settled.items()}
+        )
         out = list(plans)
         for n, plan in pending.items():
             owner = settled.get(n)
+            own = entry_id_of(plan.item.source_id, plan.item.identity)
             if owner is None:  # never stored: the copy is an entry of its own
-                decision = Decision(
-                    Action.NEW, entry_id_of(plan.item.source_id, plan.item.identity), 1
-                )
+                decision = Decision(Action.NEW, own, 1)
                 out[n] = Plan(plan.item, decision, Assignment(plan.assignment.story_id, True))
-            elif owner.entry_id != plan.decision.entry_id:
+                continue
+            credit = (owner.entry_id, plan.item.source_id)
+            if held.get(credit, plan.item.url or "") != (plan.item.url or ""):
+                # The source's second copy of that entry: an entry of its own, in its story.
+                decision = Decision(Action.NEW, own, 1, owner.story_id, "a second copy")
+                out[n] = Plan(plan.item, decision, Assignment(owner.story_id, False))
+                continue
+            held[credit] = plan.item.url or ""
+            if owner.entry_id != plan.decision.entry_id:
                 decision = replace(plan.decision, entry_id=owner.entry_id, story_id=owner.story_id)
                 out[n] = Plan(plan.item, decision, Assignment(owner.story_id, False), plan.known)
         return out
+
+    async def _held_credits(self, wanted: set[tuple[str, str, str]]) -> dict[tuple[str, str], str]:
+        """(entry, source) -> the link that source is credited with on that entry, if any."""
+        ordered = sorted(wanted)
+        if not ordered:
+            return {}
+        pipe = self._r.pipeline(transaction=False)
+        for story_id, eid, source_id in ordered:
+            pipe.hget(keys.story_also(story_id), f"{eid}\x1f{source_id}")
+        replies = await self._call(pipe.execute())
+        return {
+            (eid, source_id): str(url)
+            for (_sid, eid, source_id), url in zip(ordered, replies, strict=True)
+            if url is not None
+        }
 
     async def _follow(self, owners: dict[int, Known]) -> dict[int, Known]:
         """The stored entry each owner settles on, following yields; missing: none appeared."""

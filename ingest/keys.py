@@ -207,6 +207,11 @@ def story_contributed(story_id: str) -> str:
     return f"{PREFIX}:{{story:{story_id}}}:contributed"
 
 
+STORY_OPENINGS = f"{PREFIX}:openings"
+"""List (capped, expires): the stories opened most recently, newest first, each with the
+vector of the item that opened it, entered *before* the story is stored, so two items of one
+new story polled at the same moment by different fetches do not open two stories."""
+
 DOC_FREQUENCY = f"{PREFIX}:df"
 """Hash: term -> how many items carried it; with DOC_TOTAL, the rarity that weights terms."""
 

@@ -29,6 +29,7 @@ stories however many are active.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -93,6 +94,42 @@ class Profile:
     centroid: Mapping[str, float]
     first_ms: int = 0
     last_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """A story just opened: its id, the opening item's vector and item time (ms)."""
+
+    story_id: str
+    vector: Mapping[str, float]
+    at_ms: int
+
+    def to_json(self) -> str:
+        return json.dumps({"s": self.story_id, "v": dict(self.vector), "t": self.at_ms})
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Opening:
+        doc = json.loads(raw)
+        return cls(str(doc["s"]), {str(t): float(w) for t, w in doc["v"].items()}, int(doc["t"]))
+
+
+def rejoin(
+    weighted: Mapping[str, float],
+    at_ms: int,
+    own: str,
+    prior: Sequence[Opening],
+    policy: SimilarityPolicy,
+    bar: float,
+) -> str | None:
+    """The story opened a moment earlier that an item about to open its own story ``own``
+    should join instead (as it would have, had it seen that story stored), if any."""
+    scored = [
+        (o.story_id, score(weighted, Profile(o.vector, o.at_ms, o.at_ms), at_ms, policy))
+        for o in prior
+        if o.story_id != own
+    ]
+    best, _top = choose(scored, policy, bar)
+    return best
 
 
 _NOT_NAMES = frozenset(

@@ -27,7 +27,7 @@ import redis.asyncio as aioredis
 
 from config.settings import Settings
 from config.sources import Source, StoryRule
-from ingest import keys
+from ingest import keys, similar
 from ingest.codec import entry_of, status_changes, status_fields, status_of
 from ingest.dedupe import DedupePolicy, Evidence, decide
 from ingest.dedupe import entry_id as entry_id_of
@@ -267,6 +267,7 @@ class RedisStore(RedisReader, Editing):
             [p for p in plans if p.decision.action is not Action.UNCHANGED], now
         )
         plans = await self._settle(plans)
+        plans = await self._open(plans)
         updates = [
             (p.assignment.story_id, p.decision.entry_id)
             for p in plans
@@ -334,6 +335,37 @@ class RedisStore(RedisReader, Editing):
                 await self._call(pipe.execute())
                 redone[id(plan)] = await self._lost_race(plan, decision, rival)
         return [redone.get(id(p), p) for p in plans]
+
+    async def _open(self, plans: list[Plan]) -> list[Plan]:
+        """Stories about to be opened by similarity misses enter the list of recent openings
+        first; an item that finds a story opened a moment earlier by another fetch that it
+        fits (see ingest.similar.rejoin) joins that one instead of opening a second."""
+        opening = [
+            n
+            for n, p in enumerate(plans)
+            if p.decision.action is Action.NEW and p.assignment.new_story and p.linking.vector
+        ]
+        if not opening:
+            return plans
+        found = await self._call(
+            self.story_index.open_stories(
+                [
+                    (plans[n].assignment.story_id, plans[n].linking, to_ms(plans[n].item.published))
+                    for n in opening
+                ]
+            )
+        )
+        policy = self.story_index.policy
+        out = list(plans)
+        for n, prior in zip(opening, found, strict=True):
+            plan = plans[n]
+            weighted = dict(plan.linking.vector)
+            bar = policy.threshold_for(len(plan.item.terms))
+            at_ms = to_ms(plan.item.published)
+            joined = similar.rejoin(weighted, at_ms, plan.assignment.story_id, prior, policy, bar)
+            if joined is not None:
+                out[n] = replace(plan, assignment=Assignment(joined, new_story=False))
+        return out
 
     async def _settle(self, plans: list[Plan]) -> list[Plan]:
         """Credit every copy on an entry that exists. A copy may name an entry still being

@@ -41,6 +41,8 @@ TERM_CAP = 50
 DEEP_TERMS = 4
 SHALLOW = 10
 CANDIDATES = 5
+OPENING_TERMS = 24
+"""Terms of an opening item's vector kept in the list of openings (the heaviest)."""
 
 # One term's list of recent stories (KEYS[1]): ARGV story, item time ms, cap, ttl ms.
 INDEX_TERM = """
@@ -81,6 +83,21 @@ return 1
 """
 
 
+# The list of recent story openings (KEYS[1]): the list as it was, then this opening at its
+# head. ARGV: opening (JSON), cap, ttl ms. Of two openings at the same moment, exactly one
+# sees the other: the one whose script ran second.
+OPEN_STORY = """
+local prior = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return prior
+"""
+OPENINGS = 64
+"""Recent openings kept: far more than the stories opened while one poll is being stored."""
+OPENINGS_TTL_MS = 10 * 60 * 1000
+
+
 class RedisStoryIndex:
     """Story evidence reads and index writes over one Redis client owned by the caller."""
 
@@ -93,6 +110,7 @@ class RedisStoryIndex:
         self._index_term = client.register_script(INDEX_TERM)
         self._count_terms = client.register_script(COUNT_TERMS)
         self._add_profile = client.register_script(ADD_PROFILE)
+        self._open_story = client.register_script(OPEN_STORY)
 
     async def evidence(
         self, source_id: str, items: Sequence[Item], rules: Sequence[StoryRule], now_ms: int
@@ -227,6 +245,25 @@ class RedisStoryIndex:
             )
             for ev in found
         ]
+
+    async def open_stories(
+        self, openings: Sequence[tuple[str, Linking, int]]
+    ) -> list[list[similar.Opening]]:
+        """Enter stories about to be opened (story id, the opening item's linking, its item
+        time) in the list of recent openings; return for each the openings entered before it."""
+        if not openings:
+            return []
+        pipe = self._r.pipeline(transaction=False)
+        for story_id, linking, at_ms in openings:
+            heaviest = sorted(linking.vector, key=lambda tw: (-tw[1], tw[0]))[:OPENING_TERMS]
+            record = similar.Opening(story_id, dict(heaviest), at_ms)
+            await self._open_story(
+                keys=[keys.STORY_OPENINGS],
+                args=[record.to_json(), OPENINGS, OPENINGS_TTL_MS],
+                client=pipe,
+            )
+        replies = await pipe.execute()
+        return [[similar.Opening.from_json(raw) for raw in prior] for prior in replies]
 
     # -- writes, queued on the caller's pipeline -----------------------------------------------
 

@@ -61,10 +61,14 @@ def split_of(story: str) -> str:
 
 
 def load_rows() -> list[dict[str, str]]:
+    """The rows, their links cleaned of the crawl's escaping (``\\?``, ``&amp;``)."""
     if not CORPUS.exists():
         sys.exit(f"story_quality: needs the shared corpora at {CORPUS} (absent in this clone)")
     with CORPUS.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        row["URL"] = html.unescape(row["URL"]).replace("\\", "")
+    return rows
 
 
 # -- scores ------------------------------------------------------------------------------------
@@ -286,7 +290,7 @@ def _links(item: Mapping[str, Any]) -> list[str]:
     return [c for c in (canonical_url(u) for u in found if u) if c]
 
 
-def settled(base: str, groups: Sequence[str], quiet: float = 8.0, limit: float = 300.0) -> None:
+def settled(base: str, groups: Sequence[str], quiet: float = 12.0, limit: float = 300.0) -> None:
     """Wait until what the sources' feeds list has not moved for ``quiet`` seconds (or
     ``limit`` has passed): the worker has polled everything released."""
     last, since, started = -1, time.monotonic(), time.monotonic()

@@ -90,7 +90,12 @@ def decide(
         # One source's items with distinct ids are distinct even on one URL: live pages list
         # every update under the page's address. Across sources, one URL is one item.
         if owner is not None and not (why == "same URL" and owner.source_id == item.source_id):
-            return _owned(item, owner, why, evidence.credited)
+            # The same words under a link of its own are another item of the source (an
+            # aggregator's feed carrying one wire story from two publishers), not a re-send.
+            relinked = item.url is not None and (
+                evidence.by_url is None or evidence.by_url.entry_id != owner.entry_id
+            )
+            return _owned(item, owner, why, evidence.credited, relinked=relinked)
     if item.killed:
         return Decision(Action.KILL, own_id, 0, reason="withdrawn before we saw it")
     near = evidence.near
@@ -112,7 +117,9 @@ def _too_old(item: Item, now: datetime | None, policy: DedupePolicy) -> bool:
     return (now - newest).total_seconds() > policy.max_age
 
 
-def _owned(item: Item, owner: Known, why: str, credited: Mapping[str, str]) -> Decision:
+def _owned(
+    item: Item, owner: Known, why: str, credited: Mapping[str, str], *, relinked: bool = False
+) -> Decision:
     """An unknown identity whose URL or copy belongs to an entry we hold."""
     if owner.killed:
         return Decision(
@@ -122,6 +129,9 @@ def _owned(item: Item, owner: Known, why: str, credited: Mapping[str, str]) -> D
             owner.story_id,
             f"{why} as a killed entry",
         )
+    if owner.source_id == item.source_id and relinked and not owner.killed:
+        own_id = entry_id(item.source_id, item.identity)
+        return Decision(Action.NEW, own_id, 1, owner.story_id, "the same words, another link")
     if owner.source_id == item.source_id:  # word for word what we hold, re-sent under a new id
         return Decision(
             Action.UNCHANGED,

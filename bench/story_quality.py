@@ -290,15 +290,20 @@ def _links(item: Mapping[str, Any]) -> list[str]:
     return [c for c in (canonical_url(u) for u in found if u) if c]
 
 
-def settled(base: str, groups: Sequence[str], quiet: float = 12.0, limit: float = 300.0) -> None:
-    """Wait until what the sources' feeds list has not moved for ``quiet`` seconds (or
-    ``limit`` has passed): the worker has polled everything released."""
+def settled(
+    base: str, expected: Mapping[str, set[str]], quiet: float = 30.0, limit: float = 600.0
+) -> None:
+    """Wait until every released row's link is in its source's feed, or nothing has moved for
+    ``quiet`` seconds, or ``limit`` has passed (a busy machine slows the worker down)."""
     last, since, started = -1, time.monotonic(), time.monotonic()
+    want = sum(len(v) for v in expected.values())
     while time.monotonic() - started < limit:
         try:
-            total = _count(base, groups)
+            total = _count(base, expected)
         except httpx.HTTPError:
             total = -1
+        if total >= want:
+            return
         if total != last:
             last, since = total, time.monotonic()
         elif time.monotonic() - since >= quiet:
@@ -306,11 +311,14 @@ def settled(base: str, groups: Sequence[str], quiet: float = 12.0, limit: float 
         time.sleep(1.0)
 
 
-def _count(base: str, groups: Sequence[str]) -> int:
+def _count(base: str, expected: Mapping[str, set[str]]) -> int:
+    found = 0
     with httpx.Client(base_url=base, timeout=30) as http:
-        return sum(
-            len(http.get(f"/feeds/sources/{g}.json").json().get("items", ())) for g in groups
-        )
+        for group, links in expected.items():
+            doc = http.get(f"/feeds/sources/{group}.json").json()
+            listed = {link for item in doc.get("items", ()) for link in _links(item)}
+            found += len(links & listed)
+    return found
 
 
 def replay(
@@ -338,7 +346,10 @@ def replay(
                 sent[g].append((row, datetime.now(UTC).replace(microsecond=0)))
                 write_atomic(www / f"{g}.xml", rss(g, sent[g]))
             released = time.monotonic() - started
-            settled(service.base, groups)
+            expected = {
+                g: {canonical_url(r["URL"]) or r["URL"] for r, _at in sent[g]} for g in groups
+            }
+            settled(service.base, expected)
             where, listed, pages = read_back(service.base, groups)
         finally:
             service.stop()

@@ -212,6 +212,9 @@ STORY_OPENINGS = f"{PREFIX}:openings"
 vector of the item that opened it, entered *before* the story is stored, so two items of one
 new story polled at the same moment by different fetches do not open two stories."""
 
+STORY_OPENINGS_INTO = f"{PREFIX}:openings:into"
+"""Hash (expires): an opening's story -> the story its item joined instead of opening it."""
+
 DOC_FREQUENCY = f"{PREFIX}:df"
 """Hash: term -> how many items carried it; with DOC_TOTAL, the rarity that weights terms."""
 

@@ -123,10 +123,19 @@ def rejoin(
 ) -> str | None:
     """The story opened a moment earlier that an item about to open its own story ``own``
     should join instead (as it would have, had it seen that story stored), if any."""
+    stories: dict[str, dict[str, float]] = {}
+    spans: dict[str, tuple[int, int]] = {}
+    for o in prior:  # openings that joined one story count as that story's first entries
+        if o.story_id == own:
+            continue
+        centroid = stories.setdefault(o.story_id, {})
+        for term, weight in o.vector.items():
+            centroid[term] = centroid.get(term, 0.0) + weight
+        first, last = spans.get(o.story_id, (o.at_ms, o.at_ms))
+        spans[o.story_id] = (min(first, o.at_ms), max(last, o.at_ms))
     scored = [
-        (o.story_id, score(weighted, Profile(o.vector, o.at_ms, o.at_ms), at_ms, policy))
-        for o in prior
-        if o.story_id != own
+        (sid, score(weighted, Profile(centroid, *spans[sid]), at_ms, policy))
+        for sid, centroid in stories.items()
     ]
     best, _top = choose(scored, policy, bar)
     return best

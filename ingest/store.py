@@ -357,6 +357,7 @@ class RedisStore(RedisReader, Editing):
         )
         policy = self.story_index.policy
         out = list(plans)
+        into: dict[str, str] = {}
         for n, prior in zip(opening, found, strict=True):
             plan = plans[n]
             weighted = dict(plan.linking.vector)
@@ -364,7 +365,9 @@ class RedisStore(RedisReader, Editing):
             at_ms = to_ms(plan.item.published)
             joined = similar.rejoin(weighted, at_ms, plan.assignment.story_id, prior, policy, bar)
             if joined is not None:
+                into[plan.assignment.story_id] = joined
                 out[n] = replace(plan, assignment=Assignment(joined, new_story=False))
+        await self._call(self.story_index.opened_into(into))
         return out
 
     async def _settle(self, plans: list[Plan]) -> list[Plan]:

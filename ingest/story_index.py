@@ -263,7 +263,30 @@ class RedisStoryIndex:
                 client=pipe,
             )
         replies = await pipe.execute()
-        return [[similar.Opening.from_json(raw) for raw in prior] for prior in replies]
+        found = [[similar.Opening.from_json(raw) for raw in prior] for prior in replies]
+        named = sorted({o.story_id for prior in found for o in prior})
+        into: dict[str, str] = {}
+        if named:
+            raw = await self._r.hmget(keys.STORY_OPENINGS_INTO, named)
+            into = {s: str(t) for s, t in zip(named, raw, strict=True) if t}
+
+        def follow(story: str) -> str:
+            for _ in range(5):  # an opening that joined one that had joined another
+                story = into.get(story, story)
+            return story
+
+        return [[replace(o, story_id=follow(o.story_id)) for o in prior] for prior in found]
+
+    async def opened_into(self, joined: Mapping[str, str]) -> None:
+        """Record that the items about to open the stories of ``joined`` joined these others,
+        so later openings that saw them are read as openings of those."""
+        if not joined:
+            return
+        pipe = self._r.pipeline(transaction=False)
+        for planned, story in joined.items():
+            pipe.hset(keys.STORY_OPENINGS_INTO, planned, story)
+        pipe.pexpire(keys.STORY_OPENINGS_INTO, OPENINGS_TTL_MS)
+        await pipe.execute()
 
     # -- writes, queued on the caller's pipeline -----------------------------------------------
 

@@ -54,6 +54,7 @@ bench: install  ## benchmarks; figures land in bench/results/
 	$(PY) bench/calibrate_dedupe.py
 	$(PY) bench/stories.py
 	$(PY) bench/calibrate_stories.py
+	$(PY) bench/story_quality.py
 	$(PY) bench/serve.py
 
 clean:

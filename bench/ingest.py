@@ -28,6 +28,7 @@ import redis.asyncio as aioredis
 from common import RUN_CLOCK, redis_server, static_server, write_results
 
 from config.sources import Source
+from ingest import keys
 from ingest.fetch import FetchLimits, HttpFetcher
 from ingest.guard import AddressPolicy
 from ingest.pipeline import ingest_source
@@ -89,7 +90,9 @@ def bare_feedparser(bodies: list[bytes]) -> tuple[int, float]:
     return count, time.perf_counter() - started
 
 
-async def pipeline(redis_url: str, base: str, feeds: int, concurrency: int) -> tuple[int, float]:
+async def pipeline(
+    redis_url: str, base: str, feeds: int, concurrency: int
+) -> tuple[int, float, int]:
     client = aioredis.from_url(redis_url, decode_responses=True)
     await client.flushdb()
     store = RedisStore(client)
@@ -109,7 +112,9 @@ async def pipeline(redis_url: str, base: str, feeds: int, concurrency: int) -> t
     try:
         started = time.perf_counter()
         count = sum(await asyncio.gather(*(one(n) for n in range(feeds))))
-        return count, time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        # The items are unrelated: each should make a story of its own.
+        return count, elapsed, int(await client.zcard(keys.STORIES))
     finally:
         await fetcher.aclose()
         await client.aclose()
@@ -132,7 +137,9 @@ def main() -> None:
             bodies.append(body)
         with redis_server(tmp_path / "redis") as url, static_server(tmp_path / "www") as base:
             bare_items, bare_s = bare_feedparser(bodies)
-            e2e_items, e2e_s = asyncio.run(pipeline(url, base, args.feeds, args.concurrency))
+            e2e_items, e2e_s, stories = asyncio.run(
+                pipeline(url, base, args.feeds, args.concurrency)
+            )
     figures = {
         "feeds": args.feeds,
         "items_per_feed": args.items,
@@ -140,6 +147,7 @@ def main() -> None:
         "pipeline_items": e2e_items,
         "pipeline_items_per_s": round(e2e_items / e2e_s, 1),
         "bare_feedparser_items_per_s": round(bare_items / bare_s, 1),
+        "stories_made": stories,
     }
     figures["ratio_pipeline_to_bare"] = round(
         figures["pipeline_items_per_s"] / figures["bare_feedparser_items_per_s"], 3
@@ -149,6 +157,7 @@ def main() -> None:
     print(f"pipeline (fetch..store): {figures['pipeline_items_per_s']:>9} items/s")
     print(f"bare feedparser.parse:   {figures['bare_feedparser_items_per_s']:>9} items/s")
     print(f"ratio pipeline / bare:   {figures['ratio_pipeline_to_bare']:>9}")
+    print(f"stories made:            {stories:>9} (of {e2e_items} unrelated items)")
     print(f"written to {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
 
 

@@ -78,7 +78,7 @@ from dedupe import (
 
 from config.sources import StoryRule
 from ingest import fingerprint, keys, similar
-from ingest.dedupe import Evidence, decide
+from ingest.dedupe import Evidence, decide, entry_id
 from ingest.index import Retention
 from ingest.model import Action, Assignment, Decision, Item, RawEntry, to_ms
 from ingest.normalize import normalize
@@ -271,9 +271,11 @@ def queue_story(pipe: Any, index: RedisStoryIndex, s: int, size: int) -> None:
     """What production queues for story ``s``'s entries, plus the story meta the reads use."""
     sid, ttl = story_id_of(s), index.retention.entries_ms
     entries = story_entries(s, size)
-    for item, stored in entries:
+    for item, _stored in entries:
         linking = _lookup(item, RULES, _df, _total).linking()
-        index.queue_item(pipe, item, sid, linking, new=False, now_ms=stored)
+        index.queue_item(
+            pipe, item, sid, entry_id(item.source_id, item.identity), linking, new=False
+        )
         if item.page_url:
             pipe.set(keys.page_story(item.page_url), sid, nx=True, px=ttl)
     first, last = entries[0][1], entries[-1][1]
@@ -453,7 +455,7 @@ async def count_reads(arm: Arm) -> None:
 
     async def counting(stories: Sequence[str]) -> dict[str, tuple[set[str], int]]:
         found = await profiles(stories)
-        fetched.extend([len(found), sum(len(t) for t, _ in found.values())])
+        fetched.extend([len(found), sum(len(p.centroid) for p in found.values())])
         return found
 
     index._profiles = counting  # type: ignore[method-assign]

@@ -80,6 +80,7 @@ class Settings:
     tokens_file: Path | None = None
     """Per-person tokens with roles (:mod:`config.tokens`); re-read whenever it changes."""
     story_window_hours: float = 48.0
+    story_half_life_hours: float = 48.0
     log_level: str = "INFO"
     log_format: str = "auto"
     """``json`` (one object per line), ``console`` (for people), or ``auto``: JSON unless
@@ -137,6 +138,9 @@ class Settings:
             tokens_file=Path(tokens) if (tokens := env.text("TOKENS_FILE")) else None,
             story_window_hours=env.number(
                 "STORY_WINDOW_HOURS", 48.0, "hours", high=MAX_STORY_WINDOW_HOURS
+            ),
+            story_half_life_hours=env.number(
+                "STORY_HALF_LIFE_HOURS", 48.0, "hours", high=MAX_STORY_WINDOW_HOURS
             ),
             log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
             log_format=env.choice("LOG_FORMAT", "AUTO", ("AUTO", "JSON", "CONSOLE")).lower(),

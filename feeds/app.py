@@ -63,7 +63,7 @@ from feeds.queries import FORMATS, FeedSpec, build
 from feeds.render.context import Context
 from feeds.render.doc import FeedDoc
 from feeds.render.jsonfeed import JSONFEED_TYPE, jsonfeed
-from feeds.render.page import index_page, story_page
+from feeds.render.page import index_page, not_found_page, story_page
 from feeds.render.xml import ATOM_TYPE, RSS_TYPE, atom, rss
 from feeds.websub import WebSubPublisher, topics
 from ingest.errors import StoreError
@@ -212,9 +212,7 @@ async def story(request: Request) -> Response:
         into = await _reader(request).merged_into(story_id)
         if into:  # an editor merged it: send readers to where its entries went
             return RedirectResponse(f"{_base(request)}/stories/{into}", status_code=301)
-        return HTMLResponse(
-            "<!doctype html><title>Not found</title><p>No such story.</p>", status_code=404
-        )
+        return HTMLResponse(not_found_page(await _context(request)), status_code=404)
     return HTMLResponse(story_page(found, await _context(request)))
 
 

@@ -94,16 +94,18 @@ async def _stories(spec: FeedSpec, reader: RedisReader, ctx: Context, size: int)
         sources = [s for s in await reader.get_sources() if spec.ident in s.tags]
         if not sources:
             return None
-        stories = await reader.tag_stories(
-            [s.id for s in sources], size + 1, offset=offset, entries=STORY_ENTRIES
+        stories, more = await reader.tag_page(
+            [s.id for s in sources], size, offset=offset, entries=STORY_ENTRIES
         )
         title = f"wirefeed: stories tagged {spec.ident}"
     else:
-        stories = await reader.recent_stories(size + 1, offset=offset, entries=STORY_ENTRIES)
+        stories = await reader.recent_stories(size, offset=offset, entries=STORY_ENTRIES)
         title = "wirefeed: latest stories"
-    if spec.page > 1 and not stories:
+        # Whether there is a next page is a question about story ids, not about the stories
+        # of this page that still have entries: one empty story must not end the paging.
+        more = await reader.story_count() > offset + size
+    if spec.page > 1 and not stories and not more:
         return None
-    more = len(stories) > size
     paging = Paging(
         next_url=ctx.feed(spec.family, spec.ident, spec.ext, page=spec.page + 1) if more else None
     )

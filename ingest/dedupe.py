@@ -8,7 +8,10 @@ The decision looks at the item and at the evidence the store found for it, and a
   carry the page's address);
 * ``by_copy``: the entry with word-for-word the same copy;
 * ``near``: the most similar entry of another source by content words (MinHash/LSH
-  candidates, compared exactly), with its similarity.
+  candidates, compared exactly), with its similarity and the length of the shorter text. A
+  copy is the same report, not another report on the same event: with a body (title and lead)
+  a third of the words in common makes a copy, a headline alone needs half (see
+  :func:`ingest.fingerprint.copy_bar`); another report is a new entry of the same story.
 
 Identity is not version. A new version needs changed content; an explicit version number
 orders versions (an older one arriving late is stale), and so does the item's updated time
@@ -24,11 +27,11 @@ news. (An undated item has no such date: it is dated when first seen.)
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from ingest.fingerprint import DUPLICATE_THRESHOLD
+from ingest.fingerprint import COPY_MIN_TERMS, DUPLICATE_THRESHOLD, SHORT_DUPLICATE_THRESHOLD
 from ingest.model import Action, Decision, Item, Known, to_ms
 from ingest.normalize import identity_of
 
@@ -40,6 +43,11 @@ class Evidence:
     by_copy: Known | None = None
     near: Known | None = None
     near_score: float = 0.0
+    near_terms: int | None = None
+    """Content words of the shorter of the item and its near copy (None: long enough)."""
+    credited: Mapping[str, str] = field(default_factory=dict)
+    """For the entries above of other sources: the link this item's source is already
+    credited with on each (its copy of it), by entry id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +55,8 @@ class DedupePolicy:
     hash_change_cap: int = 5
     hash_change_window: float = 24 * 3600.0
     near_threshold: float = DUPLICATE_THRESHOLD
+    short_near_threshold: float = SHORT_DUPLICATE_THRESHOLD
+    """The bar for texts under COPY_MIN_TERMS content words (a headline alone)."""
     max_age: float | None = None
     """Seconds: an unknown item whose newest date is older than this is not taken (the
     retention window: such an item was purged already, or would be at once). None: no limit."""
@@ -80,13 +90,23 @@ def decide(
         # One source's items with distinct ids are distinct even on one URL: live pages list
         # every update under the page's address. Across sources, one URL is one item.
         if owner is not None and not (why == "same URL" and owner.source_id == item.source_id):
-            return _owned(item, owner, why, now, policy)
+            # The same words under a link of its own are another item of the source (an
+            # aggregator's feed carrying one wire story from two publishers), not a re-send.
+            relinked = item.url is not None and (
+                evidence.by_url is None or evidence.by_url.entry_id != owner.entry_id
+            )
+            return _owned(item, owner, why, evidence.credited, relinked=relinked)
     if item.killed:
         return Decision(Action.KILL, own_id, 0, reason="withdrawn before we saw it")
     near = evidence.near
-    close = near is not None and evidence.near_score >= policy.near_threshold
+    short = evidence.near_terms is not None and evidence.near_terms < COPY_MIN_TERMS
+    bar = (
+        max(policy.short_near_threshold, policy.near_threshold) if short else policy.near_threshold
+    )
+    close = near is not None and evidence.near_score >= bar
     if near is not None and close and near.source_id != item.source_id:
-        return _owned(item, near, f"near copy ({evidence.near_score:.2f})", now, policy)
+        why = f"near copy ({evidence.near_score:.2f})"
+        return _owned(item, near, why, evidence.credited)
     return Decision(Action.NEW, own_id, 1)
 
 
@@ -98,7 +118,7 @@ def _too_old(item: Item, now: datetime | None, policy: DedupePolicy) -> bool:
 
 
 def _owned(
-    item: Item, owner: Known, why: str, now: datetime | None, policy: DedupePolicy
+    item: Item, owner: Known, why: str, credited: Mapping[str, str], *, relinked: bool = False
 ) -> Decision:
     """An unknown identity whose URL or copy belongs to an entry we hold."""
     if owner.killed:
@@ -109,6 +129,9 @@ def _owned(
             owner.story_id,
             f"{why} as a killed entry",
         )
+    if owner.source_id == item.source_id and relinked and not owner.killed:
+        own_id = entry_id(item.source_id, item.identity)
+        return Decision(Action.NEW, own_id, 1, owner.story_id, "the same words, another link")
     if owner.source_id == item.source_id:  # word for word what we hold, re-sent under a new id
         return Decision(
             Action.UNCHANGED,
@@ -121,6 +144,13 @@ def _owned(
         return Decision(
             Action.UNCHANGED, owner.entry_id, owner.version, owner.story_id, "a duplicate withdrawn"
         )
+    held = credited.get(owner.entry_id)
+    if held is not None and held != (item.url or ""):
+        # The source is credited with another copy of that entry already: one credit per
+        # source and entry, so this one is an entry of its own, in the same story, or the
+        # source's second copy would be in no feed at all.
+        own_id = entry_id(item.source_id, item.identity)
+        return Decision(Action.NEW, own_id, 1, owner.story_id, f"a second copy ({why})")
     return Decision(Action.DUPLICATE, owner.entry_id, owner.version, owner.story_id, why)
 
 

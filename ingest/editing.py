@@ -20,7 +20,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from ingest import keys
+from ingest import keys, similar
 from ingest.errors import WirefeedError
 from ingest.index import RedisIndex, Retention
 from ingest.model import Entry, Known, Story, to_ms
@@ -190,7 +190,9 @@ class Editing:
             return 0
         meta = await self._call(self._r.hgetall(keys.story_meta(source)))
         also = await self._call(self._r.hgetall(keys.story_also(source)))
-        terms = await self._call(self._r.smembers(keys.story_terms(source)))
+        profile = await self._call(
+            self._r.zrange(keys.story_profile(source), 0, -1, withscores=True)
+        )
         pipe = self._r.pipeline(transaction=False)
         sources: set[str] = set()
         for entry in entries:
@@ -199,13 +201,15 @@ class Editing:
             sources.add(entry.source_id)
             for field, url in also.items():
                 if field.startswith(entry.id + "\x1f"):
-                    credited = field.split("\x1f", 1)[1]
+                    credited = field.split("\x1f")[1]
                     pipe.hset(keys.story_also(target), field, url)
                     pipe.sadd(keys.story_sources(target), credited)
                     await self._move_feed_member(pipe, credited, entry.id, source, target, now)
                     sources.add(credited)
-        if terms:
-            pipe.sadd(keys.story_terms(target), *terms)
+        for term, weight in profile:  # an approximate union: the next entries refine it
+            pipe.zincrby(keys.story_profile(target), float(weight), term)
+        if profile:
+            pipe.zremrangebyrank(keys.story_profile(target), 0, -similar.PROFILE_TERMS - 1)
         await self._queue_arrivals(
             pipe, [(to_ms(e.published), keys.story_arrivals(target), e.id) for e in entries]
         )

@@ -26,7 +26,23 @@ ROWS = 2
 BANDS = PERMUTATIONS // ROWS
 LEAD_WORDS = 40
 DUPLICATE_THRESHOLD = 0.34
-"""Estimated Jaccard at or above which two items are the same copy (calibrated; see above)."""
+"""Jaccard at or above which two items with a body are the same copy (calibrated; see above)."""
+SHORT_DUPLICATE_THRESHOLD = 0.5
+"""The same for items too short to tell a re-sent report from another report on the same event
+by a third of their words: a headline alone. "Sony Agrees To Sell Movies And TV Shows Via
+Comcast" and "Comcast Digital Store Gets Sony Movies, TV Shows" share 5 of 11 words (0.45) and
+are two reports; "EBay rejects Icahn board nominees, asks investors to do same" and "...,
+urges investors to do same" share 8 of 10 and are one. Calibrated on the STS news pairs with
+every pair scored (at least 4: the same; anything less, the middle band included, not), as
+``bench/calibrate_dedupe.py`` prints; checked on the real headlines of uci-news-dev."""
+COPY_MIN_TERMS = 20
+"""Content words both sides need (title and lead, about 48 words of text) for the lower bar."""
+
+
+def copy_bar(terms: int) -> float:
+    """The Jaccard a near copy needs when the shorter of the two has ``terms`` content words."""
+    return DUPLICATE_THRESHOLD if terms >= COPY_MIN_TERMS else SHORT_DUPLICATE_THRESHOLD
+
 
 _PRIME = (1 << 61) - 1
 _MASK = (1 << 32) - 1

@@ -39,6 +39,10 @@ NEAR_WINDOW_MS = 3 * 24 * 3600 * 1000
 """Near copies are looked for among entries of the last three days only."""
 
 
+Near = tuple[Known | None, float, int | None]
+"""A near-copy candidate: its record, the Jaccard similarity, the shorter side's word count."""
+
+
 @dataclass(frozen=True, slots=True)
 class Retention:
     """How long index keys, stories and tombstones live, in seconds."""
@@ -99,11 +103,46 @@ class RedisIndex:
             for n, ev in enumerate(found)
             if ev.known is None and ev.by_url is None and ev.by_copy is None and items[n].terms
         ]
-        for n, (near, score) in zip(
+        for n, (near, score, size) in zip(
             unknown, await self._near([items[n] for n in unknown]), strict=True
         ):
-            found[n] = replace(found[n], near=near, near_score=score)
-        return found
+            found[n] = replace(found[n], near=near, near_score=score, near_terms=size)
+        return await self._credited(source_id, found)
+
+    async def _credited(self, source_id: str, found: list[Evidence]) -> list[Evidence]:
+        """For each entry of another source an item may be a copy of: the link the item's
+        source is already credited with there (its "also reported by" link), if any."""
+        owners = sorted(
+            {
+                (k.story_id, k.entry_id)
+                for ev in found
+                for k in (ev.by_url, ev.by_copy, ev.near)
+                if k is not None and k.source_id != source_id and not k.killed and k.story_id
+            }
+        )
+        if not owners:
+            return found
+        pipe = self._r.pipeline(transaction=False)
+        for story_id, eid in owners:
+            pipe.hget(keys.story_also(story_id), f"{eid}\x1f{source_id}")
+        held = {
+            eid: str(url)
+            for (_sid, eid), url in zip(owners, await pipe.execute(), strict=True)
+            if url is not None
+        }
+        if not held:
+            return found
+        return [
+            replace(
+                ev,
+                credited={
+                    k.entry_id: held[k.entry_id]
+                    for k in (ev.by_url, ev.by_copy, ev.near)
+                    if k is not None and k.entry_id in held
+                },
+            )
+            for ev in found
+        ]
 
     async def _with_tombstones(self, found: list[Evidence]) -> list[Evidence]:
         """Claims made before a kill still name the entry alive (an earlier version's copy,
@@ -130,7 +169,7 @@ class RedisIndex:
         raws = await self._r.mget([keys.identity(source_id, i) for i in identities])
         return {i for i, raw in zip(identities, raws, strict=True) if raw}
 
-    async def _near(self, items: Sequence[Item]) -> list[tuple[Known | None, float]]:
+    async def _near(self, items: Sequence[Item]) -> list[Near]:
         if not items:
             return []
         signatures = [fingerprint.signature(item.terms) for item in items]
@@ -153,9 +192,7 @@ class RedisIndex:
             for item, shortlist in zip(items, shortlists, strict=True)
         ]
 
-    async def claim_near(
-        self, claims: Sequence[tuple[Item, Known]]
-    ) -> list[tuple[Known | None, float]]:
+    async def claim_near(self, claims: Sequence[tuple[Item, Known]]) -> list[Near]:
         """Enter new items (with the records they will be stored under) in the near-copy
         index now, and name for each the near copy of another source it must yield to, with
         their similarity, if any.
@@ -194,7 +231,7 @@ class RedisIndex:
             for before in seen
         ]
         records = await self._records(sorted({e for sl in shortlists for e in sl}))
-        found: list[tuple[Known | None, float]] = []
+        found: list[Near] = []
         for (item, record), before, shortlist in zip(claims, seen, shortlists, strict=True):
             rivals = []
             for other in shortlist:
@@ -306,10 +343,11 @@ class RedisIndex:
         return dead
 
 
-def _best(item: Item, records: Sequence[dict[str, Any]]) -> tuple[Known | None, float]:
-    """The most similar recent candidate of another source, by exact Jaccard of words."""
+def _best(item: Item, records: Sequence[dict[str, Any]]) -> Near:
+    """The most similar recent candidate of another source, by exact Jaccard of words, with
+    the content words of the shorter of the two."""
     mine, when = set(item.terms), to_ms(item.published)
-    best: tuple[Known | None, float] = (None, 0.0)
+    best: Near = (None, 0.0, None)
     for record in records:
         known = Known.from_json(record["known"])
         if known.source_id == item.source_id or abs(int(record["at"]) - when) > NEAR_WINDOW_MS:
@@ -317,7 +355,7 @@ def _best(item: Item, records: Sequence[dict[str, Any]]) -> tuple[Known | None, 
         theirs = set(record["terms"].split())
         score = len(mine & theirs) / len(mine | theirs) if mine | theirs else 0.0
         if score > best[1]:
-            best = (known, score)
+            best = (known, score, min(len(mine), len(theirs)))
     return best
 
 

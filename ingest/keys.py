@@ -116,6 +116,12 @@ def entry_locator(entry_id: str) -> str:
     return f"{PREFIX}:entry:{entry_id}"
 
 
+def yielded(entry_id: str) -> str:
+    """String (expires): the record of the entry a would-be entry yielded to when it lost a
+    race for its URL, copy or near copy: items that yielded to it follow on to that one."""
+    return f"{PREFIX}:yielded:{entry_id}"
+
+
 def tombstone(entry_id: str) -> str:
     """String (outlives entries): why and when an entry was killed. Never re-ingested."""
     return f"{PREFIX}:tomb:{entry_id}"
@@ -195,15 +201,31 @@ def story_key(key: str) -> str:
 
 
 def term_stories(term: str) -> str:
-    """Sorted set (expires, capped): story -> last time (ms) an entry with this significant
-    term joined it. The inverted index that finds similar stories in bounded reads."""
+    """Sorted set (expires, capped): story -> the newest item time (ms) of its entries with
+    this significant term. The inverted index that finds similar stories in bounded reads."""
     return f"{PREFIX}:term:{term}"
 
 
-def story_terms(story_id: str) -> str:
-    """Set: the content words of a story's entries: its profile for similarity scoring."""
-    return f"{PREFIX}:{{story:{story_id}}}:terms"
+def story_profile(story_id: str) -> str:
+    """Sorted set (capped): term -> weight, the decayed centroid of a story's entries that
+    similarity scoring compares items with (see ingest.similar). Its meta hash holds the
+    centroid's origin and the span of item times (``t0``, ``first``, ``last``, ms)."""
+    return f"{PREFIX}:{{story:{story_id}}}:profile"
 
+
+def story_contributed(story_id: str) -> str:
+    """Set: the entries whose vectors are in the story's centroid (each counts once, however
+    often it is replayed or revised)."""
+    return f"{PREFIX}:{{story:{story_id}}}:contributed"
+
+
+STORY_OPENINGS = f"{PREFIX}:openings"
+"""List (capped, expires): the stories opened most recently, newest first, each with the
+vector of the item that opened it, entered *before* the story is stored, so two items of one
+new story polled at the same moment by different fetches do not open two stories."""
+
+STORY_OPENINGS_INTO = f"{PREFIX}:openings:into"
+"""Hash (expires): an opening's story -> the story its item joined instead of opening it."""
 
 DOC_FREQUENCY = f"{PREFIX}:df"
 """Hash: term -> how many items carried it; with DOC_TOTAL, the rarity that weights terms."""

@@ -220,6 +220,8 @@ class Linking:
     keys: tuple[str, ...] = ()
     top_terms: tuple[str, ...] = ()
     title: str = ""
+    vector: tuple[tuple[str, float], ...] = ()
+    """The entry's unit term vector, added to its story's centroid (see ingest.similar)."""
 
 
 @dataclass(frozen=True, slots=True)

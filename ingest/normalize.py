@@ -22,6 +22,7 @@ import nh3
 from ingest import fingerprint, similar
 from ingest.errors import EntryError
 from ingest.model import IdentityKind, Item, RawEntry
+from ingest.stories import rolling_headline
 from ingest.text import collapse, html_to_text, shorten, xml_safe
 
 MAX_TITLE = 300
@@ -96,11 +97,16 @@ def normalize(raw: RawEntry, source_id: str, *, now: datetime, base_url: str | N
         correction=correction,
         note=note,
         copy_key=copy_key(title, text),
-        terms=tuple(sorted(fingerprint.words(fingerprint.lead(title, text)))),
+        # A rolling prefix ("The Latest:") is a label, not what the item is about.
+        terms=tuple(sorted(fingerprint.words(fingerprint.lead(_subject(title), text)))),
         slugline=collapse(raw.slugline) if raw.slugline else None,
         links=tuple(collapse(link) for link in raw.links if collapse(link)),
         names=tuple(sorted(similar.names(_name_source(title, text)))),
     )
+
+
+def _subject(title: str) -> str:
+    return rolling_headline(title) or title
 
 
 # Wire style: an upper-case marker ("CORRECTION:", "CORRECTS spelling of ...") or a

@@ -34,10 +34,15 @@ class Lookup:
     weights: Mapping[str, float] = field(default_factory=dict)
     title: str = ""
     rule_key: str | None = None
+    at_ms: int = 0
+    """The item's own time (ms): what story windows and decay are measured on."""
 
     def linking(self) -> Linking:
         return Linking(
-            keys=self.keys, top_terms=tuple(similar.top_terms(self.weights)), title=self.title
+            keys=self.keys,
+            top_terms=tuple(similar.top_terms(self.weights)),
+            title=self.title,
+            vector=tuple(sorted(similar.unit(self.weights).items())),
         )
 
 
@@ -49,7 +54,10 @@ class _Document:
     by_copy: dict[str, Known] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
     pages: dict[str, str] = field(default_factory=dict)
-    profiles: dict[str, set[str]] = field(default_factory=dict)
+    credited: dict[str, str] = field(default_factory=dict)
+    """Entries this document's items were credited on as copies, with their links."""
+    profiles: dict[str, dict[str, float]] = field(default_factory=dict)
+    """What this document's items added to each story's centroid (unit vectors, summed)."""
 
 
 def plan(
@@ -81,6 +89,7 @@ def plan(
             found,
             by_url=found.by_url or (doc.by_url.get(item.url) if item.url else None),
             by_copy=found.by_copy or (doc.by_copy.get(item.copy_key) if item.copy_key else None),
+            credited={**doc.credited, **found.credited},
         )
         decision = decide(item, found, now, policy)
         counts[decision.action] += 1
@@ -93,6 +102,8 @@ def plan(
         )
         if decision.action in (Action.NEW, Action.UPDATE):
             _remember(doc, item, decision, assignment.story_id, lookup)
+        elif decision.action is Action.DUPLICATE:  # a later copy of it here is a second one
+            doc.credited.setdefault(decision.entry_id, item.url or "")
         plans.append(Plan(item, decision, assignment, known, lookup.linking()))
     return plans, counts
 
@@ -114,10 +125,17 @@ def _with_document(
         story = replace(story, page=doc.pages[item.page_url or ""])
     if lookup.weights and doc.profiles:
         rules = policy or similar.SimilarityPolicy()
-        for sid, terms in doc.profiles.items():
-            score = similar.score(lookup.weights, terms, 0.0, rules)
-            if score > story.score:
-                story = replace(story, similar=sid, score=score)
+        scored = {story.similar: story.score} if story.similar is not None else {}
+        for sid, centroid in doc.profiles.items():
+            # The document's items are one moment of one source: time is no evidence here.
+            profile = similar.Profile(centroid, lookup.at_ms, lookup.at_ms)
+            score = similar.score(lookup.weights, profile, lookup.at_ms, rules)
+            if score > 0:
+                scored[sid] = max(score, scored.get(sid, 0.0))
+        if scored:
+            bar = rules.threshold_for(len(lookup.weights))
+            best, top = similar.choose(list(scored.items()), rules, bar)
+            story = replace(story, similar=best, score=top, bar=bar)
     return story
 
 
@@ -134,4 +152,6 @@ def _remember(
         doc.pages.setdefault(item.page_url, story_id)
     for key in lookup.keys:
         doc.keys.setdefault(key, story_id)
-    doc.profiles.setdefault(story_id, set()).update(item.terms)
+    centroid = doc.profiles.setdefault(story_id, {})
+    for term, weight in similar.unit(lookup.weights).items():
+        centroid[term] = centroid.get(term, 0.0) + weight

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -132,8 +133,19 @@ class RedisReader:
         pipe = self._r.pipeline(transaction=False)
         for sid, eid in refs:
             pipe.hget(keys.story_entries(sid), eid)
-        raws = await self._call(pipe.execute()) if refs else []
-        return [Entry.from_json(raw) for raw in raws if raw]
+            pipe.hget(keys.story_also(sid), f"{eid}\x1f{source_id}")
+        replies = await self._call(pipe.execute()) if refs else []
+        found = []
+        for raw, own in zip(replies[::2], replies[1::2], strict=True):
+            if not raw:
+                continue
+            entry = Entry.from_json(raw)
+            if entry.source_id != source_id and own:
+                # This source's copy of another source's entry: its own link, so a reader of
+                # the source's feed goes where the source sent them.
+                entry = replace(entry, url=str(own))
+            found.append(entry)
+        return found
 
     async def source_entry_count(self, source_id: str) -> int:
         count: int = await self._call(self._r.zcard(keys.source_entries(source_id)))
@@ -144,7 +156,15 @@ class RedisReader:
     ) -> list[Story]:
         """The stories any of ``source_ids`` contributed to, most recently updated first: the
         per-source story lists merged, so the cost follows the page size, not the archive."""
-        want = offset + limit
+        found, _more = await self.tag_page(source_ids, limit, offset=offset, entries=entries)
+        return found
+
+    async def tag_page(
+        self, source_ids: Sequence[str], limit: int, *, offset: int = 0, entries: int = 10
+    ) -> tuple[list[Story], bool]:
+        """A page of :meth:`tag_stories`, and whether story ids follow it (stories without
+        entries are left out of the page but do not end the paging)."""
+        want = offset + limit + 1
         pipe = self._r.pipeline(transaction=False)
         for source_id in source_ids:
             pipe.zrevrange(keys.source_stories(source_id), 0, want - 1, withscores=True)
@@ -155,7 +175,8 @@ class RedisReader:
             if sid not in seen:
                 seen.add(sid)
                 ordered.append(str(sid))
-        return await self.stories(ordered[offset:want], entries=entries)
+        more = len(ordered) > offset + limit
+        return await self.stories(ordered[offset : offset + limit], entries=entries), more
 
     async def _call(self, awaitable: Any) -> Any:
         try:

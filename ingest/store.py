@@ -17,6 +17,7 @@ Raw Redis replies never leave this module.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -26,9 +27,10 @@ import redis.asyncio as aioredis
 
 from config.settings import Settings
 from config.sources import Source, StoryRule
-from ingest import keys
+from ingest import keys, similar
 from ingest.codec import entry_of, status_changes, status_fields, status_of
 from ingest.dedupe import DedupePolicy, Evidence, decide
+from ingest.dedupe import entry_id as entry_id_of
 from ingest.editing import Editing
 from ingest.index import RedisIndex, Retention
 from ingest.model import (
@@ -50,6 +52,11 @@ from ingest.stories import StoryEvidence
 from ingest.story_index import RedisStoryIndex
 
 EVENTS_MAXLEN = 10_000
+SETTLE_TRIES = 6
+SETTLE_PAUSE = 0.05
+"""Seconds: how long a copy waits (growing each try, about a second in all) for the entry it
+is a copy of, stored at the same moment by another worker, to appear."""
+YIELD_TTL_MS = 3_600_000
 
 # One slot: KEYS share the {story:ID} tag. Returns the story's updated time (ms).
 _APPLY_ENTRY = """
@@ -176,7 +183,10 @@ class RedisStore(RedisReader, Editing):
                 entries=settings.retention_days * 86400, tombstones=settings.tombstone_days * 86400
             ),
             dedupe=DedupePolicy(hash_change_cap=settings.hash_change_cap),
-            similarity=SimilarityPolicy(window_hours=settings.story_window_hours),
+            similarity=SimilarityPolicy(
+                window_hours=settings.story_window_hours,
+                half_life_hours=settings.story_half_life_hours,
+            ),
         )
 
     # -- ingest side -------------------------------------------------------------------------
@@ -256,6 +266,8 @@ class RedisStore(RedisReader, Editing):
         plans = await self._claim(
             [p for p in plans if p.decision.action is not Action.UNCHANGED], now
         )
+        plans = await self._settle(plans)
+        plans = await self._open(plans)
         updates = [
             (p.assignment.story_id, p.decision.entry_id)
             for p in plans
@@ -285,9 +297,12 @@ class RedisStore(RedisReader, Editing):
     async def _claim(self, plans: list[Plan], now: datetime) -> list[Plan]:
         """Claim URL and copy for NEW plans, and their place in the near-copy index;
         re-decide the ones another entry beat."""
+        # A NEW plan already in a story is a source's second copy of an entry it is credited
+        # on: its copy and near copy are that entry's by design, so it claims only its URL.
         fresh = [p for p in plans if p.decision.action is Action.NEW]
         if not fresh:
             return plans
+        second = {id(p) for p in fresh if p.decision.story_id is not None}
         pipe = self._r.pipeline(transaction=False)
         for plan in fresh:
             self.index.queue_claims(pipe, plan.item, _record(plan, plan.item))
@@ -296,6 +311,8 @@ class RedisStore(RedisReader, Editing):
         for n, plan in enumerate(fresh):
             url_reply, copy_reply = replies[2 * n : 2 * n + 2]
             evidence = Evidence(by_url=_rival(url_reply, plan), by_copy=_rival(copy_reply, plan))
+            if id(plan) in second:
+                evidence = replace(evidence, by_copy=None)
             if evidence.by_url is None and evidence.by_copy is None:
                 continue
             decision = decide(plan.item, evidence, now, self.dedupe)
@@ -303,14 +320,14 @@ class RedisStore(RedisReader, Editing):
                 owner = evidence.by_url or evidence.by_copy
                 assert owner is not None
                 redone[id(plan)] = await self._lost_race(plan, decision, owner)
-        racing = [p for p in fresh if id(p) not in redone and p.item.terms]
+        racing = [p for p in fresh if id(p) not in redone and id(p) not in second and p.item.terms]
         found = await self._call(
             self.index.claim_near([(p.item, _record(p, p.item)) for p in racing])
         )
-        for plan, (rival, score) in zip(racing, found, strict=True):
+        for plan, (rival, score, size) in zip(racing, found, strict=True):
             if rival is None:
                 continue
-            evidence = Evidence(near=rival, near_score=score)
+            evidence = Evidence(near=rival, near_score=score, near_terms=size)
             decision = decide(plan.item, evidence, now, self.dedupe)
             if decision.action is not Action.NEW:  # a near copy stored at the same moment won
                 pipe = self._r.pipeline(transaction=False)
@@ -318,6 +335,115 @@ class RedisStore(RedisReader, Editing):
                 await self._call(pipe.execute())
                 redone[id(plan)] = await self._lost_race(plan, decision, rival)
         return [redone.get(id(p), p) for p in plans]
+
+    async def _open(self, plans: list[Plan]) -> list[Plan]:
+        """Stories about to be opened by similarity misses enter the list of recent openings
+        first; an item that finds a story opened a moment earlier by another fetch that it
+        fits (see ingest.similar.rejoin) joins that one instead of opening a second."""
+        opening = [
+            n
+            for n, p in enumerate(plans)
+            if p.decision.action is Action.NEW and p.assignment.new_story and p.linking.vector
+        ]
+        if not opening:
+            return plans
+        found = await self._call(
+            self.story_index.open_stories(
+                [
+                    (plans[n].assignment.story_id, plans[n].linking, to_ms(plans[n].item.published))
+                    for n in opening
+                ]
+            )
+        )
+        policy = self.story_index.policy
+        out = list(plans)
+        into: dict[str, str] = {}
+        for n, prior in zip(opening, found, strict=True):
+            plan = plans[n]
+            weighted = dict(plan.linking.vector)
+            bar = policy.threshold_for(len(plan.item.terms))
+            at_ms = to_ms(plan.item.published)
+            joined = similar.rejoin(weighted, at_ms, plan.assignment.story_id, prior, policy, bar)
+            if joined is not None:
+                into[plan.assignment.story_id] = joined
+                out[n] = replace(plan, assignment=Assignment(joined, new_story=False))
+        await self._call(self.story_index.opened_into(into))
+        return out
+
+    async def _settle(self, plans: list[Plan]) -> list[Plan]:
+        """Credit every copy on an entry that exists. A copy may name an entry still being
+        stored by another worker, and that one may itself yield to a third (near copies
+        arriving together): follow such yields to the entry they settle on, waiting a moment
+        for one in flight. An owner that never appears leaves the copy to be stored as an
+        entry of its own: nothing a source lists is credited on an entry no feed shows."""
+        pending = {n: p for n, p in enumerate(plans) if p.decision.action is Action.DUPLICATE}
+        owners = {
+            n: Known(p.decision.entry_id, p.assignment.story_id, p.decision.version, "")
+            for n, p in pending.items()
+        }
+        settled = await self._follow(owners)
+        held = await self._held_credits(
+            {(o.story_id, o.entry_id, plans[n].item.source_id) for n, o in settled.items()}
+        )
+        out = list(plans)
+        for n, plan in pending.items():
+            owner = settled.get(n)
+            own = entry_id_of(plan.item.source_id, plan.item.identity)
+            if owner is None:  # never stored: the copy is an entry of its own
+                decision = Decision(Action.NEW, own, 1)
+                out[n] = Plan(plan.item, decision, Assignment(plan.assignment.story_id, True))
+                continue
+            credit = (owner.entry_id, plan.item.source_id)
+            if held.get(credit, plan.item.url or "") != (plan.item.url or ""):
+                # The source's second copy of that entry: an entry of its own, in its story.
+                decision = Decision(Action.NEW, own, 1, owner.story_id, "a second copy")
+                out[n] = Plan(plan.item, decision, Assignment(owner.story_id, False))
+                continue
+            held[credit] = plan.item.url or ""
+            if owner.entry_id != plan.decision.entry_id:
+                decision = replace(plan.decision, entry_id=owner.entry_id, story_id=owner.story_id)
+                out[n] = Plan(plan.item, decision, Assignment(owner.story_id, False), plan.known)
+        return out
+
+    async def _held_credits(self, wanted: set[tuple[str, str, str]]) -> dict[tuple[str, str], str]:
+        """(entry, source) -> the link that source is credited with on that entry, if any."""
+        ordered = sorted(wanted)
+        if not ordered:
+            return {}
+        pipe = self._r.pipeline(transaction=False)
+        for story_id, eid, source_id in ordered:
+            pipe.hget(keys.story_also(story_id), f"{eid}\x1f{source_id}")
+        replies = await self._call(pipe.execute())
+        return {
+            (eid, source_id): str(url)
+            for (_sid, eid, source_id), url in zip(ordered, replies, strict=True)
+            if url is not None
+        }
+
+    async def _follow(self, owners: dict[int, Known]) -> dict[int, Known]:
+        """The stored entry each owner settles on, following yields; missing: none appeared."""
+        settled: dict[int, Known] = {}
+        for attempt in range(SETTLE_TRIES):
+            if not owners:
+                break
+            pipe = self._r.pipeline(transaction=False)
+            for owner in owners.values():
+                pipe.hexists(keys.story_entries(owner.story_id), owner.entry_id)
+                pipe.get(keys.yielded(owner.entry_id))
+            replies = await self._call(pipe.execute())
+            waiting = {}
+            for (n, owner), there, onward in zip(
+                owners.items(), replies[::2], replies[1::2], strict=True
+            ):
+                if there:
+                    settled[n] = owner
+                else:
+                    waiting[n] = Known.from_json(onward) if onward else owner
+            moved = any(waiting[n] != owners[n] for n in waiting)
+            owners = waiting
+            if owners and not moved and attempt + 1 < SETTLE_TRIES:
+                await asyncio.sleep(SETTLE_PAUSE * (attempt + 1))
+        return settled
 
     async def _lost_race(self, plan: Plan, decision: Decision, owner: Known) -> Plan:
         """Another entry claimed this item's URL, copy or near copy first: file the item as
@@ -336,6 +462,8 @@ class RedisStore(RedisReader, Editing):
             pipe.get(key)
         held = await self._call(pipe.execute())
         pipe = self._r.pipeline(transaction=False)
+        # Items that already yielded to this one follow on to the owner (see _settle).
+        pipe.set(keys.yielded(plan.decision.entry_id), owner.to_json(), px=YIELD_TTL_MS)
         for key, raw in zip(claims, held, strict=True):
             if raw and Known.from_json(raw).entry_id == plan.decision.entry_id:
                 pipe.set(key, owner.to_json(), xx=True, px=self.retention.entries_ms)
@@ -392,14 +520,15 @@ class RedisStore(RedisReader, Editing):
         arrivals.append((to_ms(entry.published), keys.story_arrivals(sid), entry.id))
         record = _record(plan, item, now)
         self.story_index.queue_item(
-            pipe, item, sid, plan.linking, new=plan.decision.action is Action.NEW, now_ms=to_ms(now)
+            pipe, item, sid, entry.id, plan.linking, new=plan.decision.action is Action.NEW
         )
         if item.article_title:  # a rolling article's headline and intro speak for the story
             pipe.hset(
                 keys.story_meta(sid),
                 mapping={"headline": item.article_title, "intro": item.article_intro or ""},
             )
-        entered = plan.decision.action is Action.NEW  # claimed its buckets in _claim
+        # claimed its buckets in _claim (not a second copy, which skipped that)
+        entered = plan.decision.action is Action.NEW and plan.decision.story_id is None
         self.index.queue_entry(pipe, item, record, to_ms(entry.published), entered=entered)
         self.index.queue_identity(pipe, item, record)
         for source_id in reporters:

@@ -46,6 +46,8 @@ class StoryEvidence:
     page: str | None = None
     similar: str | None = None
     score: float = 0.0
+    bar: float | None = None
+    """The join bar for this item (it depends on its length); None: the policy's threshold."""
 
 
 def story_id_for(entry_id: str) -> str:
@@ -106,6 +108,7 @@ def assign(
     for found in (evidence.rule, evidence.linked, evidence.keyed, evidence.page):
         if found is not None:
             return Assignment(found, new_story=False)
-    if evidence.similar is not None and evidence.score >= policy.threshold:
+    bar = policy.threshold if evidence.bar is None else evidence.bar
+    if evidence.similar is not None and evidence.score >= bar:
         return Assignment(evidence.similar, new_story=False)
     return Assignment(story_id_for(decision.entry_id), new_story=True)

@@ -8,7 +8,11 @@ Reads (:meth:`RedisStoryIndex.evidence`) take at most three round trips per docu
    at :data:`TERM_CAP` stories, newest first; read in full for the :data:`DEEP_TERMS` best
    terms, where a quiet story's names sit deep in a busy list, and :data:`SHALLOW` deep for
    the rest, which keeps the cost flat as the index grows);
-3. the profiles (term sets) and ages of the few best candidates, scored exactly.
+3. the profiles (capped centroids and item-time spans) of the few best candidates, scored
+   exactly (see :mod:`ingest.similar`).
+
+Term lists are scored by item time, not wall time, and read around the item's own time, so a
+replay or a backfill finds the same candidates live ingestion did.
 
 Writes are queued on the caller's pipeline with the entry they index: one script per term list
 (add, trim to :data:`TERM_CAP`, expire) and one for all of an item's document frequencies, so
@@ -29,7 +33,7 @@ import redis.asyncio as aioredis
 from config.sources import StoryRule
 from ingest import keys, similar
 from ingest.index import Retention
-from ingest.model import Item, Known, Linking
+from ingest.model import Item, Known, Linking, to_ms
 from ingest.planner import Lookup
 from ingest.stories import StoryEvidence, rule_for, story_keys
 
@@ -37,10 +41,12 @@ TERM_CAP = 50
 DEEP_TERMS = 4
 SHALLOW = 10
 CANDIDATES = 5
+OPENING_TERMS = 24
+"""Terms of an opening item's vector kept in the list of openings (the heaviest)."""
 
-# One term's list of recent stories (KEYS[1]): ARGV story, time ms, cap, ttl ms.
+# One term's list of recent stories (KEYS[1]): ARGV story, item time ms, cap, ttl ms.
 INDEX_TERM = """
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
 redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[3]) - 1)
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1
@@ -50,6 +56,46 @@ COUNT_TERMS = """
 for _, term in ipairs(ARGV) do redis.call('HINCRBY', KEYS[1], term, 1) end
 return #ARGV
 """
+
+
+# One slot (the story's keys): add an entry's unit vector to the story's centroid, once per
+# entry. KEYS: profile, meta, contributed; ARGV: entry id, item ms, half-life ms, cap, ttl ms,
+# then term, weight pairs. The entry's weight doubles every half-life after the centroid's
+# origin (the first entry's time; see ingest.similar.scale, which this mirrors), so recent
+# entries outweigh old ones; the lightest terms beyond the cap are dropped. The meta hash
+# keeps the span of item times the story covers.
+ADD_PROFILE = """
+if redis.call('SADD', KEYS[3], ARGV[1]) == 0 then return 0 end
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
+local at = tonumber(ARGV[2])
+redis.call('HSETNX', KEYS[2], 't0', ARGV[2])
+local t0 = tonumber(redis.call('HGET', KEYS[2], 't0'))
+local d = (at - t0) / tonumber(ARGV[3])
+if d > 900 then d = 900 elseif d < -900 then d = -900 end
+local k = 2 ^ d
+for i = 6, #ARGV, 2 do redis.call('ZINCRBY', KEYS[1], tonumber(ARGV[i + 1]) * k, ARGV[i]) end
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[4]) - 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+local first = tonumber(redis.call('HGET', KEYS[2], 'first') or ARGV[2])
+local last = tonumber(redis.call('HGET', KEYS[2], 'last') or ARGV[2])
+redis.call('HSET', KEYS[2], 'first', math.min(first, at), 'last', math.max(last, at))
+return 1
+"""
+
+
+# The list of recent story openings (KEYS[1]): the list as it was, then this opening at its
+# head. ARGV: opening (JSON), cap, ttl ms. Of two openings at the same moment, exactly one
+# sees the other: the one whose script ran second.
+OPEN_STORY = """
+local prior = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return prior
+"""
+OPENINGS = 64
+"""Recent openings kept: far more than the stories opened while one poll is being stored."""
+OPENINGS_TTL_MS = 10 * 60 * 1000
 
 
 class RedisStoryIndex:
@@ -63,6 +109,8 @@ class RedisStoryIndex:
         self.policy = policy
         self._index_term = client.register_script(INDEX_TERM)
         self._count_terms = client.register_script(COUNT_TERMS)
+        self._add_profile = client.register_script(ADD_PROFILE)
+        self._open_story = client.register_script(OPEN_STORY)
 
     async def evidence(
         self, source_id: str, items: Sequence[Item], rules: Sequence[StoryRule], now_ms: int
@@ -85,9 +133,10 @@ class RedisStoryIndex:
         ]
         loose = [n for n, ev in enumerate(found) if not _linked(ev)]
         for n, (story, score) in zip(
-            loose, await self._similar([lookups[n] for n in loose], now_ms), strict=True
+            loose, await self._similar([lookups[n] for n in loose]), strict=True
         ):
-            found[n] = replace(found[n], similar=story, score=score)
+            bar = self.policy.threshold_for(len(items[n].terms))
+            found[n] = replace(found[n], similar=story, score=score, bar=bar)
         return await self._follow_merges(found), lookups
 
     def _explicit(self, item: Item, lookup: Lookup, replies: Any) -> StoryEvidence:
@@ -118,18 +167,22 @@ class RedisStoryIndex:
         counts = replies[1] if ordered else []
         return {t: int(c) for t, c in zip(ordered, counts, strict=True) if c}, int(replies[0] or 0)
 
-    async def _similar(
-        self, lookups: Sequence[Lookup], now_ms: int
-    ) -> list[tuple[str | None, float]]:
+    async def _similar(self, lookups: Sequence[Lookup]) -> list[tuple[str | None, float]]:
         if not lookups:
             return []
-        window = now_ms - int(self.policy.window_hours * 3_600_000)
+        window = self.policy.window_ms
         tops = [similar.top_terms(lk.weights) for lk in lookups]
         pipe = self._r.pipeline(transaction=False)
-        for terms in tops:
+        for lookup, terms in zip(lookups, tops, strict=True):
             for rank, term in enumerate(terms):
                 depth = TERM_CAP if rank < DEEP_TERMS else SHALLOW
-                pipe.zrevrangebyscore(keys.term_stories(term), "+inf", window, start=0, num=depth)
+                pipe.zrevrangebyscore(
+                    keys.term_stories(term),
+                    lookup.at_ms + window,
+                    lookup.at_ms - window,
+                    start=0,
+                    num=depth,
+                )
         replies = iter(await pipe.execute())
         shortlists = []
         for lookup, terms in zip(lookups, tops, strict=True):
@@ -141,26 +194,25 @@ class RedisStoryIndex:
             shortlists.append(_shortlist(votes))
         profiles = await self._profiles(sorted({s for sl in shortlists for s in sl}))
         return [
-            _best(lookup, shortlist, profiles, now_ms, self.policy)
+            _best(lookup, shortlist, profiles, self.policy)
             for lookup, shortlist in zip(lookups, shortlists, strict=True)
         ]
 
-    async def _profiles(self, stories: Sequence[str]) -> dict[str, tuple[set[str], int]]:
+    async def _profiles(self, stories: Sequence[str]) -> dict[str, similar.Profile]:
         if not stories:
             return {}
         pipe = self._r.pipeline(transaction=False)
         for story in stories:
-            pipe.smembers(keys.story_terms(story))
-            pipe.hmget(keys.story_meta(story), ["updated", "closed"])
+            pipe.zrange(keys.story_profile(story), 0, -1, withscores=True)
+            pipe.hmget(keys.story_meta(story), ["first", "last", "closed"])
         replies = await pipe.execute()
-        # A story an editor closed scores as one quiet for ever: closed to similarity.
-        return {
-            s: (
-                set(replies[2 * n]),
-                0 if replies[2 * n + 1][1] else int(replies[2 * n + 1][0] or 0),
-            )
-            for n, s in enumerate(stories)
-        }
+        found = {}
+        for n, story in enumerate(stories):
+            first, last, closed = replies[2 * n + 1]
+            # A story an editor closed is closed to similarity: an empty centroid scores 0.
+            centroid = {} if closed else {str(t): float(w) for t, w in replies[2 * n]}
+            found[story] = similar.Profile(centroid, int(first or 0), int(last or 0))
+        return found
 
     async def _follow_merges(self, found: list[StoryEvidence]) -> list[StoryEvidence]:
         """A story an editor merged into another hands its links to that one."""
@@ -194,15 +246,66 @@ class RedisStoryIndex:
             for ev in found
         ]
 
+    async def open_stories(
+        self, openings: Sequence[tuple[str, Linking, int]]
+    ) -> list[list[similar.Opening]]:
+        """Enter stories about to be opened (story id, the opening item's linking, its item
+        time) in the list of recent openings; return for each the openings entered before it."""
+        if not openings:
+            return []
+        pipe = self._r.pipeline(transaction=False)
+        for story_id, linking, at_ms in openings:
+            heaviest = sorted(linking.vector, key=lambda tw: (-tw[1], tw[0]))[:OPENING_TERMS]
+            record = similar.Opening(story_id, dict(heaviest), at_ms)
+            await self._open_story(
+                keys=[keys.STORY_OPENINGS],
+                args=[record.to_json(), OPENINGS, OPENINGS_TTL_MS],
+                client=pipe,
+            )
+        replies = await pipe.execute()
+        found = [[similar.Opening.from_json(raw) for raw in prior] for prior in replies]
+        named = sorted({o.story_id for prior in found for o in prior})
+        into: dict[str, str] = {}
+        if named:
+            raw = await self._r.hmget(keys.STORY_OPENINGS_INTO, named)
+            into = {s: str(t) for s, t in zip(named, raw, strict=True) if t}
+
+        def follow(story: str) -> str:
+            for _ in range(5):  # an opening that joined one that had joined another
+                story = into.get(story, story)
+            return story
+
+        return [[replace(o, story_id=follow(o.story_id)) for o in prior] for prior in found]
+
+    async def opened_into(self, joined: Mapping[str, str]) -> None:
+        """Record that the items about to open the stories of ``joined`` joined these others,
+        so later openings that saw them are read as openings of those."""
+        if not joined:
+            return
+        pipe = self._r.pipeline(transaction=False)
+        for planned, story in joined.items():
+            pipe.hset(keys.STORY_OPENINGS_INTO, planned, story)
+        pipe.pexpire(keys.STORY_OPENINGS_INTO, OPENINGS_TTL_MS)
+        await pipe.execute()
+
     # -- writes, queued on the caller's pipeline -----------------------------------------------
 
     def queue_item(
-        self, pipe: Any, item: Item, story_id: str, linking: Linking, *, new: bool, now_ms: int
+        self,
+        pipe: Any,
+        item: Item,
+        story_id: str,
+        entry_id: str,
+        linking: Linking,
+        *,
+        new: bool,
     ) -> None:
-        """Index a stored entry: its keys, its terms in the story profile and the inverted
-        index, and (for a new item) the document frequencies."""
+        """Index a stored entry: its keys, its vector in the story's centroid, its significant
+        terms in the inverted index (at its item time), and (for a new item) the document
+        frequencies."""
         ttl = self.retention.entries_ms
-        window = int(self.policy.window_hours * 3_600_000)
+        window = self.policy.window_ms
+        at_ms = to_ms(item.published)
         for key in linking.keys:
             # A slugline or a rolling headline is reused by unrelated news weeks later ("WEATHER"):
             # it links only while the story is active. Rules and articles link for good.
@@ -212,12 +315,25 @@ class RedisStoryIndex:
                 pipe.pexpire(keys.story_key(key), window)
         if linking.title:
             pipe.hsetnx(keys.story_meta(story_id), "title", linking.title)
-        if item.terms:
-            pipe.sadd(keys.story_terms(story_id), *item.terms)
-            pipe.pexpire(keys.story_terms(story_id), ttl)
+        if linking.vector:
+            pairs = [str(x) for term, weight in linking.vector for x in (term, repr(weight))]
+            pipe.scripts.add(self._add_profile)
+            pipe.evalsha(
+                self._add_profile.sha,
+                3,
+                keys.story_profile(story_id),
+                keys.story_meta(story_id),
+                keys.story_contributed(story_id),
+                entry_id,
+                at_ms,
+                int(self.policy.half_life_hours * 3_600_000),
+                similar.PROFILE_TERMS,
+                ttl,
+                *pairs,
+            )
         for term in linking.top_terms:
             _queue_script(
-                pipe, self._index_term, keys.term_stories(term), story_id, now_ms, TERM_CAP, ttl
+                pipe, self._index_term, keys.term_stories(term), story_id, at_ms, TERM_CAP, ttl
             )
         if new and item.terms:
             _queue_script(pipe, self._count_terms, keys.DOC_FREQUENCY, *item.terms)
@@ -243,7 +359,9 @@ def _lookup(item: Item, rules: Sequence[StoryRule], df: Mapping[str, int], total
     if rule_key is not None:
         found.insert(0, rule_key)
     weights = similar.weights(item.terms, frozenset(item.names), df, total)
-    return Lookup(tuple(found), weights, rule.title if rule else "", rule_key)
+    return Lookup(
+        tuple(found), weights, rule.title if rule else "", rule_key, to_ms(item.published)
+    )
 
 
 def _linked(evidence: StoryEvidence) -> bool:
@@ -253,17 +371,15 @@ def _linked(evidence: StoryEvidence) -> bool:
 def _best(
     lookup: Lookup,
     shortlist: Sequence[str],
-    profiles: Mapping[str, tuple[set[str], int]],
-    now_ms: int,
+    profiles: Mapping[str, similar.Profile],
     policy: similar.SimilarityPolicy,
 ) -> tuple[str | None, float]:
-    best: tuple[str | None, float] = (None, 0.0)
-    for story in shortlist:
-        terms, updated = profiles.get(story, (set(), 0))
-        score = similar.score(lookup.weights, terms, (now_ms - updated) / 3_600_000, policy)
-        if score > best[1]:
-            best = (story, score)
-    return best
+    scored = [
+        (story, similar.score(lookup.weights, profiles[story], lookup.at_ms, policy))
+        for story in shortlist
+        if story in profiles
+    ]
+    return similar.choose(scored, policy, policy.threshold_for(len(lookup.weights)))
 
 
 def _shortlist(votes: Mapping[str, float]) -> list[str]:

@@ -522,7 +522,10 @@ def policies(
     ingest = IngestPolicy(
         max_entries=settings.max_entries_per_fetch,
         rules=tuple(rules),
-        similarity=SimilarityPolicy(window_hours=settings.story_window_hours),
+        similarity=SimilarityPolicy(
+            window_hours=settings.story_window_hours,
+            half_life_hours=settings.story_half_life_hours,
+        ),
         dedupe=DedupePolicy(
             hash_change_cap=settings.hash_change_cap, max_age=settings.retention_days * 86400.0
         ),

@@ -48,6 +48,11 @@ def ap_time(moment: datetime, tz: str) -> str:
     return f"{hour}:{local.minute:02d} {suffix}"
 
 
+def ap_zoned(moment: datetime, tz: str) -> str:
+    """A clock time with its zone, for a time shown on its own: "4:12 p.m. CST"."""
+    return f"{ap_time(moment, tz)} {moment.astimezone(zone(tz)).tzname() or tz}"
+
+
 def ap_date(moment: datetime, tz: str, *, year: bool = False) -> str:
     """``moment`` as an AP-style date in ``tz``: "Nov. 29", or "Nov. 29, 2026" with ``year``."""
     local = moment.astimezone(zone(tz))

@@ -399,6 +399,18 @@ async def test_not_found(wires: Wires, http: httpx.AsyncClient, path: str, media
     assert "etag" not in response.headers
 
 
+async def test_a_missing_story_page_is_a_page_with_the_way_home(
+    wires: Wires, http: httpx.AsyncClient
+) -> None:
+    response = await http.get("/stories/no-such-story")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    page = lxml.html.fromstring(response.text)
+    assert page.xpath("string(//title)").startswith("No such story")
+    home = page.xpath("//a/@href")
+    assert home and home[0].rstrip("/") == str(http.base_url).rstrip("/"), home
+
+
 async def test_bad_extension_on_a_real_story_is_404(wires: Wires, http: httpx.AsyncClient) -> None:
     sid = (await wires.story_ids())["Chennai airport reopens after cyclone"]
     for ext in ("xml", "html", "ATOM"):

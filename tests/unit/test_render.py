@@ -387,15 +387,17 @@ def test_story_page_is_laid_out_as_a_rolling_story() -> None:
 def test_story_page_header_and_feed_links() -> None:
     page = lxml.html.fromstring(story_page(ICE_STORY, CTX))
     assert page.xpath("normalize-space(//p[@class='meta'])") == (
-        "All stories · Updated Nov. 29, 4:12 p.m. · 4 updates"
+        "All stories · Updated Nov. 29, 4:12 p.m. CST · 4 updates"  # a lone time: its zone
     )
     feeds = f"https://wirefeed.example/feeds/stories/{ICE}"
-    assert page.xpath("//p[@class='feeds']/a/@href") == [f"{feeds}.atom", f"{feeds}.json"]
+    links = [f"{feeds}.atom", f"{feeds}.json", f"{feeds}.rss"]
+    assert page.xpath("//p[@class='feeds']/a/@href") == links
     assert page.xpath("//link[@rel='alternate']/@type") == [
         "application/atom+xml",
         "application/feed+json",
+        "application/rss+xml",
     ]
-    assert page.xpath("//link[@rel='alternate']/@href") == [f"{feeds}.atom", f"{feeds}.json"]
+    assert page.xpath("//link[@rel='alternate']/@href") == links
 
 
 def test_index_page_lists_stories_newest_first() -> None:
@@ -405,11 +407,23 @@ def test_index_page_lists_stories_newest_first() -> None:
         (ICE_STORY.title, f"https://wirefeed.example/stories/{ICE}"),
         (CHENNAI_STORY.title, "https://wirefeed.example/stories/0f9e8d7c6b5a"),
     ]
-    # each story's time is in its own zone: Chicago, then Kolkata (06:30 UTC is noon there)
+    # each story's time is in its own zone, named: Chicago, then Kolkata (06:30 UTC is noon
+    # there); and who reported it
     assert [r.xpath("normalize-space(div[@class='meta'])") for r in rows] == [
-        "4 updates · last at 4:12 p.m.",
-        "1 update · last at noon",
+        "4 updates · last at 4:12 p.m. CST · from Lakeshore Wire, Prairie News & Wire",
+        "1 update · last at noon IST · from coastal",
     ]
+    # each story's lede
+    assert [r.xpath("normalize-space(div[@class='lede'])")[:30] for r in rows] == [
+        "An ice storm has left hundreds",
+        "Flights resumed at noon after ",
+    ]
+
+
+def test_a_lede_that_is_only_an_update_again_is_not_shown_twice() -> None:
+    page = lxml.html.fromstring(story_page(CHENNAI_STORY, CTX))
+    assert page.xpath("//div[@class='lede']") == []
+    assert "Flights resumed at noon" in page.xpath("string(//section[@class='update'])")
 
 
 # -- the validators catch what they claim to --------------------------------------------------

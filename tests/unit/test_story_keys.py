@@ -18,7 +18,12 @@ from ingest.normalize import normalize
 from ingest.similar import (
     JOIN_THRESHOLD,
     NAME_BOOST,
+    PROFILE_TERMS,
+    Profile,
     SimilarityPolicy,
+    capped,
+    choose,
+    contribution,
     names,
     score,
     top_terms,
@@ -351,24 +356,86 @@ def test_top_terms_are_the_heaviest_ties_by_name() -> None:
 
 POLICY = SimilarityPolicy(threshold=0.3, half_life_hours=24, window_hours=48)
 ITEM = {"brenton": 4.0, "warehouse": 2.0, "fire": 1.0, "smoke": 1.0}
+HOUR = 3_600_000
+T = 1_000 * HOUR  # the item's own time; stories are placed around it
+
+
+def story(centroid: dict[str, float], first_h: float = 0.0, last_h: float | None = None) -> Profile:
+    last = first_h if last_h is None else last_h
+    return Profile(centroid, T + int(first_h * HOUR), T + int(last * HOUR))
 
 
 @pytest.mark.parametrize(
-    ("profile", "age", "expected"),
+    ("profile", "expected"),
     [
-        pytest.param(ITEM, 0.0, 1.0, id="all-covered"),
-        pytest.param({"fire", "smoke"}, 0.0, 0.25, id="common-words-weigh-little"),
-        pytest.param({"brenton"}, 0.0, 0.5, id="a-name-weighs-much"),
-        pytest.param(ITEM, 24.0, 0.5, id="one-half-life"),
-        pytest.param(ITEM, 48.0, 0.25, id="end-of-window"),
-        pytest.param(ITEM, 48.5, 0.0, id="closed-after-the-window"),
-        pytest.param(ITEM, -2.0, 1.0, id="future-story-is-not-boosted"),
-        pytest.param(set(), 0.0, 0.0, id="empty-profile"),
+        pytest.param(story(ITEM), 1.0, id="the-same-words"),
+        pytest.param(story({"fire": 1.0, "smoke": 1.0}), 2 / 22**0.5 / 2**0.5, id="common-words"),
+        pytest.param(story({"brenton": 1.0}), 4 / 22**0.5, id="a-name-weighs-much"),
+        pytest.param(story(ITEM, -24.0), 0.5, id="one-half-life-after-its-last-entry"),
+        pytest.param(story(ITEM, 24.0), 0.5, id="one-half-life-before-its-first-entry"),
+        pytest.param(story(ITEM, -10.0, 10.0), 1.0, id="within-its-span"),
+        pytest.param(story(ITEM, -48.0), 0.25, id="end-of-window"),
+        pytest.param(story(ITEM, -48.5), 0.0, id="closed-after-the-window"),
+        pytest.param(story({}), 0.0, id="empty-profile"),
     ],
 )
-def test_score(profile: set[str] | dict[str, float], age: float, expected: float) -> None:
-    assert score(ITEM, profile, age, POLICY) == pytest.approx(expected)
+def test_score(profile: Profile, expected: float) -> None:
+    assert score(ITEM, profile, T, POLICY) == pytest.approx(expected)
+
+
+def test_the_score_is_symmetric() -> None:
+    a, b = {"dam": 2.0, "spillway": 1.0, "kellerton": 3.0}, {"dam": 1.0, "library": 2.0}
+    assert score(a, story(b), T, POLICY) == pytest.approx(score(b, story(a), T, POLICY))
+
+
+def test_a_story_does_not_pull_harder_as_it_grows() -> None:
+    """The old profile (every entry's terms) covered more of any item the more entries it
+    had; a centroid is about what its entries keep saying, capped at PROFILE_TERMS terms."""
+    dam = {"kellerton": 3.0, "dam": 2.0, "spillway": 1.0}
+    library = {"library": 3.0, "weekend": 2.0, "hour": 1.0, "kellerton": 0.5}
+    centroid: dict[str, float] = {}
+    scores = []
+    for n in range(200):
+        extra = {f"detail{n}": 1.0, f"witness{n}": 1.0}
+        for term, weight in contribution({**dam, **extra}, T, T, 48.0).items():
+            centroid[term] = centroid.get(term, 0.0) + weight
+        centroid = capped(centroid)
+        scores.append(score(library, story(centroid), T, POLICY))
+    assert len(centroid) <= PROFILE_TERMS
+    # However many entries, no more than the pull of what they all say (the dam story's core).
+    assert max(scores) <= score(library, story(dam), T, POLICY) + 1e-9 < POLICY.threshold
+
+
+def test_recent_entries_outweigh_old_ones() -> None:
+    assert contribution({"a": 1.0}, T + 48 * HOUR, T, 48.0)["a"] == pytest.approx(2.0)
+    assert contribution({"a": 3.0, "b": 4.0}, T, T, 48.0) == pytest.approx({"a": 0.6, "b": 0.8})
+
+
+@pytest.mark.parametrize(
+    ("scored", "expected"),
+    [
+        pytest.param([("a", 0.5), ("b", 0.2)], ("a", 0.5), id="best"),
+        pytest.param([("a", 0.2)], (None, 0.2), id="below-the-bar"),
+        pytest.param([("b", 0.5), ("a", 0.5)], ("a", 0.5), id="ties-by-id"),
+        pytest.param([], (None, 0.0), id="nothing"),
+    ],
+)
+def test_choose(scored: list[tuple[str, float]], expected: tuple[str | None, float]) -> None:
+    assert choose(scored, POLICY) == expected
+
+
+def test_choose_wants_a_margin_over_the_runner_up() -> None:
+    policy = SimilarityPolicy(threshold=0.3, margin=0.1)
+    assert choose([("a", 0.5), ("b", 0.45)], policy) == (None, 0.5)
+    assert choose([("a", 0.5), ("b", 0.35)], policy) == ("a", 0.5)
+
+
+def test_a_headline_alone_has_a_lower_bar() -> None:
+    policy = SimilarityPolicy(threshold=0.3, short_threshold=0.1)
+    assert policy.threshold_for(6) == pytest.approx(0.1)
+    assert policy.threshold_for(15) == pytest.approx(0.2)
+    assert policy.threshold_for(40) == pytest.approx(0.3)
 
 
 def test_an_item_without_terms_scores_nothing() -> None:
-    assert score({}, {"fire"}, 0.0, POLICY) == 0.0
+    assert score({}, story({"fire": 1.0}), T, POLICY) == 0.0

@@ -12,7 +12,8 @@ The file is YAML::
       - id: wire-a              # [a-z0-9][a-z0-9._-]*, unique
         url: https://example.org/wire.xml
         title: Wire A
-        kind: auto              # auto | rss | atom | jsonfeed | ninjs
+        kind: auto              # auto | rss | atom | jsonfeed | ninjs | newsml
+        ninjs_version: "2.1"    # optional: the ninjs schema every document must conform to
         interval: 60            # seconds between polls, >= 1: the base of the schedule
         min_interval: 30        # adaptive polling stays within these bounds; by default
         max_interval: 240       #   [interval, 4 x interval]
@@ -39,7 +40,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-KINDS = ("auto", "rss", "atom", "jsonfeed", "ninjs")
+KINDS = ("auto", "rss", "atom", "jsonfeed", "ninjs", "newsml")
+NINJS_VERSIONS = (
+    "1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "2.0", "2.1", "2.2", "3.0", "3.1",
+    "1.x-dev", "2.x-dev",
+)  # fmt: skip
+"""The ninjs schemas wirefeed ships (ingest/parse/schemas), for ``ninjs_version``."""
 _ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _TAG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
@@ -56,6 +62,7 @@ _FIELDS = (
     "timezone",
     "tags",
     "headers",
+    "ninjs_version",
 )
 ADAPTIVE_SPAN = 4.0
 """Without explicit bounds, adaptive polling may slow a source down to this many intervals."""
@@ -84,6 +91,7 @@ class Source:
     timezone: str = "UTC"
     tags: tuple[str, ...] = ()
     headers: Mapping[str, str] = field(default_factory=dict)
+    ninjs_version: str | None = None
 
     @property
     def interval_bounds(self) -> tuple[float, float]:
@@ -294,6 +302,7 @@ class _SourceChecker:
             timezone=self._timezone(raw.get("timezone", "UTC")),
             tags=self._tags(raw.get("tags", [])),
             headers=self._headers(raw.get("headers", {})),
+            ninjs_version=self._ninjs_version(raw.get("ninjs_version")),
         )
         self._check_bounds(source)
         return None if self.problems else source
@@ -335,6 +344,15 @@ class _SourceChecker:
             self.fail("kind", "must be one of " + ", ".join(KINDS), value)
             return "auto"
         return str(value)
+
+    def _ninjs_version(self, value: object) -> str | None:
+        if value is None:
+            return None
+        text = str(value) if isinstance(value, str | float) else value
+        if text not in NINJS_VERSIONS:
+            self.fail("ninjs_version", "must be one of " + ", ".join(NINJS_VERSIONS), value)
+            return None
+        return str(text)
 
     def _interval(self, value: object) -> float:
         seconds = _finite(value)

@@ -68,6 +68,15 @@ class RawEntry:
     slugline: str | None = None
     links: tuple[str, ...] = ()
     """Native ids of items this one belongs with (ninjs ``associations``)."""
+    embargoed: datetime | None = None
+    """Not to be published before this time (ninjs ``embargoed``/``embargoedUntil``, NewsML-G2
+    ``<embargoed>``); ``None`` when the item is free to publish."""
+    located: str | None = None
+    """Where the news happened, as the wire says (NewsML-G2 ``located``, ninjs ``located``)."""
+    subjects: tuple[str, ...] = ()
+    """Subject names the wire gave (NewsML-G2 ``subject``, ninjs ``subjects``)."""
+    signals: tuple[str, ...] = ()
+    """Processing signals (NewsML-G2 ``signal`` qcodes, e.g. ``update``, ``correction``)."""
 
 
 @dataclass(frozen=True, slots=True)

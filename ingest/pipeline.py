@@ -205,7 +205,7 @@ def _read(
     """Parse and normalize one document (CPU only: runs in a thread)."""
     # The document's own URL is the base for its relative links (RFC 3986 5.1.3).
     headers = {"content-location": result.url, **result.headers}
-    feed = parse(result.body, headers, source.kind)
+    feed = parse(result.body, headers, source.kind, ninjs_version=source.ninjs_version)
     items, skipped = _normalize_all(feed, source, result.url, now, policy.max_entries)
     return feed, items, skipped
 

@@ -47,6 +47,7 @@ def routes() -> list[Route]:
         Route("/admin/entries/{entry_id:str}/kill", _guard(_kill), methods=["POST"]),
         Route("/admin/entries/{entry_id:str}/correct", _guard(_correct), methods=["POST"]),
         Route("/admin/sources", _guard(_sources, body=False), methods=["GET"]),
+        Route("/admin/held", _guard(_held, body=False), methods=["GET"]),
     ]
 
 
@@ -206,6 +207,25 @@ async def _sources(
                 "consecutive_failures": statuses[s.id].consecutive_failures,
             }
             for s in sources
+        ]
+    }
+
+
+async def _held(
+    request: Request, data: dict[str, Any], store: RedisStore, now: datetime
+) -> dict[str, Any]:
+    """Items held under embargo (see ingest.embargo), soonest release first."""
+    return {
+        "held": [
+            {
+                "source": h.source_id,
+                "identity": h.item.identity,
+                "title": h.item.title,
+                "url": h.item.url,
+                "until": h.until.isoformat(),
+                "state": "held",
+            }
+            for h in await store.embargoes.held()
         ]
     }
 

@@ -28,6 +28,13 @@ EVENTS = f"{PREFIX}:events"
 WORKERS = f"{PREFIX}:workers"
 """Sorted set: worker id -> last heartbeat (ms), so ops can see which workers are alive."""
 
+EMBARGO_DUE = f"{PREFIX}:{{embargo}}:due"
+"""Sorted set: "SOURCE\x1fIDENTITY" -> embargo end (ms): held items, soonest first. Shares
+its hash tag with EMBARGO_HELD so the release script touches one slot."""
+
+EMBARGO_HELD = f"{PREFIX}:{{embargo}}:held"
+"""Hash: "SOURCE\x1fIDENTITY" -> the held Item as JSON, published when its embargo ends."""
+
 
 def source_config(source_id: str) -> str:
     """String: the source's settings as JSON, written by whoever loaded the sources file."""

@@ -136,6 +136,8 @@ class Item:
     """For a section of a rolling article: the article's headline, the story's newest news."""
     article_intro: str | None = None
     """For a section of a rolling article: the article's intro, the story's lede."""
+    embargoed: datetime | None = None
+    """Not to be published before this time (UTC); see :mod:`ingest.embargo`."""
 
     @property
     def killed(self) -> bool:
@@ -401,6 +403,8 @@ class IngestReport:
     blocked: int = 0
     expired: int = 0
     """Items dated before the retention window, not taken."""
+    held: int = 0
+    """Items embargoed past the time of the poll: held until their embargo ends."""
     skipped: int = 0
     error: str | None = None
     stories: tuple[str, ...] = ()

@@ -7,6 +7,7 @@
         | fetch      conditional GET, redirects, limits            -> FetchResult (200 / 304)
         | parse      bytes + headers -> ParsedFeed                 (skipped: body unchanged)
         | normalize  each RawEntry -> Item                         (a bad entry is skipped, counted)
+        | embargo    items embargoed past now are held, not stored (ingest.embargo)
         | dedupe     Item + Known -> NEW / UPDATE / UNCHANGED
         | assign     NEW / UPDATE -> story
         | store      idempotent writes; the identity record last
@@ -45,7 +46,7 @@ from ingest.parse import parse
 from ingest.planner import Lookup, plan
 from ingest.politeness import HostGate
 from ingest.similar import SimilarityPolicy
-from ingest.store import Store
+from ingest.store import RedisStore, Store
 from ingest.stories import StoryEvidence
 
 
@@ -157,9 +158,11 @@ async def _fetched(
     if collided:  # ids that collide once are not trusted again for this source
         status = replace(status, ids_unreliable=1)
     items = await _articles(source, items, store, now)
-    stored = await _store_items(source, items, store=store, now=now, policy=policy)
+    free = await store.hold_embargoed(items, now)
+    stored = await _store_items(source, free, store=store, now=now, policy=policy)
     report = replace(
         stored,
+        held=len(items) - len(free),
         http_status=result.status,
         entries=len(feed.entries),
         skipped=stored.skipped + skipped,
@@ -258,6 +261,28 @@ async def _store_items(
             )
         ),
     )
+
+
+async def release_embargoed(
+    store: RedisStore, *, now: datetime, policy: IngestPolicy | None = None, limit: int = 100
+) -> list[IngestReport]:
+    """Publish the held items whose embargo is over at ``now``, through the same store path
+    as a poll's (dedupe | assign | store), one report per source. Any number of workers may
+    call this at once: each held item is handed to exactly one of them."""
+    policy = policy or IngestPolicy()
+    due = await store.embargoes.take_due(now, limit)
+    if not due:
+        return []
+    by_source: dict[str, list[Item]] = {}
+    for held in due:
+        by_source.setdefault(held.source_id, []).append(replace(held.item, embargoed=None))
+    sources = {s.id: s for s in await store.get_sources(list(by_source))}
+    reports = []
+    for source_id, items in by_source.items():
+        source = sources.get(source_id) or Source(id=source_id, url="http://removed.invalid/")
+        reports.append(await _store_items(source, items, store=store, now=now, policy=policy))
+    await store.embargoes.done(due)
+    return reports
 
 
 async def _articles(

@@ -30,6 +30,7 @@ from ingest import keys
 from ingest.codec import entry_of, status_changes, status_fields, status_of
 from ingest.dedupe import DedupePolicy, Evidence, decide
 from ingest.editing import Editing
+from ingest.embargo import RedisEmbargoes, split
 from ingest.index import RedisIndex, Retention
 from ingest.model import (
     Action,
@@ -143,6 +144,7 @@ class Store(Protocol):
     async def get_sources(self, source_ids: Iterable[str] | None = None) -> list[Source]: ...
     async def recent_stories(self, limit: int, *, entries: int = 10) -> list[Story]: ...
     async def story(self, story_id: str, *, entries: int = 200) -> Story | None: ...
+    async def hold_embargoed(self, items: Sequence[Item], now: datetime) -> list[Item]: ...
 
 
 class RedisStore(RedisReader, Editing):
@@ -166,6 +168,7 @@ class RedisStore(RedisReader, Editing):
         self._kill_entry = client.register_script(_KILL_ENTRY)
         self._touch_story = client.register_script(_TOUCH_STORY)
         self._arrive = client.register_script(_ARRIVE)
+        self.embargoes = RedisEmbargoes(client)
 
     @classmethod
     def from_settings(cls, client: aioredis.Redis, settings: Settings) -> RedisStore:
@@ -180,6 +183,18 @@ class RedisStore(RedisReader, Editing):
         )
 
     # -- ingest side -------------------------------------------------------------------------
+
+    async def hold_embargoed(self, items: Sequence[Item], now: datetime) -> list[Item]:
+        """Hold the items embargoed past ``now`` (see :mod:`ingest.embargo`) and return the
+        others; a free version of a held item lifts its hold. Idempotent."""
+        free, held = split(items, now)
+        await self.embargoes.hold(held)
+        by_source: dict[str, list[str]] = {}
+        for item in free:
+            by_source.setdefault(item.source_id, []).append(item.identity)
+        for source_id, identities in by_source.items():
+            await self.embargoes.lift(source_id, identities)
+        return free
 
     async def evidence(self, source_id: str, items: Sequence[Item]) -> list[Evidence]:
         """What the dedupe decision needs for each of ``items`` (see :mod:`ingest.index`)."""

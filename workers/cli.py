@@ -10,6 +10,7 @@
     wirefeed sources status [--json]  every source's state, last error and next poll
     wirefeed entries kill ID [--reason R]   withdraw an entry from every feed, for good
     wirefeed entries correct ID [--note N]  flag an entry as corrected
+    wirefeed entries held                   items held under embargo, soonest first
     wirefeed stories show|rename|merge|split|pin ...   editors' overrides of a story
 """
 

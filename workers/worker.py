@@ -17,6 +17,8 @@ source twice at once.
                     status writes and one script call that reschedules them all (each lands
                     only while its lease is ours); the lease covers the source until then
     every TICK s    pump
+    every EMBARGO_TICK s  publish held items whose embargo is over (ingest.embargo): any
+                    live worker does it, each item goes to one of them
     every lease/3   renew the leases of queued and running claims
     every 10 s      heartbeat into the workers set
     every 10 min    retention: stories past the window leave the index
@@ -46,7 +48,7 @@ from ingest.fetch import FetchLimits, HttpFetcher
 from ingest.guard import AddressPolicy
 from ingest.health import HealthPolicy
 from ingest.model import IngestReport, SourceStatus
-from ingest.pipeline import IngestPolicy, ingest_source
+from ingest.pipeline import IngestPolicy, ingest_source, release_embargoed
 from ingest.politeness import RedisHostGate
 from ingest.similar import SimilarityPolicy
 from ingest.store import RedisStore
@@ -56,6 +58,8 @@ from workers.timing import TimingPolicy, next_delay
 log = logging.getLogger("wirefeed.worker")
 
 TICK_SECONDS = 0.5
+EMBARGO_TICK_SECONDS = 0.25
+"""Held items are published within this much (plus a store round trip) of their time."""
 HEARTBEAT_SECONDS = 10.0
 MAINTENANCE_SECONDS = 600.0
 FLUSH_DELAY = 0.01
@@ -151,6 +155,14 @@ class Worker:
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
         scheduler.add_job(
             self.pump, "interval", seconds=TICK_SECONDS, next_run_time=now, id="pump", **common
+        )
+        scheduler.add_job(
+            self.release,
+            "interval",
+            seconds=EMBARGO_TICK_SECONDS,
+            next_run_time=now,
+            id="embargoes",
+            **common,
         )
         scheduler.add_job(
             self.renew, "interval", seconds=self.settings.lease_seconds / 3, id="renew", **common
@@ -287,6 +299,18 @@ class Worker:
                 log.warning("source %s: %s", claim.source_id, reason)
             elif not landed:
                 log.warning("source %s: lease lost before rescheduling", claim.source_id)
+
+    async def release(self) -> None:
+        """Publish held items whose embargo is over."""
+        try:
+            reports = await release_embargoed(
+                self.store, now=datetime.now(UTC), policy=self.ingest_policy
+            )
+        except Exception:  # Redis briefly unreachable: the next tick tries again
+            log.exception("releasing embargoed items failed")
+            return
+        for report in reports:
+            log.info("source %s: %d embargoed items published", report.source_id, report.new)
 
     async def renew(self) -> None:
         """Extend the leases of claims still queued or running."""

@@ -44,7 +44,7 @@ from feeds.cache import RenderCache, Rendered
 from feeds.push import Event, EventHub, sse_stream
 from feeds.queries import FORMATS, FeedSpec, build
 from feeds.render.context import Context
-from feeds.render.doc import FeedDoc
+from feeds.render.doc import FeedDoc, urn
 from feeds.render.jsonfeed import JSONFEED_TYPE, jsonfeed
 from feeds.render.page import index_page, story_page
 from feeds.render.xml import ATOM_TYPE, RSS_TYPE, atom, rss
@@ -254,15 +254,18 @@ async def events(request: Request) -> Response:
     def describe(event: Event) -> dict[str, object]:
         if event.kind == "config":
             return {"kind": "config"}
-        return {
+        described: dict[str, object] = {
             "story": event.story,
-            "kind": event.kind,
+            "kind": "killed" if event.kind == "kill" else event.kind,
             "entry": event.entry,
             "page": ctx.story_page(event.story),
             "feeds": {ext: ctx.story_feed(event.story, ext) for ext in FORMATS},
             "sources": list(event.sources),
             "topics": topics(event, ctx, hub.tags),
         }
+        if event.kind == "kill":  # what the tombstones in the feeds name (RFC 6721 ref)
+            described["deleted"] = urn("entry", event.entry)
+        return described
 
     stream = sse_stream(hub, describe, request.headers.get("last-event-id"))
     return StreamingResponse(

@@ -116,6 +116,18 @@ def tombstone(entry_id: str) -> str:
     return f"{PREFIX}:tomb:{entry_id}"
 
 
+def story_deleted(story_id: str) -> str:
+    """Sorted set (expires with tombstones): entry id -> when it was killed (ms): the
+    RFC 6721 deleted-entry tombstones of the story's feeds, within the tombstone window."""
+    return f"{PREFIX}:{{story:{story_id}}}:deleted"
+
+
+def source_deleted(source_id: str) -> str:
+    """Sorted set (expires with tombstones): "STORY:ENTRY" -> when it was killed (ms): the
+    deleted-entry tombstones of the source's feeds."""
+    return f"{PREFIX}:source:{source_id}:deleted"
+
+
 def story_also(story_id: str) -> str:
     """Hash: "ENTRY\x1fSOURCE" -> URL: other sources that carried an entry ("also reported
     by"). One field per pair, so concurrent additions never overwrite each other."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -18,7 +19,7 @@ from config.sources import Source
 from ingest import keys
 from ingest.codec import story_of
 from ingest.errors import StoreError
-from ingest.model import Entry, Story
+from ingest.model import Entry, Story, from_ms
 
 
 class RedisReader:
@@ -134,6 +135,15 @@ class RedisReader:
             pipe.hget(keys.story_entries(sid), eid)
         raws = await self._call(pipe.execute()) if refs else []
         return [Entry.from_json(raw) for raw in raws if raw]
+
+    async def deleted(
+        self, *, story_id: str | None = None, source_id: str | None = None, limit: int = 100
+    ) -> list[tuple[str, datetime]]:
+        """Entries killed from a story's (or a source's) feed within the tombstone window:
+        (entry id, when), newest kill first. What RFC 6721 tombstones are rendered from."""
+        key = keys.story_deleted(story_id) if story_id else keys.source_deleted(source_id or "")
+        found = await self._call(self._r.zrevrange(key, 0, limit - 1, withscores=True))
+        return [(str(m).rsplit(":", 1)[-1], from_ms(score)) for m, score in found]
 
     async def source_entry_count(self, source_id: str) -> int:
         count: int = await self._call(self._r.zcard(keys.source_entries(source_id)))

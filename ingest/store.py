@@ -570,6 +570,11 @@ class RedisStore(RedisReader, Editing):
             pipe.set(
                 keys.identity(source_id, identity), dead.to_json(), px=self.retention.tombstones_ms
             )
+        if sid and removed is not None:  # tombstones for downstream copies (RFC 6721)
+            self._queue_deleted(pipe, keys.story_deleted(sid), entry_id, to_ms(now))
+            for source_id in dict.fromkeys(reporters):
+                member = f"{sid}:{entry_id}"
+                self._queue_deleted(pipe, keys.source_deleted(source_id), member, to_ms(now))
         for source_id in reporters:  # out of every source feed that listed it
             pipe.zrem(keys.source_entries(source_id), f"{sid}:{entry_id}")
             pipe.zrem(keys.source_arrivals(source_id), f"{sid}:{entry_id}")
@@ -578,6 +583,13 @@ class RedisStore(RedisReader, Editing):
             pipe.incr(keys.REVISION)
             self._event(pipe, sid, "kill", entry_id, *reporters)
         await self._call(pipe.execute())
+
+    def _queue_deleted(self, pipe: Any, key: str, member: str, now_ms: int) -> None:
+        """Record a kill in a feed's tombstone set, dropping those past the window."""
+        window = self.retention.tombstones_ms
+        pipe.zadd(key, {member: now_ms})
+        pipe.zremrangebyscore(key, "-inf", now_ms - window)
+        pipe.pexpire(key, window)
 
     async def correct(self, entry_id: str, *, note: str | None, now: datetime) -> bool:
         """An editor's correction flag on an entry: republished with a new updated time and

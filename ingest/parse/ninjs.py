@@ -49,12 +49,16 @@ def parse_document(doc: Any, version: str | None = None) -> ParsedFeed:
     entries, warnings, versions = [], [], []
     for index, item in enumerate(items):
         try:
-            versions.append(conform(item, version).version)
+            found = conform(item, version)
         except NinjsInvalid as exc:
             if len(items) == 1:
                 raise ParseError(str(exc)) from None
             warnings.append(f"item {index}: {exc}; skipped")
             continue
+        versions.append(found.version)
+        if found.mixed:
+            fields = ", ".join(found.mixed)
+            warnings.append(f"item {index}: fields of other ninjs versions read too: {fields}")
         if not isinstance(item, dict) or not clean_str(item.get("uri")):
             warnings.append(f"item {index}: no 'uri', skipped")
             continue

@@ -10,6 +10,10 @@ sometimes wrong), so:
 - otherwise the document is read as the newest released version it conforms to, then the
   development drafts; if it conforms to none, the error reported is the one of the schema it
   comes closest to (fewest errors, newest first on a tie).
+- One leniency, for unpinned documents only: wires mix field names of two versions (1.x
+  ``body_text`` beside 2.x ``headlines``). A document whose only faults against its closest
+  schema are top-level fields that another ninjs version defines is read, with a warning
+  naming them (``Conformance.mixed``). A field no version defines is still refused.
 
 Every refusal names the version, the field (as a JSON path) and the rule that failed.
 """
@@ -17,6 +21,7 @@ Every refusal names the version, the field (as a JSON path) and the rule that fa
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -82,6 +87,8 @@ class Conformance:
     """The version a document was read as."""
 
     version: str
+    mixed: tuple[str, ...] = ()
+    """Top-level fields of other ninjs versions that the document mixed in (unpinned only)."""
 
 
 def conform(doc: Any, pinned: str | None = None) -> Conformance:
@@ -92,17 +99,60 @@ def conform(doc: Any, pinned: str | None = None) -> Conformance:
         if error is not None:
             raise NinjsInvalid(f"ninjs {pinned}: {_describe(error)}")
         return Conformance(pinned)
-    closest: tuple[int, str, ValidationError] | None = None
+    closest: tuple[int, str, list[ValidationError]] | None = None
     for version in VERSIONS:
         errors = list(_validator(version).iter_errors(doc))
         if not errors:
             return Conformance(version)
         if closest is None or len(errors) < closest[0]:
-            closest = (len(errors), version, _best(errors))
+            closest = (len(errors), version, errors)
     assert closest is not None
-    count, version, error = closest
+    count, version, errors = closest
+    mixed = _mixed_fields(doc)
+    if mixed:
+        return Conformance(version, mixed)
+    error = _best(errors)
     more = f" (and {count - 1} more)" if count > 1 else ""
     raise NinjsInvalid(f"conforms to no ninjs schema; as ninjs {version}: {_describe(error)}{more}")
+
+
+def _mixed_fields(doc: Any) -> tuple[str, ...]:
+    """For a document that mixes versions: the fields that its closest versions lack, if
+    every field on its own conforms to some ninjs version that defines it; () otherwise.
+    A field no version defines, or a value wrong in every version that defines it, leaves
+    the document refused."""
+    if not isinstance(doc, dict) or "uri" not in doc:
+        return ()
+    newest = VERSIONS[0]
+    for name, value in doc.items():
+        if name == "uri":
+            continue
+        alone = {"uri": doc["uri"], name: value}
+        if not any(_defines(v, name) and _validator(v).is_valid(alone) for v in VERSIONS):
+            return ()
+    return tuple(sorted(k for k in doc if not _defines(newest, k)))
+
+
+def _defines(version: str, name: str) -> bool:
+    names, patterns = _fields(version)
+    return name in names or any(p.search(name) for p in patterns)
+
+
+@cache
+def _fields(version: str) -> tuple[frozenset[str], tuple[re.Pattern[str], ...]]:
+    """The top-level field names and name patterns ninjs ``version`` defines."""
+    schema = _schema(SCHEMAS[version])
+    holders = [schema] + [
+        d
+        for d in schema.get("$defs", {}).values()
+        if isinstance(d, dict) and "uri" in d.get("properties", {})
+    ]
+    names: set[str] = set()
+    patterns: list[re.Pattern[str]] = []
+    for holder in holders:
+        names.update(holder.get("properties", {}))
+        patterns += [re.compile(p) for p in holder.get("patternProperties", {})]
+    return frozenset(names), tuple(patterns)
 
 
 def _first_error(version: str, doc: Any) -> ValidationError | None:

@@ -36,6 +36,12 @@ EMBARGO_HELD = f"{PREFIX}:{{embargo}}:held"
 """Hash: "SOURCE\x1fIDENTITY" -> the held Item as JSON, published when its embargo ends."""
 
 
+def folder_claim(source_id: str, file_key: str) -> str:
+    """String (expires after the claim lease): a worker took this drop-folder file (name,
+    size, mtime), so no other worker ingests it at the same time."""
+    return f"{PREFIX}:folder:{source_id}:{_digest(file_key)}"
+
+
 def source_config(source_id: str) -> str:
     """String: the source's settings as JSON, written by whoever loaded the sources file."""
     return f"{PREFIX}:{{src:{source_id}}}:config"

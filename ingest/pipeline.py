@@ -263,6 +263,38 @@ async def _store_items(
     )
 
 
+async def ingest_document(
+    source: Source,
+    body: bytes,
+    *,
+    store: Store,
+    now: datetime,
+    policy: IngestPolicy | None = None,
+    headers: dict[str, str] | None = None,
+    base_url: str | None = None,
+) -> IngestReport:
+    """The same path for a document already in hand (a drop-folder file, a WebSub content
+    distribution): parse | normalize | embargo | dedupe | assign | store. Idempotent.
+
+    Raises :class:`ParseError` when the document is unusable; the caller records it (a
+    folder moves the file to ``failed/``). The source's status is not touched.
+    """
+    policy = policy or IngestPolicy()
+    result = FetchResult(url=base_url or source.url, status=200, headers=headers or {}, body=body)
+    feed, items, skipped = await asyncio.to_thread(_read, source, result, now, policy)
+    items, _collided = repair_identities(items, distrust=False, keep=frozenset())
+    items = await _articles(source, items, store, now)
+    free = await store.hold_embargoed(items, now)
+    stored = await _store_items(source, free, store=store, now=now, policy=policy)
+    return replace(
+        stored,
+        held=len(items) - len(free),
+        http_status=200,
+        entries=len(feed.entries),
+        skipped=stored.skipped + skipped,
+    )
+
+
 async def release_embargoed(
     store: RedisStore, *, now: datetime, policy: IngestPolicy | None = None, limit: int = 100
 ) -> list[IngestReport]:

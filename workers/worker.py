@@ -45,6 +45,7 @@ from config.sources import Source, StoryRule
 from ingest import keys
 from ingest.dedupe import DedupePolicy
 from ingest.fetch import FetchLimits, HttpFetcher
+from ingest.folder import ingest_folder
 from ingest.guard import AddressPolicy
 from ingest.health import HealthPolicy
 from ingest.model import IngestReport, SourceStatus
@@ -234,16 +235,7 @@ class Worker:
 
     async def _process(self, job: _Job) -> None:
         try:
-            report = await ingest_source(
-                job.source,
-                fetcher=self.fetcher,
-                store=self.store,
-                now=datetime.now(UTC),
-                policy=self.ingest_policy,
-                gate=self.gate,
-                status=job.status,
-                save_status=False,
-            )
+            report = await self._poll(job)
             self.polls += 1
             _log(report)
             self._finished.append((job, report))
@@ -256,6 +248,27 @@ class Worker:
             self._fill()
             if self._low() and not (self._claiming or self._drained or self._stopping):
                 self._spawn(self._claim_while_low())
+
+    async def _poll(self, job: _Job) -> IngestReport:
+        if job.source.kind == "folder":  # a drop folder: scanned, not fetched
+            return await ingest_folder(
+                job.source,
+                store=self.store,
+                client=self._client,
+                now=datetime.now(UTC),
+                policy=self.ingest_policy,
+                status=job.status,
+            )
+        return await ingest_source(
+            job.source,
+            fetcher=self.fetcher,
+            store=self.store,
+            now=datetime.now(UTC),
+            policy=self.ingest_policy,
+            gate=self.gate,
+            status=job.status,
+            save_status=False,
+        )
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(work)

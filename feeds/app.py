@@ -39,7 +39,7 @@ from starlette.responses import (
 from starlette.routing import Route
 
 from config.settings import Settings
-from feeds import admin
+from feeds import admin, callback
 from feeds.cache import RenderCache, Rendered
 from feeds.push import Event, EventHub, sse_stream
 from feeds.queries import FORMATS, FeedSpec, build
@@ -72,6 +72,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/events", events, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             *admin.routes(),
+            *callback.routes(),
         ],
         lifespan=_lifespan(settings),
         exception_handlers={StoreError: _store_unavailable},

@@ -36,6 +36,16 @@ EMBARGO_HELD = f"{PREFIX}:{{embargo}}:held"
 """Hash: "SOURCE\x1fIDENTITY" -> the held Item as JSON, published when its embargo ends."""
 
 
+WEBSUB_LEASES = f"{PREFIX}:websub:leases"
+"""Sorted set: source id -> when its WebSub subscription's lease ends (ms): what to renew."""
+
+
+def websub_subscription(source_id: str) -> str:
+    """Hash: the source's WebSub subscription (hub, topic, callback token, secret, state,
+    lease end). The secret never leaves Redis and the subscriber."""
+    return f"{PREFIX}:websub:sub:{source_id}"
+
+
 def folder_claim(source_id: str, file_key: str) -> str:
     """String (expires after the claim lease): a worker took this drop-folder file (name,
     size, mtime), so no other worker ingests it at the same time."""

@@ -405,6 +405,9 @@ class IngestReport:
     """Items dated before the retention window, not taken."""
     held: int = 0
     """Items embargoed past the time of the poll: held until their embargo ends."""
+    hubs: tuple[str, ...] = ()
+    """WebSub hubs the document advertised (ingest.discovery), and the topic to subscribe to."""
+    topic: str | None = None
     skipped: int = 0
     error: str | None = None
     stories: tuple[str, ...] = ()

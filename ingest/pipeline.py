@@ -29,6 +29,7 @@ from datetime import datetime
 from config.sources import Source, StoryRule
 from ingest import freshness, health, rolling
 from ingest.dedupe import DedupePolicy, repair_identities
+from ingest.discovery import Discovery, discover
 from ingest.errors import EntryError, FetchError, FetchHTTPError, ParseError
 from ingest.fetch import Fetcher
 from ingest.health import HealthPolicy
@@ -160,9 +161,12 @@ async def _fetched(
     items = await _articles(source, items, store, now)
     free = await store.hold_embargoed(items, now)
     stored = await _store_items(source, free, store=store, now=now, policy=policy)
+    found = _discovered(result)
     report = replace(
         stored,
         held=len(items) - len(free),
+        hubs=found.hubs if found else (),
+        topic=found.topic if found else None,
         http_status=result.status,
         entries=len(feed.entries),
         skipped=stored.skipped + skipped,
@@ -330,6 +334,13 @@ async def _articles(
         for section in sections.get(item.identity, ())
     ]
     return rolling.expand(items, source.timezone, now) + withdrawn
+
+
+def _discovered(result: FetchResult) -> Discovery | None:
+    """The WebSub hubs the answer advertises, if it mentions one at all (cheap to rule out)."""
+    if "hub" not in result.headers.get("link", "") and b"hub" not in result.body[:65536]:
+        return None
+    return discover(result.url, result.headers, result.body)
 
 
 def _normalize_all(

@@ -20,6 +20,10 @@ source twice at once.
     every EMBARGO_TICK s  publish held items whose embargo is over (ingest.embargo): any
                     live worker does it, each item goes to one of them
     every lease/3   renew the leases of queued and running claims
+    every 30 s      renew WebSub subscriptions near the end of their lease (ingest.subscriber);
+                    after a poll that found a hub, subscribe (only with WIREFEED_PUBLIC_URL,
+                    where hubs reach our callback); a source with an active subscription is
+                    polled at its slowest bound, a hub that misses news goes back to polling
     every 10 s      heartbeat into the workers set
     every 10 min    retention: stories past the window leave the index
 """
@@ -37,6 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import redis.asyncio as aioredis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -44,7 +49,7 @@ from config.settings import Settings
 from config.sources import Source, StoryRule
 from ingest import keys
 from ingest.dedupe import DedupePolicy
-from ingest.fetch import FetchLimits, HttpFetcher
+from ingest.fetch import FetchLimits, GuardedTransport, HttpFetcher
 from ingest.folder import ingest_folder
 from ingest.guard import AddressPolicy
 from ingest.health import HealthPolicy
@@ -53,6 +58,7 @@ from ingest.pipeline import IngestPolicy, ingest_source, release_embargoed
 from ingest.politeness import RedisHostGate
 from ingest.similar import SimilarityPolicy
 from ingest.store import RedisStore
+from ingest.subscriber import RedisSubscriber
 from workers.schedule import Claim, RedisSchedule
 from workers.timing import TimingPolicy, next_delay
 
@@ -74,6 +80,8 @@ class _Job:
     claim: Claim
     source: Source
     status: SourceStatus
+    pushed: bool = False
+    """The source has an active WebSub subscription: polls can wait for its slowest bound."""
 
 
 class Worker:
@@ -111,8 +119,15 @@ class Worker:
             self.settings.host_limits,
             lease_seconds=self.settings.fetch_total_timeout * 2,
         )
-        self.fetcher = HttpFetcher(
-            _limits(self.settings), policy=AddressPolicy(self.settings.fetch_allow_networks)
+        policy = AddressPolicy(self.settings.fetch_allow_networks)
+        self.fetcher = HttpFetcher(_limits(self.settings), policy=policy)
+        self.hub_http = httpx.AsyncClient(
+            transport=GuardedTransport(policy), timeout=10.0, trust_env=False
+        )
+        self.subscriber = (
+            RedisSubscriber(client, http=self.hub_http, callback_base=self.settings.public_url)
+            if self.settings.public_url
+            else None
         )
         scheduler = AsyncIOScheduler(timezone=UTC)
         try:
@@ -129,6 +144,7 @@ class Worker:
             await self._drain()
             await client.zrem(keys.WORKERS, self.id)
             await self.fetcher.aclose()
+            await self.hub_http.aclose()
             await client.aclose()
             log.info("worker %s stopped after %d polls", self.id, self.polls)
 
@@ -165,6 +181,7 @@ class Worker:
             id="embargoes",
             **common,
         )
+        scheduler.add_job(self.renew_subscriptions, "interval", seconds=30.0, id="websub", **common)
         scheduler.add_job(
             self.renew, "interval", seconds=self.settings.lease_seconds / 3, id="renew", **common
         )
@@ -236,6 +253,7 @@ class Worker:
     async def _process(self, job: _Job) -> None:
         try:
             report = await self._poll(job)
+            await self._follow_hub(job, report)
             self.polls += 1
             _log(report)
             self._finished.append((job, report))
@@ -248,6 +266,30 @@ class Worker:
             self._fill()
             if self._low() and not (self._claiming or self._drained or self._stopping):
                 self._spawn(self._claim_while_low())
+
+    async def _follow_hub(self, job: _Job, report: IngestReport) -> None:
+        """Subscribe where the source advertises a hub; a hub that missed what this poll
+        found is set aside (polling at the normal pace) until a new subscription verifies."""
+        if self.subscriber is None or not report.hubs or report.topic is None:
+            return
+        now = datetime.now(UTC)
+        try:
+            before = await self.subscriber.get(job.source.id)
+            if before is not None and before.usable(now) and report.new:
+                await self.subscriber.mark_silent(job.source.id, "a poll found unpushed news")
+            state = await self.subscriber.ensure(job.source.id, report.hubs, report.topic, now)
+        except Exception:  # WebSub is an optimisation: polling goes on regardless
+            log.exception("source %s: websub subscription failed", job.source.id)
+            return
+        job.pushed = state == "active"
+
+    async def renew_subscriptions(self) -> None:
+        if self.subscriber is None:
+            return
+        try:
+            await self.subscriber.renew_due(datetime.now(UTC))
+        except Exception:  # the next tick tries again; polling goes on meanwhile
+            log.exception("renewing websub subscriptions failed")
 
     async def _poll(self, job: _Job) -> IngestReport:
         if job.source.kind == "folder":  # a drop folder: scanned, not fetched
@@ -292,9 +334,12 @@ class Worker:
         for job, report in batch:
             after = report.after or job.status
             delay = next_delay(job.source, after, report, self.timing_policy)
+            seconds = delay.seconds
+            if job.pushed and seconds is not None:  # pushes come at once; polls are the backstop
+                seconds = max(seconds, job.source.interval_bounds[1])
             self.store.queue_status(pipe, after, job.status)
-            self.store.queue_note(pipe, after, delay.seconds, delay.reason)
-            moves.append((job.claim, delay.seconds))
+            self.store.queue_note(pipe, after, seconds, delay.reason)
+            moves.append((job.claim, seconds))
             reasons.append(delay.reason)
         writes = len(pipe)  # statuses first: a source is claimable again only once saved
         self.schedule.queue_settle(pipe, moves)

@@ -36,6 +36,7 @@ bench: install  ## benchmarks; figures land in bench/results/
 	$(PY) bench/stories.py
 	$(PY) bench/calibrate_stories.py
 	$(PY) bench/serve.py
+	$(PY) bench/freshness.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -27,7 +29,7 @@ from ingest.parse import parse
 from ingest.pipeline import ingest_source, release_embargoed
 from ingest.store import RedisStore
 from tests.integration.test_app import serve_app
-from tests.support import FeedServer, Reply
+from tests.support import FeedServer, Reply, child_env
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 LIFT = NOW + timedelta(seconds=90)
@@ -178,3 +180,30 @@ def test_a_held_item_round_trips_through_json() -> None:
     item = normalize(raw, "agency", now=NOW)
     assert item.embargoed == LIFT
     assert item_from_json(item_to_json(item)) == item
+
+
+async def test_editors_see_held_items_in_the_cli(
+    server: FeedServer,
+    store: RedisStore,
+    fetcher: HttpFetcher,
+    agency: Source,
+    clean_redis: str,
+) -> None:
+    async def held_listing() -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "workers.cli", "entries", "held"],
+            env=child_env(WIREFEED_REDIS_URL=clean_redis, WIREFEED_LOG_LEVEL="WARNING"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    empty = await held_listing()
+    assert (empty.returncode, empty.stdout) == (0, "no items held under embargo\n")
+    publish(server, ninjs_item(1, LIFT))
+    await poll(agency, store, fetcher, NOW)
+    listed = await held_listing()
+    assert listed.returncode == 0
+    assert listed.stdout.startswith("HELD until 2026-11-29 15:01:30 UTC  agency")
+    assert TITLE in listed.stdout

@@ -74,11 +74,13 @@ class Held:
 
 
 def split(items: Sequence[Item], now: datetime) -> tuple[list[Item], list[Item]]:
-    """``(free, held)``: items free to publish at ``now`` and items embargoed past it. Pure."""
+    """``(free, held)``: items free to publish at ``now`` and items embargoed past it. Pure.
+    A withdrawal is never held: a kill takes effect at once, embargo or not."""
     free: list[Item] = []
     held: list[Item] = []
     for item in items:
-        (held if item.embargoed is not None and item.embargoed > now else free).append(item)
+        embargoed = item.embargoed is not None and item.embargoed > now and not item.killed
+        (held if embargoed else free).append(item)
     return free, held
 
 

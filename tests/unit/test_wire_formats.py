@@ -105,6 +105,18 @@ def test_embargo_split(embargo: datetime | None, held: bool) -> None:
     assert (kept == [item], free == [item]) == (held, not held)
 
 
+def test_a_kill_is_never_held_by_its_embargo() -> None:
+    doc = {
+        "uri": "urn:x:1",
+        "headline": "Withdrawn",
+        "pubstatus": "canceled",
+        "embargoed": (NOW + timedelta(hours=1)).isoformat(),
+    }
+    (raw,) = parse(json.dumps(doc).encode(), {}, "auto").entries
+    item = normalize(raw, "agency", now=NOW)
+    assert split([item], NOW) == ([item], [])
+
+
 @pytest.mark.parametrize(
     ("doc", "version", "message"),
     [

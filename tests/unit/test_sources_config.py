@@ -21,12 +21,12 @@ ID_RULE = (
     "must be lowercase letters, digits, '.', '_' or '-' "
     "(at most 64, starting with a letter or digit)"
 )
-KIND_RULE = "must be one of auto, rss, atom, jsonfeed, ninjs, newsml"
+KIND_RULE = "must be one of auto, rss, atom, jsonfeed, ninjs, newsml, folder"
 ZONE_RULE = "must be an IANA time zone name such as America/New_York"
 TAG_RULE = "each tag must be lowercase letters, digits, '_' or '-'"
 FIELDS = (
     "id, url, title, kind, interval, min_interval, max_interval, enabled, timezone, tags, headers, "
-    "ninjs_version"
+    "ninjs_version, path"
 )
 
 

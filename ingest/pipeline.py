@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -142,6 +143,7 @@ async def _fetched(
         return report, health.succeeded(status, result, now, policy.health, ttl=status.ttl)
     try:
         feed, items, skipped = await asyncio.to_thread(_read, source, result, now, policy)
+        found = await asyncio.to_thread(_discovered, result)
     except ParseError as exc:
         report = IngestReport(
             source.id,
@@ -161,7 +163,6 @@ async def _fetched(
     items = await _articles(source, items, store, now)
     free = await store.hold_embargoed(items, now)
     stored = await _store_items(source, free, store=store, now=now, policy=policy)
-    found = _discovered(result)
     report = replace(
         stored,
         held=len(items) - len(free),
@@ -336,11 +337,18 @@ async def _articles(
     return rolling.expand(items, source.timezone, now) + withdrawn
 
 
+_HUB_LINK = re.compile(rb"""rel\s*=\s*["']?[^"'>]*\bhub\b""", re.IGNORECASE)
+DISCOVERY_BYTES = 256 * 1024
+"""Hub links sit among a document's first elements: only this much of it is searched."""
+
+
 def _discovered(result: FetchResult) -> Discovery | None:
-    """The WebSub hubs the answer advertises, if it mentions one at all (cheap to rule out)."""
-    if "hub" not in result.headers.get("link", "") and b"hub" not in result.body[:65536]:
+    """The WebSub hubs the answer advertises, if it mentions one at all (cheap to rule out).
+    CPU only: runs in a thread, over at most DISCOVERY_BYTES of the body."""
+    head = result.body[:DISCOVERY_BYTES]
+    if "hub" not in result.headers.get("link", "") and not _HUB_LINK.search(head):
         return None
-    return discover(result.url, result.headers, result.body)
+    return discover(result.url, result.headers, head)
 
 
 def _normalize_all(

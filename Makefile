@@ -56,6 +56,7 @@ bench: install  ## benchmarks; figures land in bench/results/
 	$(PY) bench/calibrate_stories.py
 	$(PY) bench/story_quality.py
 	$(PY) bench/serve.py
+	$(PY) bench/freshness.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

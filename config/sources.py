@@ -12,7 +12,11 @@ The file is YAML::
       - id: wire-a              # [a-z0-9][a-z0-9._-]*, unique
         url: https://example.org/wire.xml
         title: Wire A
-        kind: auto              # auto | rss | atom | jsonfeed | ninjs
+        kind: auto              # auto | rss | atom | jsonfeed | ninjs | newsml | folder
+        ninjs_version: "2.1"    # optional: the ninjs schema every document must conform to
+      - id: drop-a              # a drop folder: no url, a path; files in any wire format
+        kind: folder
+        path: /srv/wire/drop-a  # read DIR/*, moved to DIR/done/ or DIR/failed/ (+ NAME.error)
         interval: 60            # seconds between polls, >= 1: the base of the schedule
         min_interval: 30        # adaptive polling stays within these bounds; by default
         max_interval: 240       #   [interval, 4 x interval]
@@ -41,7 +45,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-KINDS = ("auto", "rss", "atom", "jsonfeed", "ninjs")
+KINDS = ("auto", "rss", "atom", "jsonfeed", "ninjs", "newsml", "folder")
+NINJS_VERSIONS = (
+    "1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "2.0", "2.1", "2.2", "3.0", "3.1",
+    "1.x-dev", "2.x-dev",
+)  # fmt: skip
+"""The ninjs schemas wirefeed ships (ingest/parse/schemas), for ``ninjs_version``."""
 _ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _TAG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
@@ -60,6 +69,8 @@ FIELDS = _FIELDS = (
     "headers",
     "keep",
     "block",
+    "ninjs_version",
+    "path",
 )
 FILTER_FIELDS = ("title", "text", "author")
 """What keep and block rules look at: the headline, the text (summary and content, without
@@ -96,6 +107,9 @@ class Source:
     an item must match one of them to be taken."""
     block: Mapping[str, str] = field(default_factory=dict)
     """An item matching any of these is not taken (counted as filtered, never stored)."""
+    ninjs_version: str | None = None
+    path: str | None = None
+    """A drop folder's directory (kind ``folder``); ``url`` is then its ``file:`` URI."""
 
     @property
     def interval_bounds(self) -> tuple[float, float]:
@@ -314,11 +328,15 @@ class _SourceChecker:
                     "unknown field (expected one of " + ", ".join(_FIELDS) + ")",
                     show=False,
                 )
+        kind = self._kind(raw.get("kind", "auto"))
+        path = self._path(kind, raw.get("path"))
         source = Source(
             id=self._id(raw.get("id")),
-            url=self._url(raw.get("url")),
+            url=self._folder_url(raw.get("url"), path)
+            if kind == "folder"
+            else self._url(raw.get("url")),
             title=self._title(raw.get("title")),
-            kind=self._kind(raw.get("kind", "auto")),
+            kind=kind,
             interval=self._interval(raw.get("interval", 60)),
             min_interval=self._bound("min_interval", raw.get("min_interval")),
             max_interval=self._bound("max_interval", raw.get("max_interval")),
@@ -328,6 +346,8 @@ class _SourceChecker:
             headers=self._headers(raw.get("headers", {})),
             keep=self._filters("keep", raw.get("keep", {})),
             block=self._filters("block", raw.get("block", {})),
+            ninjs_version=self._ninjs_version(raw.get("ninjs_version")),
+            path=path,
         )
         self._check_bounds(source)
         return None if self.problems else source
@@ -369,6 +389,33 @@ class _SourceChecker:
             self.fail("kind", "must be one of " + ", ".join(KINDS), value)
             return "auto"
         return str(value)
+
+    def _path(self, kind: str, value: object) -> str | None:
+        if kind != "folder":
+            if value is not None:
+                self.fail("path", "only for kind folder (a drop folder's directory)", value)
+            return None
+        if value is None:
+            self.fail("path", "required for kind folder (the directory to watch)", show=False)
+            return None
+        if not isinstance(value, str) or not value.strip() or "\x00" in value:
+            self.fail("path", "must be a directory path", value)
+            return None
+        return str(Path(value).expanduser())
+
+    def _folder_url(self, value: object, path: str | None) -> str:
+        if value is not None:
+            self.fail("url", "not used by kind folder (give path instead)", value)
+        return Path(path).absolute().as_uri() if path else ""
+
+    def _ninjs_version(self, value: object) -> str | None:
+        if value is None:
+            return None
+        text = str(value) if isinstance(value, str | float) else value
+        if text not in NINJS_VERSIONS:
+            self.fail("ninjs_version", "must be one of " + ", ".join(NINJS_VERSIONS), value)
+            return None
+        return str(text)
 
     def _interval(self, value: object) -> float:
         seconds = _finite(value)

@@ -124,6 +124,7 @@ def routes() -> list[Route]:
         Route(src + "/resume", endpoint(_resume, "editor", ()), methods=["POST"]),
         Route(src + "/fetch", endpoint(_fetch, "editor", ()), methods=["POST"]),
         Route("/admin/audit", endpoint(_audit, "editor"), methods=["GET"]),
+        Route("/admin/held", endpoint(_held, "viewer"), methods=["GET"]),
     ]
 
 
@@ -510,3 +511,20 @@ async def _audit(request: Request, data: dict[str, Any], call: Call) -> dict[str
     )
     found = await call.desk.audit.query(wanted)
     return {"audit": [r.as_json() for r in found]}
+
+
+async def _held(request: Request, data: dict[str, Any], call: Call) -> dict[str, Any]:
+    """Items held under embargo (see ingest.embargo), soonest release first."""
+    return {
+        "held": [
+            {
+                "source": h.source_id,
+                "identity": h.item.identity,
+                "title": h.item.title,
+                "url": h.item.url,
+                "until": h.until.isoformat(),
+                "state": "held",
+            }
+            for h in await call.store.embargoes.held()
+        ]
+    }

@@ -54,14 +54,14 @@ from starlette.routing import Route
 
 from config.settings import Settings
 from config.tokens import TokenFile
-from feeds import admin, desk, ops
+from feeds import admin, callback, desk, ops
 from feeds.cache import RenderCache, Rendered
 from feeds.fleet import alive_workers, snapshot
 from feeds.metrics import CONTENT_TYPE, MetricsMiddleware, WebMetrics
 from feeds.push import Event, EventHub, reraise_cancellation, sse_stream
 from feeds.queries import FORMATS, FeedSpec, build
 from feeds.render.context import Context
-from feeds.render.doc import FeedDoc
+from feeds.render.doc import FeedDoc, urn
 from feeds.render.jsonfeed import JSONFEED_TYPE, jsonfeed
 from feeds.render.page import index_page, not_found_page, story_page
 from feeds.render.xml import ATOM_TYPE, RSS_TYPE, atom, rss
@@ -96,6 +96,7 @@ def create_app(settings: Settings) -> Starlette:
             *ops.routes(),
             *admin.routes(),
             *desk.routes(),
+            *callback.routes(),
         ],
         lifespan=_lifespan(settings),
         exception_handlers={
@@ -326,15 +327,18 @@ async def events(request: Request) -> Response:
     def describe(event: Event) -> dict[str, object]:
         if event.kind == "config":
             return {"kind": "config"}
-        return {
+        described: dict[str, object] = {
             "story": event.story,
-            "kind": event.kind,
+            "kind": "killed" if event.kind == "kill" else event.kind,
             "entry": event.entry,
             "page": ctx.story_page(event.story),
             "feeds": {ext: ctx.story_feed(event.story, ext) for ext in FORMATS},
             "sources": list(event.sources),
             "topics": topics(event, ctx, hub.tags),
         }
+        if event.kind == "kill":  # what the tombstones in the feeds name (RFC 6721 ref)
+            described["deleted"] = urn("entry", event.entry)
+        return described
 
     stream = sse_stream(hub, describe, request.headers.get("last-event-id"))
     return StreamingResponse(

@@ -198,8 +198,10 @@ _STREAM_ID = re.compile(r"[0-9]{1,19}(?:-[0-9]{1,19})?")
 
 
 def _frame(event: Event, describe: Callable[[Event], dict[str, object]]) -> bytes:
-    data = json.dumps(describe(event), separators=(",", ":"))
-    return f"id: {event.id}\nevent: {event.kind}\ndata: {data}\n\n".encode()
+    described = describe(event)
+    data = json.dumps(described, separators=(",", ":"))
+    kind = described.get("kind") or event.kind  # the public name ("kill" is "killed")
+    return f"id: {event.id}\nevent: {kind}\ndata: {data}\n\n".encode()
 
 
 def _older_or_same(a: str, b: str) -> bool:

@@ -25,6 +25,8 @@ from feeds.render.doc import (
     source_doc,
     stories_doc,
     story_doc,
+    with_tombstones,
+    withdrawn_story_doc,
 )
 from ingest.reader import RedisReader
 
@@ -123,6 +125,9 @@ async def _stories(spec: FeedSpec, reader: RedisReader, ctx: Context, size: int)
 
 async def _story(spec: FeedSpec, reader: RedisReader, ctx: Context, size: int) -> FeedDoc | None:
     total = await reader.timeline_count(spec.ident)
+    killed = await reader.deleted(story_id=spec.ident) if spec.archive is None else []
+    if total == 0 and killed:
+        return withdrawn_story_doc(spec.ident, killed, ctx, spec.ext)
     if total == 0 or not _archive_exists(spec.archive, total, size):
         return None
     if spec.archive is None:
@@ -135,7 +140,8 @@ async def _story(spec: FeedSpec, reader: RedisReader, ctx: Context, size: int) -
     paging = archive_paging(
         ctx, "story", spec.ident, spec.ext, total=total, size=size, archive=spec.archive
     )
-    return story_doc(story, ctx, spec.ext, archive=spec.archive, paging=paging)
+    doc = story_doc(story, ctx, spec.ext, archive=spec.archive, paging=paging)
+    return with_tombstones(doc, killed)
 
 
 async def _source(spec: FeedSpec, reader: RedisReader, ctx: Context, size: int) -> FeedDoc | None:
@@ -155,7 +161,7 @@ async def _source(spec: FeedSpec, reader: RedisReader, ctx: Context, size: int) 
     paging = archive_paging(
         ctx, "source", spec.ident, spec.ext, total=total, size=size, archive=spec.archive
     )
-    return source_doc(
+    doc = source_doc(
         spec.ident,
         entries,
         ctx,
@@ -164,6 +170,9 @@ async def _source(spec: FeedSpec, reader: RedisReader, ctx: Context, size: int) 
         archive=spec.archive,
         paging=paging,
     )
+    if spec.archive is not None:  # archive pages never change; the live document carries them
+        return doc
+    return with_tombstones(doc, await reader.deleted(source_id=spec.ident))
 
 
 def _archive_exists(archive: int | None, total: int, size: int) -> bool:

@@ -39,6 +39,28 @@ attempt's ``at`` (ms), ``result``, ``message`` and ``by`` (process), for /ops an
 INGEST_MINUTES = f"{PREFIX}:ingest-minutes"
 """Hash: minute (epoch ms of its start) -> items taken that minute, for the last hour's chart
 on /ops; fields older than an hour are dropped by the worker that writes."""
+EMBARGO_DUE = f"{PREFIX}:{{embargo}}:due"
+"""Sorted set: "SOURCE\x1fIDENTITY" -> embargo end (ms): held items, soonest first. Shares
+its hash tag with EMBARGO_HELD so the release script touches one slot."""
+
+EMBARGO_HELD = f"{PREFIX}:{{embargo}}:held"
+"""Hash: "SOURCE\x1fIDENTITY" -> the held Item as JSON, published when its embargo ends."""
+
+
+WEBSUB_LEASES = f"{PREFIX}:websub:leases"
+"""Sorted set: source id -> when its WebSub subscription's lease ends (ms): what to renew."""
+
+
+def websub_subscription(source_id: str) -> str:
+    """Hash: the source's WebSub subscription (hub, topic, callback token, secret, state,
+    lease end). The secret never leaves Redis and the subscriber."""
+    return f"{PREFIX}:websub:sub:{source_id}"
+
+
+def folder_claim(source_id: str, file_key: str) -> str:
+    """String (expires after the claim lease): a worker took this drop-folder file (name,
+    size, mtime), so no other worker ingests it at the same time."""
+    return f"{PREFIX}:folder:{source_id}:{_digest(file_key)}"
 
 
 def source_config(source_id: str) -> str:
@@ -125,6 +147,18 @@ def yielded(entry_id: str) -> str:
 def tombstone(entry_id: str) -> str:
     """String (outlives entries): why and when an entry was killed. Never re-ingested."""
     return f"{PREFIX}:tomb:{entry_id}"
+
+
+def story_deleted(story_id: str) -> str:
+    """Sorted set (expires with tombstones): entry id -> when it was killed (ms): the
+    RFC 6721 deleted-entry tombstones of the story's feeds, within the tombstone window."""
+    return f"{PREFIX}:{{story:{story_id}}}:deleted"
+
+
+def source_deleted(source_id: str) -> str:
+    """Sorted set (expires with tombstones): "STORY:ENTRY" -> when it was killed (ms): the
+    deleted-entry tombstones of the source's feeds."""
+    return f"{PREFIX}:source:{source_id}:deleted"
 
 
 def story_also(story_id: str) -> str:

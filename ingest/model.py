@@ -68,6 +68,15 @@ class RawEntry:
     slugline: str | None = None
     links: tuple[str, ...] = ()
     """Native ids of items this one belongs with (ninjs ``associations``)."""
+    embargoed: datetime | None = None
+    """Not to be published before this time (ninjs ``embargoed``/``embargoedUntil``, NewsML-G2
+    ``<embargoed>``); ``None`` when the item is free to publish."""
+    located: str | None = None
+    """Where the news happened, as the wire says (NewsML-G2 ``located``, ninjs ``located``)."""
+    subjects: tuple[str, ...] = ()
+    """Subject names the wire gave (NewsML-G2 ``subject``, ninjs ``subjects``)."""
+    signals: tuple[str, ...] = ()
+    """Processing signals (NewsML-G2 ``signal`` qcodes, e.g. ``update``, ``correction``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +136,8 @@ class Item:
     """For a section of a rolling article: the article's headline, the story's newest news."""
     article_intro: str | None = None
     """For a section of a rolling article: the article's intro, the story's lede."""
+    embargoed: datetime | None = None
+    """Not to be published before this time (UTC); see :mod:`ingest.embargo`."""
 
     @property
     def killed(self) -> bool:
@@ -396,6 +407,11 @@ class IngestReport:
     """Items the source's keep and block rules left out (never stored)."""
     expired: int = 0
     """Items dated before the retention window, not taken."""
+    held: int = 0
+    """Items embargoed past the time of the poll: held until their embargo ends."""
+    hubs: tuple[str, ...] = ()
+    """WebSub hubs the document advertised (ingest.discovery), and the topic to subscribe to."""
+    topic: str | None = None
     skipped: int = 0
     error: str | None = None
     error_class: str | None = None

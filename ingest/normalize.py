@@ -102,6 +102,7 @@ def normalize(raw: RawEntry, source_id: str, *, now: datetime, base_url: str | N
         slugline=collapse(raw.slugline) if raw.slugline else None,
         links=tuple(collapse(link) for link in raw.links if collapse(link)),
         names=tuple(sorted(similar.names(_name_source(title, text)))),
+        embargoed=raw.embargoed.astimezone(UTC) if raw.embargoed else None,
     )
 
 

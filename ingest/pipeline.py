@@ -8,6 +8,7 @@
         | parse      bytes + headers -> ParsedFeed                 (skipped: body unchanged)
         | normalize  each RawEntry -> Item                         (a bad entry is skipped, counted)
         | filter     the source's keep and block rules            (a blocked item is counted)
+        | embargo    items embargoed past now are held, not stored (ingest.embargo)
         | dedupe     Item + Known -> NEW / UPDATE / UNCHANGED
         | assign     NEW / UPDATE -> story
         | store      idempotent writes; the identity record last
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -31,6 +33,7 @@ from datetime import datetime
 from config.sources import Source, StoryRule
 from ingest import filters, freshness, health, rolling
 from ingest.dedupe import DedupePolicy, repair_identities
+from ingest.discovery import Discovery, discover
 from ingest.errors import EntryError, FetchError, FetchHTTPError, ParseError
 from ingest.fetch import Fetcher
 from ingest.health import HealthPolicy
@@ -49,7 +52,7 @@ from ingest.parse import parse
 from ingest.planner import Lookup, plan
 from ingest.politeness import HostGate
 from ingest.similar import SimilarityPolicy
-from ingest.store import Store
+from ingest.store import RedisStore, Store
 from ingest.stories import StoryEvidence
 
 
@@ -149,6 +152,7 @@ async def _fetched(
     started = time.perf_counter()
     try:
         feed, items, skipped = await asyncio.to_thread(_read, source, result, now, policy)
+        found = await asyncio.to_thread(_discovered, result)
     except ParseError as exc:
         report = IngestReport(
             source.id,
@@ -170,10 +174,14 @@ async def _fetched(
     parsed = time.perf_counter() - started
     items = await _articles(source, items, store, now)
     items, filtered = filters.apply(source, items)  # blocked items are never stored
-    stored = await _store_items(source, items, store=store, now=now, policy=policy)
+    free = await store.hold_embargoed(items, now)
+    stored = await _store_items(source, free, store=store, now=now, policy=policy)
     report = replace(
         stored,
         filtered=filtered,
+        held=len(items) - len(free),
+        hubs=found.hubs if found else (),
+        topic=found.topic if found else None,
         http_status=result.status,
         entries=len(feed.entries),
         skipped=stored.skipped + skipped,
@@ -230,7 +238,7 @@ def _read(
     """Parse and normalize one document (CPU only: runs in a thread)."""
     # The document's own URL is the base for its relative links (RFC 3986 5.1.3).
     headers = {"content-location": result.url, **result.headers}
-    feed = parse(result.body, headers, source.kind)
+    feed = parse(result.body, headers, source.kind, ninjs_version=source.ninjs_version)
     items, skipped = _normalize_all(feed, source, result.url, now, policy.max_entries)
     return feed, items, skipped
 
@@ -313,6 +321,62 @@ async def preview_source(
     return plans, len(feed.entries), filtered
 
 
+async def ingest_document(
+    source: Source,
+    body: bytes,
+    *,
+    store: Store,
+    now: datetime,
+    policy: IngestPolicy | None = None,
+    headers: dict[str, str] | None = None,
+    base_url: str | None = None,
+) -> IngestReport:
+    """The same path for a document already in hand (a drop-folder file, a WebSub content
+    distribution): parse | normalize | embargo | dedupe | assign | store. Idempotent.
+
+    Raises :class:`ParseError` when the document is unusable; the caller records it (a
+    folder moves the file to ``failed/``). The source's status is not touched.
+    """
+    policy = policy or IngestPolicy()
+    result = FetchResult(url=base_url or source.url, status=200, headers=headers or {}, body=body)
+    feed, items, skipped = await asyncio.to_thread(_read, source, result, now, policy)
+    items, _collided = repair_identities(items, distrust=False, keep=frozenset())
+    items = await _articles(source, items, store, now)
+    items, filtered = filters.apply(source, items)  # blocked items are never stored
+    free = await store.hold_embargoed(items, now)
+    stored = await _store_items(source, free, store=store, now=now, policy=policy)
+    return replace(
+        stored,
+        filtered=filtered,
+        held=len(items) - len(free),
+        http_status=200,
+        entries=len(feed.entries),
+        skipped=stored.skipped + skipped,
+    )
+
+
+async def release_embargoed(
+    store: RedisStore, *, now: datetime, policy: IngestPolicy | None = None, limit: int = 100
+) -> list[IngestReport]:
+    """Publish the held items whose embargo is over at ``now``, through the same store path
+    as a poll's (dedupe | assign | store), one report per source. Any number of workers may
+    call this at once: each held item is handed to exactly one of them."""
+    policy = policy or IngestPolicy()
+    due = await store.embargoes.take_due(now, limit)
+    if not due:
+        return []
+    by_source: dict[str, list[Item]] = {}
+    for held in due:
+        by_source.setdefault(held.source_id, []).append(replace(held.item, embargoed=None))
+    sources = {s.id: s for s in await store.get_sources(list(by_source))}
+    reports = []
+    for source_id, items in by_source.items():
+        source = sources.get(source_id) or Source(id=source_id, url="http://removed.invalid/")
+        reports.append(await _store_items(source, items, store=store, now=now, policy=policy))
+    await store.embargoes.done(due)
+    return reports
+
+
 async def _articles(
     source: Source, items: Sequence[Item], store: Store, now: datetime
 ) -> list[Item]:
@@ -326,6 +390,20 @@ async def _articles(
         for section in sections.get(item.identity, ())
     ]
     return rolling.expand(items, source.timezone, now) + withdrawn
+
+
+_HUB_LINK = re.compile(rb"""rel\s*=\s*["']?[^"'>]*\bhub\b""", re.IGNORECASE)
+DISCOVERY_BYTES = 256 * 1024
+"""Hub links sit among a document's first elements: only this much of it is searched."""
+
+
+def _discovered(result: FetchResult) -> Discovery | None:
+    """The WebSub hubs the answer advertises, if it mentions one at all (cheap to rule out).
+    CPU only: runs in a thread, over at most DISCOVERY_BYTES of the body."""
+    head = result.body[:DISCOVERY_BYTES]
+    if "hub" not in result.headers.get("link", "") and not _HUB_LINK.search(head):
+        return None
+    return discover(result.url, result.headers, head)
 
 
 def _normalize_all(

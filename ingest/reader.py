@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -19,7 +20,7 @@ from config.sources import Source
 from ingest import keys
 from ingest.codec import story_of
 from ingest.errors import StoreError
-from ingest.model import Entry, Story
+from ingest.model import Entry, Story, from_ms
 
 
 class RedisReader:
@@ -146,6 +147,15 @@ class RedisReader:
                 entry = replace(entry, url=str(own))
             found.append(entry)
         return found
+
+    async def deleted(
+        self, *, story_id: str | None = None, source_id: str | None = None, limit: int = 100
+    ) -> list[tuple[str, datetime]]:
+        """Entries killed from a story's (or a source's) feed within the tombstone window:
+        (entry id, when), newest kill first. What RFC 6721 tombstones are rendered from."""
+        key = keys.story_deleted(story_id) if story_id else keys.source_deleted(source_id or "")
+        found = await self._call(self._r.zrevrange(key, 0, limit - 1, withscores=True))
+        return [(str(m).rsplit(":", 1)[-1], from_ms(score)) for m, score in found]
 
     async def source_entry_count(self, source_id: str) -> int:
         count: int = await self._call(self._r.zcard(keys.source_entries(source_id)))

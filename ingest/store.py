@@ -32,6 +32,7 @@ from ingest.codec import entry_of, status_changes, status_fields, status_of
 from ingest.dedupe import DedupePolicy, Evidence, decide
 from ingest.dedupe import entry_id as entry_id_of
 from ingest.editing import Editing
+from ingest.embargo import RedisEmbargoes, split
 from ingest.index import RedisIndex, Retention
 from ingest.model import (
     Action,
@@ -150,6 +151,7 @@ class Store(Protocol):
     async def get_sources(self, source_ids: Iterable[str] | None = None) -> list[Source]: ...
     async def recent_stories(self, limit: int, *, entries: int = 10) -> list[Story]: ...
     async def story(self, story_id: str, *, entries: int = 200) -> Story | None: ...
+    async def hold_embargoed(self, items: Sequence[Item], now: datetime) -> list[Item]: ...
 
 
 class RedisStore(RedisReader, Editing):
@@ -173,6 +175,7 @@ class RedisStore(RedisReader, Editing):
         self._kill_entry = client.register_script(_KILL_ENTRY)
         self._touch_story = client.register_script(_TOUCH_STORY)
         self._arrive = client.register_script(_ARRIVE)
+        self.embargoes = RedisEmbargoes(client)
 
     @classmethod
     def from_settings(cls, client: aioredis.Redis, settings: Settings) -> RedisStore:
@@ -190,6 +193,18 @@ class RedisStore(RedisReader, Editing):
         )
 
     # -- ingest side -------------------------------------------------------------------------
+
+    async def hold_embargoed(self, items: Sequence[Item], now: datetime) -> list[Item]:
+        """Hold the items embargoed past ``now`` (see :mod:`ingest.embargo`) and return the
+        others; a free version of a held item lifts its hold. Idempotent."""
+        free, held = split(items, now)
+        await self.embargoes.hold(held)
+        by_source: dict[str, list[str]] = {}
+        for item in free:
+            by_source.setdefault(item.source_id, []).append(item.identity)
+        for source_id, identities in by_source.items():
+            await self.embargoes.lift(source_id, identities)
+        return free
 
     async def evidence(self, source_id: str, items: Sequence[Item]) -> list[Evidence]:
         """What the dedupe decision needs for each of ``items`` (see :mod:`ingest.index`)."""
@@ -684,6 +699,11 @@ class RedisStore(RedisReader, Editing):
             pipe.set(
                 keys.identity(source_id, identity), dead.to_json(), px=self.retention.tombstones_ms
             )
+        if sid and removed is not None:  # tombstones for downstream copies (RFC 6721)
+            self._queue_deleted(pipe, keys.story_deleted(sid), entry_id, to_ms(now))
+            for source_id in dict.fromkeys(reporters):
+                member = f"{sid}:{entry_id}"
+                self._queue_deleted(pipe, keys.source_deleted(source_id), member, to_ms(now))
         for source_id in reporters:  # out of every source feed that listed it
             pipe.zrem(keys.source_entries(source_id), f"{sid}:{entry_id}")
             pipe.zrem(keys.source_arrivals(source_id), f"{sid}:{entry_id}")
@@ -692,6 +712,13 @@ class RedisStore(RedisReader, Editing):
             pipe.incr(keys.REVISION)
             self._event(pipe, sid, "kill", entry_id, *reporters)
         await self._call(pipe.execute())
+
+    def _queue_deleted(self, pipe: Any, key: str, member: str, now_ms: int) -> None:
+        """Record a kill in a feed's tombstone set, dropping those past the window."""
+        window = self.retention.tombstones_ms
+        pipe.zadd(key, {member: now_ms})
+        pipe.zremrangebyscore(key, "-inf", now_ms - window)
+        pipe.pexpire(key, window)
 
     async def correct(self, entry_id: str, *, note: str | None, now: datetime) -> bool:
         """An editor's correction flag on an entry: republished with a new updated time and

@@ -15,6 +15,7 @@
     wirefeed stories list|search|show|rename|merge|split|pin ...   editors' overrides
     wirefeed audit [--who --action --target --since --until] [--json]   the audit trail
     wirefeed tokens add NAME ROLE     a per-person token (viewer, editor, admin)
+    wirefeed entries held                   items held under embargo, soonest first
 """
 
 from __future__ import annotations

@@ -65,6 +65,8 @@ def register(
     correct.add_argument("entry_id")
     correct.add_argument("--note", help="the correction note readers see")
     correct.set_defaults(handler=cmd_correct)
+    held = on_entries.add_parser("held", help="items held under embargo, soonest first")
+    held.set_defaults(handler=cmd_held)
     stories = sub.add_parser("stories", help="editors' actions on stories")
     on_stories = stories.add_subparsers(dest="stories_command", required=True)
     show = on_stories.add_parser("show", help="a story's entries with their ids")
@@ -150,6 +152,20 @@ def cmd_correct(settings: Settings, args: argparse.Namespace) -> int:
         return f"entry {args.entry_id} marked as corrected"
 
     return _attempt(settings, correct)
+
+
+def cmd_held(settings: Settings, args: argparse.Namespace) -> int:
+    async def held(store: RedisStore, now: datetime) -> str:
+        found = await store.embargoes.held()
+        if not found:
+            return "no items held under embargo"
+        return "\n".join(
+            f"HELD until {h.until:%Y-%m-%d %H:%M:%S} UTC  {h.source_id:<14} "
+            f"{h.item.identity}  {h.item.title}"
+            for h in found
+        )
+
+    return _attempt(settings, held)
 
 
 def cmd_show(settings: Settings, args: argparse.Namespace) -> int:

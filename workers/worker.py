@@ -17,7 +17,13 @@ source twice at once.
                     status writes and one script call that reschedules them all (each lands
                     only while its lease is ours); the lease covers the source until then
     every TICK s    pump
+    every EMBARGO_TICK s  publish held items whose embargo is over (ingest.embargo): any
+                    live worker does it, each item goes to one of them
     every lease/3   renew the leases of queued and running claims
+    every 30 s      renew WebSub subscriptions near the end of their lease (ingest.subscriber);
+                    after a poll that found a hub, subscribe (only with WIREFEED_PUBLIC_URL,
+                    where hubs reach our callback); a source with an active subscription is
+                    polled at its slowest bound, a hub that misses news goes back to polling
     every 10 s      heartbeat into the workers set (host, pid, version, start, in flight)
     every 10 min    retention: stories past the window leave the index
     SIGHUP, or a change to the sources file: reload it (:meth:`Worker.reload`); a broken
@@ -46,6 +52,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import redis.asyncio as aioredis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -53,16 +60,18 @@ from config.settings import Settings
 from config.sources import Source, SourcesError, SourcesFile, StoryRule, load_sources
 from ingest import keys
 from ingest.dedupe import DedupePolicy
-from ingest.fetch import FetchLimits, HttpFetcher
+from ingest.fetch import FetchLimits, GuardedTransport, HttpFetcher
+from ingest.folder import ingest_folder
 from ingest.guard import AddressPolicy
 from ingest.health import HealthPolicy
 from ingest.model import IngestReport, SourceStatus
 from ingest.outage import RedisWatch, unreachable, wait_until_up
-from ingest.pipeline import IngestPolicy, ingest_source
+from ingest.pipeline import IngestPolicy, ingest_source, release_embargoed
 from ingest.politeness import RedisHostGate
 from ingest.registry import RedisRegistry
 from ingest.similar import SimilarityPolicy
 from ingest.store import RedisStore
+from ingest.subscriber import RedisSubscriber
 from workers.metrics import WorkerMetrics
 from workers.schedule import Claim, RedisSchedule
 from workers.timing import TimingPolicy, next_delay
@@ -71,6 +80,8 @@ from workers.version import VERSION
 log = logging.getLogger("wirefeed.worker")
 
 TICK_SECONDS = 0.5
+EMBARGO_TICK_SECONDS = 0.25
+"""Held items are published within this much (plus a store round trip) of their time."""
 HEARTBEAT_SECONDS = 10.0
 MAINTENANCE_SECONDS = 600.0
 FLUSH_DELAY = 0.01
@@ -86,6 +97,8 @@ class _Job:
     claim: Claim
     source: Source
     status: SourceStatus
+    pushed: bool = False
+    """The source has an active WebSub subscription: polls can wait for its slowest bound."""
 
 
 class Worker:
@@ -136,8 +149,15 @@ class Worker:
             self.settings.host_limits,
             lease_seconds=self.settings.fetch_total_timeout * 2,
         )
-        self.fetcher = HttpFetcher(
-            fetch_limits(self.settings), policy=AddressPolicy(self.settings.fetch_allow_networks)
+        policy = AddressPolicy(self.settings.fetch_allow_networks)
+        self.fetcher = HttpFetcher(fetch_limits(self.settings), policy=policy)
+        self.hub_http = httpx.AsyncClient(
+            transport=GuardedTransport(policy), timeout=10.0, trust_env=False
+        )
+        self.subscriber = (
+            RedisSubscriber(client, http=self.hub_http, callback_base=self.settings.public_url)
+            if self.settings.public_url
+            else None
         )
         scheduler = AsyncIOScheduler(timezone=UTC)
         try:
@@ -153,6 +173,7 @@ class Worker:
                 scheduler.shutdown(wait=False)
             await self.watch.guard(self._leave, "leaving the fleet")
             await self.fetcher.aclose()
+            await self.hub_http.aclose()
             await client.aclose()
             log.info(
                 "worker %s stopped after %d polls",
@@ -262,6 +283,15 @@ class Worker:
             self.pump, "interval", seconds=TICK_SECONDS, next_run_time=now, id="pump", **common
         )
         scheduler.add_job(
+            self.release,
+            "interval",
+            seconds=EMBARGO_TICK_SECONDS,
+            next_run_time=now,
+            id="embargoes",
+            **common,
+        )
+        scheduler.add_job(self.renew_subscriptions, "interval", seconds=30.0, id="websub", **common)
+        scheduler.add_job(
             self.renew, "interval", seconds=self.settings.lease_seconds / 3, id="renew", **common
         )
         scheduler.add_job(
@@ -337,16 +367,8 @@ class Worker:
 
     async def _process(self, job: _Job) -> None:
         try:
-            report = await ingest_source(
-                job.source,
-                fetcher=self.fetcher,
-                store=self.store,
-                now=datetime.now(UTC),
-                policy=self.ingest_policy,
-                gate=self.gate,
-                status=job.status,
-                save_status=False,
-            )
+            report = await self._poll(job)
+            await self._follow_hub(job, report)
             self.polls += 1
             self.metrics.poll(report)
             _log(report, job.source.url)
@@ -364,6 +386,51 @@ class Worker:
             self._fill()
             if self._low() and not (self._claiming or self._drained or self._stopping):
                 self._spawn(self._claim_while_low())
+
+    async def _follow_hub(self, job: _Job, report: IngestReport) -> None:
+        """Subscribe where the source advertises a hub; a hub that missed what this poll
+        found is set aside (polling at the normal pace) until a new subscription verifies."""
+        if self.subscriber is None or not report.hubs or report.topic is None:
+            return
+        now = datetime.now(UTC)
+        try:
+            before = await self.subscriber.get(job.source.id)
+            if before is not None and before.usable(now) and report.new:
+                await self.subscriber.mark_silent(job.source.id, "a poll found unpushed news")
+            state = await self.subscriber.ensure(job.source.id, report.hubs, report.topic, now)
+        except Exception:  # WebSub is an optimisation: polling goes on regardless
+            log.exception("source %s: websub subscription failed", job.source.id)
+            return
+        job.pushed = state == "active"
+
+    async def renew_subscriptions(self) -> None:
+        if self.subscriber is None:
+            return
+        try:
+            await self.subscriber.renew_due(datetime.now(UTC))
+        except Exception:  # the next tick tries again; polling goes on meanwhile
+            log.exception("renewing websub subscriptions failed")
+
+    async def _poll(self, job: _Job) -> IngestReport:
+        if job.source.kind == "folder":  # a drop folder: scanned, not fetched
+            return await ingest_folder(
+                job.source,
+                store=self.store,
+                client=self._client,
+                now=datetime.now(UTC),
+                policy=self.ingest_policy,
+                status=job.status,
+            )
+        return await ingest_source(
+            job.source,
+            fetcher=self.fetcher,
+            store=self.store,
+            now=datetime.now(UTC),
+            policy=self.ingest_policy,
+            gate=self.gate,
+            status=job.status,
+            save_status=False,
+        )
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(work)
@@ -385,12 +452,9 @@ class Worker:
         moves: list[tuple[Claim, float | None]] = []
         reasons = []
         for job, report in batch:
-            after = report.after or job.status
-            delay = next_delay(job.source, after, report, self.timing_policy)
-            self.store.queue_status(pipe, after, job.status)
-            self.store.queue_note(pipe, after, delay.seconds, delay.reason)
-            moves.append((job.claim, delay.seconds))
-            reasons.append(delay.reason)
+            seconds, reason = self._queue_finished(pipe, job, report)
+            moves.append((job.claim, seconds))
+            reasons.append(reason)
         taken = sum(report.new + report.updated for _job, report in batch)
         if taken:
             pipe.hincrby(keys.INGEST_MINUTES, str(int(time.time() // 60) * 60_000), taken)
@@ -412,12 +476,37 @@ class Worker:
                 self.metrics.lease("lost")
                 log.warning("source %s: lease lost before rescheduling", claim.source_id)
 
+    def _queue_finished(
+        self, pipe: Any, job: _Job, report: IngestReport
+    ) -> tuple[float | None, str]:
+        """Queue a finished job's status and note; its next delay (None: drop) and why."""
+        after = report.after or job.status
+        delay = next_delay(job.source, after, report, self.timing_policy)
+        seconds = delay.seconds
+        if job.pushed and seconds is not None:  # pushes come at once; polls are the backstop
+            seconds = max(seconds, job.source.interval_bounds[1])
+        self.store.queue_status(pipe, after, job.status)
+        self.store.queue_note(pipe, after, seconds, delay.reason)
+        return seconds, delay.reason
+
     def _failed(self, exc: Exception, what: str) -> None:
         """An unreachable Redis is one line for the whole outage; anything else is a bug."""
         if unreachable(exc):
             self.watch.lost(exc)
         else:
             log.exception("%s failed", what)
+
+    async def release(self) -> None:
+        """Publish held items whose embargo is over."""
+        try:
+            reports = await release_embargoed(
+                self.store, now=datetime.now(UTC), policy=self.ingest_policy
+            )
+        except Exception as exc:  # Redis briefly unreachable: the next tick tries again
+            self._failed(exc, "releasing embargoed items")
+            return
+        for report in reports:
+            log.info("source %s: %d embargoed items published", report.source_id, report.new)
 
     async def renew(self) -> None:
         """Extend the leases of claims still queued or running."""

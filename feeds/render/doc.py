@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from feeds.render.context import Context
@@ -64,6 +64,15 @@ class Paging:
 
 
 @dataclass(frozen=True, slots=True)
+class Deleted:
+    """A tombstone: an entry this feed listed, withdrawn (RFC 6721 ``at:deleted-entry``)."""
+
+    ref: str
+    """The withdrawn entry's id, as the feed gave it (``urn:uuid:...``)."""
+    when: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class FeedDoc:
     id: str
     title: str
@@ -74,6 +83,8 @@ class FeedDoc:
     items: tuple[FeedItem, ...]
     hubs: tuple[str, ...] = ()
     paging: Paging = Paging()
+    deleted: tuple[Deleted, ...] = ()
+    """Entries withdrawn within the tombstone window, newest first."""
 
 
 def stories_doc(
@@ -151,6 +162,34 @@ def source_doc(
         hubs=ctx.hubs if archive is None else (),
         paging=paging,
     )
+
+
+def with_tombstones(doc: FeedDoc, killed: Sequence[tuple[str, datetime]]) -> FeedDoc:
+    """``doc`` carrying tombstones for ``killed`` (entry id, when); its ``updated`` moves to
+    the newest kill, so a reader sees the feed changed."""
+    if not killed:
+        return doc
+    deleted = tuple(Deleted(urn("entry", eid), when) for eid, when in killed)
+    newest = max(d.when for d in deleted)
+    return replace(doc, deleted=deleted, updated=max(doc.updated, newest))
+
+
+def withdrawn_story_doc(
+    story_id: str, killed: Sequence[tuple[str, datetime]], ctx: Context, ext: str
+) -> FeedDoc:
+    """The feed of a story whose every entry was killed: no entries, only tombstones, so a
+    subscriber's copy learns of the kills instead of meeting a 404."""
+    doc = FeedDoc(
+        id=urn("story-feed", story_id),
+        title="wirefeed: withdrawn story",
+        subtitle="Every update of this story was withdrawn",
+        self_url=ctx.feed("story", story_id, ext),
+        home_url=ctx.home(),
+        updated=EPOCH,
+        items=(),
+        hubs=ctx.hubs,
+    )
+    return with_tombstones(doc, killed)
 
 
 def archive_paging(

@@ -1,4 +1,11 @@
-"""JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/), written by us. Pure."""
+"""JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/), written by us. Pure.
+
+Withdrawn entries travel in a JSON Feed extension (the spec's extension rules: a top-level key
+starting with an underscore, an object with an ``about`` URL), documented in
+docs/jsonfeed-extension.md::
+
+    "_wirefeed": {"about": "...", "deleted": [{"id": "urn:uuid:...", "date_deleted": "..."}]}
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ from feeds.render.doc import SERVICE_NAME, FeedDoc, FeedItem
 
 JSONFEED_TYPE = "application/feed+json"
 VERSION = "https://jsonfeed.org/version/1.1"
+EXTENSION_ABOUT = "https://github.com/wirefeed/wirefeed/blob/main/docs/jsonfeed-extension.md"
 
 
 def jsonfeed(doc: FeedDoc) -> bytes:
@@ -28,6 +36,11 @@ def jsonfeed(doc: FeedDoc) -> bytes:
     if doc.hubs:
         data["hubs"] = [{"type": "WebSub", "url": hub} for hub in doc.hubs]
     data["items"] = [_item(item) for item in doc.items]
+    if doc.deleted:
+        data["_wirefeed"] = {
+            "about": EXTENSION_ABOUT,
+            "deleted": [{"id": d.ref, "date_deleted": rfc3339(d.when)} for d in doc.deleted],
+        }
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 

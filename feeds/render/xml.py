@@ -7,7 +7,8 @@ them is honest.
 Entry links are added to feedgen's Atom output by us: feedgen 1.0 writes an entry link's
 ``href`` and drops its ``rel`` and ``type`` (https://github.com/lkiesow/python-feedgen/issues/135),
 which turns a ``rel="related"`` link into a second alternate link, invalid under RFC 4287 4.1.2.
-RFC 5005's ``fh:archive`` marker is added the same way.
+RFC 5005's ``fh:archive`` marker is added the same way, and so are RFC 6721's
+``at:deleted-entry`` tombstones (feed-level extension elements, RFC 4287 section 6.4).
 
 Text that XML 1.0 cannot carry at all (control characters, lone surrogates) is dropped: lxml
 refuses it, and one wire item holding a stray control character would otherwise fail every feed
@@ -15,6 +16,8 @@ that lists its story.
 """
 
 from __future__ import annotations
+
+from datetime import UTC
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
@@ -26,6 +29,7 @@ ATOM_TYPE = "application/atom+xml"
 RSS_TYPE = "application/rss+xml"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"
+TOMBSTONES_NS = "http://purl.org/atompub/tombstones/1.0"
 GENERATOR_URI = "https://github.com/wirefeed/wirefeed"
 
 _text = xml_safe  # ingestion strips these already; stored data from older versions may not
@@ -133,8 +137,26 @@ def _finish_atom(feed: bytes, doc: FeedDoc) -> bytes:
         _entry_links(entry, item)
     if doc.paging.archive:
         _mark_archive(root, root.find(f"{{{ATOM_NS}}}entry"))
+    if doc.deleted:
+        root = _with_tombstones(root, doc)
     result: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     return result
+
+
+def _with_tombstones(root: etree._Element, doc: FeedDoc) -> etree._Element:
+    """``root`` with one ``at:deleted-entry`` per withdrawn entry (RFC 6721 section 3: ``ref``
+    is the entry's atom:id, ``when`` the time of the kill). They go before the entries: RFC
+    4287's schema wants a feed's extension elements among its metadata."""
+    first = root.find(f"{{{ATOM_NS}}}entry")
+    for gone in doc.deleted:
+        node = etree.Element(f"{{{TOMBSTONES_NS}}}deleted-entry", nsmap={"at": TOMBSTONES_NS})
+        node.set("ref", gone.ref)
+        node.set("when", gone.when.astimezone(UTC).replace(microsecond=0).isoformat())
+        if first is None:
+            root.append(node)
+        else:
+            first.addprevious(node)
+    return root
 
 
 def _mark_archive(feed: etree._Element, first: etree._Element | None) -> None:

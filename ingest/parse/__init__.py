@@ -1,8 +1,10 @@
 """Bytes and response headers in, :class:`~ingest.model.ParsedFeed` out. Pure: no I/O.
 
 ``parse`` picks the parser from the source's ``kind`` and, for ``auto``, from the bytes
-themselves: JSON is a JSON Feed when it says so in ``version``, else ninjs when it looks like
-ninjs; anything that is not JSON goes to the XML parser (RSS, Atom).
+themselves: JSON is a JSON Feed when it says so in ``version``, else ninjs when it is an object
+(or a list of objects) with a ``uri``; XML whose root is a NewsML-G2 ``newsItem``,
+``packageItem`` or ``newsMessage`` goes to the NewsML-G2 parser; any other XML goes to
+feedparser (RSS, Atom).
 """
 
 from __future__ import annotations
@@ -12,30 +14,40 @@ from dataclasses import replace
 
 from ingest.errors import ParseError
 from ingest.model import ParsedFeed
-from ingest.parse import jsonfeed, ninjs, xml
+from ingest.parse import jsonfeed, newsml, ninjs, xml
 from ingest.parse.discover import html_problem, looks_like_html
 
 __all__ = ["ParseError", "parse"]
 
 
-def parse(body: bytes, headers: Mapping[str, str], kind: str = "auto") -> ParsedFeed:
+def parse(
+    body: bytes,
+    headers: Mapping[str, str],
+    kind: str = "auto",
+    *,
+    ninjs_version: str | None = None,
+) -> ParsedFeed:
     """Parse one fetched document.
 
-    Raises :class:`ParseError` with the parser's own words when the document is unusable; a
-    document that is merely sloppy comes back with ``warnings``.
+    ``ninjs_version`` pins the ninjs schema a ninjs document must conform to (else it is read
+    as the newest version it conforms to). Raises :class:`ParseError` with the parser's own
+    words when the document is unusable; a document that is merely sloppy comes back with
+    ``warnings``.
     """
     if not body.strip():
         raise ParseError("empty document")
-    if kind in ("jsonfeed", "ninjs") or (kind == "auto" and _looks_like_json(body)):
+    if kind in ("jsonfeed", "ninjs") or (kind in ("auto", "folder") and _looks_like_json(body)):
         doc = jsonfeed.load(body)
-        if kind == "ninjs" or (
-            kind == "auto" and not _is_jsonfeed(doc) and ninjs.looks_like_ninjs(doc)
-        ):
+        if kind == "ninjs" or (kind != "jsonfeed" and ninjs_version is not None):
+            return ninjs.parse_document(doc, ninjs_version)
+        if kind != "jsonfeed" and not _is_jsonfeed(doc) and ninjs.looks_like_ninjs(doc):
             return ninjs.parse_document(doc)
         return jsonfeed.parse_document(doc)
     if looks_like_html(body, headers):
         base = {k.lower(): v for k, v in headers.items()}.get("content-location", "")
         raise ParseError(html_problem(body, base))
+    if kind == "newsml" or (kind in ("auto", "folder") and newsml.looks_like_newsml(body)):
+        return newsml.parse(body)
     feed = xml.parse(body, headers)
     if kind in ("rss", "atom") and not feed.format.startswith(kind):
         note = f"configured as {kind} but the document is {feed.format}"

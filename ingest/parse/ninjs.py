@@ -4,7 +4,12 @@ Accepted shapes: one ninjs object, a JSON array of them, or an object whose ``it
 ``data``) is such an array. Field names changed across versions (``headline`` in 1.x,
 ``headlines`` in 2.x, camelCase such as ``pubStatus`` in 3.x); each field is read under all
 its names. What wirefeed needs beyond a feed's fields: the explicit ``version``, ``pubstatus``
-(``canceled`` and ``withheld`` withdraw the item), the ``ednote`` and the slugline.
+(``canceled`` and ``withheld`` withdraw the item), the ``ednote``, the slugline and the
+embargo (``embargoed`` in 1.x/2.x, ``embargoedUntil`` in 3.x).
+
+Every item is validated against the IPTC schema of its version first (see
+:mod:`ingest.parse.ninjs_schema`): a document that breaks its schema is refused with the field
+and the rule, an item of a list that breaks it is skipped with that warning.
 """
 
 from __future__ import annotations
@@ -16,40 +21,53 @@ from typing import Any
 
 from ingest.errors import ParseError
 from ingest.model import ParsedFeed, RawEntry
+from ingest.parse.ninjs_schema import NinjsInvalid, conform
 from ingest.text import clean_str, paragraphs
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
 _KILLED = ("canceled", "cancelled", "withheld")
 
 
-_MARKERS = frozenset(
-    """type version versioncreated versionCreated pubstatus pubStatus headline headlines title
-    descriptions bodies body_text body_html eventDetails""".split()  # noqa: SIM905
-)
-
-
 def looks_like_ninjs(doc: Any) -> bool:
-    """Whether a decoded JSON document is ninjs (an object with ``uri`` and a ninjs field)."""
+    """Whether a decoded JSON document is ninjs: an object with a ``uri`` (the one property
+    every ninjs version requires), or a list of them. A JSON Feed is told apart before this,
+    by its ``version`` URL."""
     first = _items(doc)
-    if not first or not isinstance(first[0], dict) or "uri" not in first[0]:
-        return False
-    return not _MARKERS.isdisjoint(first[0])
+    return bool(first) and isinstance(first[0], dict) and "uri" in first[0]
 
 
-def parse_document(doc: Any) -> ParsedFeed:
-    """Turn decoded ninjs JSON into a ParsedFeed; raise ParseError when no item is usable."""
+def parse_document(doc: Any, version: str | None = None) -> ParsedFeed:
+    """Turn decoded ninjs JSON into a ParsedFeed; raise ParseError when no item is usable.
+
+    ``version`` pins the ninjs version every item must conform to; without it each item is
+    read as the newest version it conforms to. A single document that conforms to none is
+    refused; in a list, such items are skipped with a warning.
+    """
     items = _items(doc)
     if not items:
         raise ParseError("not a ninjs document: no object with a 'uri'")
-    entries, warnings = [], []
+    entries, warnings, versions = [], [], []
     for index, item in enumerate(items):
+        try:
+            found = conform(item, version)
+        except NinjsInvalid as exc:
+            if len(items) == 1:
+                raise ParseError(str(exc)) from None
+            warnings.append(f"item {index}: {exc}; skipped")
+            continue
+        versions.append(found.version)
+        if found.mixed:
+            fields = ", ".join(found.mixed)
+            warnings.append(f"item {index}: fields of other ninjs versions read too: {fields}")
         if not isinstance(item, dict) or not clean_str(item.get("uri")):
             warnings.append(f"item {index}: no 'uri', skipped")
             continue
         entries.append(_entry(item))
     if not entries:
-        raise ParseError("not a ninjs document: no item has a 'uri'")
-    return ParsedFeed(format="ninjs", entries=tuple(entries), warnings=tuple(warnings))
+        first = warnings[0] if warnings else "no item has a 'uri'"
+        raise ParseError(f"not a usable ninjs document: {first}")
+    label = "ninjs" + (versions[0] if len(set(versions)) == 1 else "")
+    return ParsedFeed(format=label, entries=tuple(entries), warnings=tuple(warnings))
 
 
 def _items(doc: Any) -> list[Any]:
@@ -92,6 +110,7 @@ def _entry(item: Mapping[str, Any]) -> RawEntry:
         note=note,
         slugline=clean_str(item.get("slugline")),
         links=_associations(item),
+        embargoed=_date(_get(item, "embargoedUntil", "embargoed")),
     )
 
 

@@ -403,7 +403,7 @@ async def test_a_client_of_events_hears_of_an_ingested_item(
         pytest.param(new_version, "update", ["prairie"], id="update"),
         pytest.param(duplicate, "also", ["coastal"], id="also"),
         pytest.param(editor_correction, "correction", ["prairie"], id="correction"),
-        pytest.param(editor_kill, "kill", ["coastal", "lakeshore"], id="kill"),
+        pytest.param(editor_kill, "killed", ["coastal", "lakeshore"], id="kill"),
     ],
 )
 async def test_every_kind_of_change_is_streamed(

@@ -177,10 +177,20 @@ async def assert_nowhere(http: httpx.AsyncClient, title: str, story_ids: list[st
 
 
 async def assert_story_gone(http: httpx.AsyncClient, rclient: aioredis.Redis, sid: str) -> None:
-    """A story left empty: out of the index, its feeds and page answer 404."""
+    """A story left empty: out of the index, its page answers 404; its feeds answer 404 or,
+    when kills emptied it, list no entry and only the tombstones (RFC 6721) of the kills."""
     assert await rclient.zscore(keys.STORIES, sid) is None
-    for path in (f"/feeds/stories/{sid}.json", f"/feeds/stories/{sid}.atom", f"/stories/{sid}"):
-        assert (await http.get(path)).status_code == 404, path
+    assert (await http.get(f"/stories/{sid}")).status_code == 404
+    for path in (f"/feeds/stories/{sid}.json", f"/feeds/stories/{sid}.atom"):
+        response = await http.get(path)
+        if response.status_code == 404:
+            continue
+        assert response.status_code == 200, path
+        if path.endswith(".json"):
+            body = response.json()
+            assert body["items"] == [] and body["_wirefeed"]["deleted"], path
+        else:
+            assert b"<entry" not in response.content and b"deleted-entry" in response.content
     listing = (await get_feed(http, "/feeds/stories.json")).json()
     assert urn("story", sid) not in [item["id"] for item in listing["items"]]
     index = lxml.html.fromstring((await http.get("/")).text)

@@ -21,12 +21,12 @@ ID_RULE = (
     "must be lowercase letters, digits, '.', '_' or '-' "
     "(at most 64, starting with a letter or digit)"
 )
-KIND_RULE = "must be one of auto, rss, atom, jsonfeed, ninjs"
+KIND_RULE = "must be one of auto, rss, atom, jsonfeed, ninjs, newsml, folder"
 ZONE_RULE = "must be an IANA time zone name such as America/New_York"
 TAG_RULE = "each tag must be lowercase letters, digits, '_' or '-'"
 FIELDS = (
     "id, url, title, kind, interval, min_interval, max_interval, enabled, timezone, tags, headers, "
-    "keep, block"
+    "keep, block, ninjs_version, path"
 )
 
 
@@ -116,7 +116,7 @@ N = "config/sources.yaml: source #1"
         pytest.param({"title": ["a"]}, f'{W}: title: must be text, got ["a"]', id="title-list"),
         # kind
         pytest.param(
-            {"kind": "newsml"}, f'{W}: kind: {KIND_RULE}, got "newsml"', id="kind-unknown"
+            {"kind": "gopher"}, f'{W}: kind: {KIND_RULE}, got "gopher"', id="kind-unknown"
         ),
         pytest.param({"kind": "RSS"}, f'{W}: kind: {KIND_RULE}, got "RSS"', id="kind-case"),
         pytest.param({"kind": None}, f"{W}: kind: {KIND_RULE}, got null", id="kind-null"),
@@ -299,7 +299,7 @@ sources:
     colour: red
   - id: wire-b
     url: https://example.org/b
-    kind: newsml
+    kind: gopher
   - plain text
 """
     assert problems_of(text) == [
@@ -307,7 +307,7 @@ sources:
         f"{W}: colour: unknown field (expected one of {FIELDS})",
         f'{W}: url: must be an absolute http:// or https:// URL, got "ftp://example.org/a"',
         f"{W}: interval: must be a number of seconds >= 1, got 0",
-        f'config/sources.yaml: source "wire-b": kind: {KIND_RULE}, got "newsml"',
+        f'config/sources.yaml: source "wire-b": kind: {KIND_RULE}, got "gopher"',
         'config/sources.yaml: source #3: must be a mapping of fields, got "plain text"',
     ]
 

@@ -26,7 +26,6 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
 import httpx
-import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import (
@@ -49,6 +48,7 @@ from feeds.render.jsonfeed import JSONFEED_TYPE, jsonfeed
 from feeds.render.page import index_page, story_page
 from feeds.render.xml import ATOM_TYPE, RSS_TYPE, atom, rss
 from feeds.websub import WebSubPublisher, topics
+from ingest.connect import open_redis
 from ingest.errors import StoreError
 from ingest.reader import RedisReader
 from ingest.store import RedisStore
@@ -85,8 +85,8 @@ def _lifespan(settings: Settings) -> Callable[[Starlette], Any]:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        client = aioredis.from_url(url, decode_responses=True)
-        binary = aioredis.from_url(url)  # rendered bytes are not text
+        client = await open_redis(url)
+        binary = await open_redis(url, decode_responses=False)  # rendered bytes are not text
         http = httpx.AsyncClient(timeout=10.0, trust_env=False)
         app.state.redis = client
         app.state.reader = RedisReader(client)

@@ -28,6 +28,10 @@ EVENTS = f"{PREFIX}:events"
 WORKERS = f"{PREFIX}:workers"
 """Sorted set: worker id -> last heartbeat (ms), so ops can see which workers are alive."""
 
+NOTHING = f"{PREFIX}:nothing"
+"""Never written: a pipeline reads it where it needs a reply that says nothing (a cluster
+pipeline refuses ``ECHO``, so this stands in for it)."""
+
 
 def source_config(source_id: str) -> str:
     """String: the source's settings as JSON, written by whoever loaded the sources file."""

@@ -35,12 +35,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import redis.asyncio as aioredis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from config.settings import Settings
 from config.sources import Source, StoryRule
 from ingest import keys
+from ingest.connect import open_redis
 from ingest.dedupe import DedupePolicy
 from ingest.fetch import FetchLimits, HttpFetcher
 from ingest.guard import AddressPolicy
@@ -96,7 +96,7 @@ class Worker:
 
         With ``sources``, first publish them as the configured set and sync the schedule.
         """
-        client = aioredis.from_url(self.redis_url, decode_responses=True)
+        client = await open_redis(self.redis_url)
         self._client = client
         self.store = RedisStore.from_settings(client, self.settings)
         self.schedule = RedisSchedule(client)

@@ -17,11 +17,11 @@ import redis.asyncio as aioredis
 from config.sources import Source
 from ingest.connect import open_redis
 from ingest.model import Item
-from ingest.planner import Lookup
-from ingest.stories import StoryEvidence
 from ingest.pipeline import plan
+from ingest.planner import Lookup
 from ingest.politeness import HostLimit, RedisHostGate
 from ingest.store import RedisStore
+from ingest.stories import StoryEvidence
 from workers.schedule import RedisSchedule
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)

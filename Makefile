@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PACKAGES := config ingest feeds workers
 
-.PHONY: run test lint bench install clean
+.PHONY: run test test-cluster lint bench install clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "wirefeed needs Python 3.11+"'
@@ -21,6 +21,9 @@ run: install  ## start the whole service with an embedded Redis and the demo wir
 
 test: install  ## run the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-cluster: install  ## contract and integration suites against a local three-master Redis Cluster
+	$(PY) -m workers.local_cluster var/test-cluster $(PY) -m pytest tests/contract tests/integration $(PYTEST_ARGS)
 
 lint: install  ## ruff, mypy --strict, import-linter
 	$(VENV)/bin/ruff check .

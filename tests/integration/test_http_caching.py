@@ -21,13 +21,13 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 import redis.asyncio as aioredis
 
 import feeds.app
 from config.settings import Settings
 from feeds.cache import RenderCache, Rendered
 from ingest import keys
+from ingest.connect import open_redis, open_sync
 from ingest.store import RedisStore
 from tests.integration.test_app import serve_app
 from tests.integration.test_feed_families import (
@@ -66,7 +66,7 @@ async def all_paths(room: Newsroom) -> list[str]:
 
 def drop_rendered(redis_url: str) -> int:
     """Forget every rendered document kept in Redis."""
-    client = redis.Redis.from_url(redis_url)
+    client = open_sync(redis_url)
     try:
         found = list(client.scan_iter(match=keys.rendered("*").rsplit(":", 1)[0] + ":*"))
         return int(client.delete(*found)) if found else 0
@@ -494,8 +494,8 @@ class PausingCache(RenderCache):
 
 
 async def test_two_processes_render_a_cold_document_once(clean_redis: str) -> None:
-    first = aioredis.from_url(clean_redis)
-    second = aioredis.from_url(clean_redis)
+    first = await open_redis(clean_redis, decode_responses=False)
+    second = await open_redis(clean_redis, decode_responses=False)
     renders = 0
 
     async def render() -> Rendered:

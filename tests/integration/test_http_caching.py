@@ -27,7 +27,7 @@ import feeds.app
 from config.settings import Settings
 from feeds.cache import RenderCache, Rendered
 from ingest import keys
-from ingest.connect import open_redis, open_sync
+from ingest.connect import is_cluster, open_redis, open_sync
 from ingest.store import RedisStore
 from tests.integration.test_app import serve_app
 from tests.integration.test_feed_families import (
@@ -414,8 +414,11 @@ async def test_a_new_item_invalidates_every_affected_rendering(
 
 
 async def commandstat(client: aioredis.Redis, command: str) -> int:
-    stats: dict[str, Any] = await client.info("commandstats")
-    return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
+    if not is_cluster(client):
+        stats: dict[str, Any] = await client.info("commandstats")
+        return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
+    nodes: dict[str, Any] = await client.info("commandstats", target_nodes="all")  # type: ignore[call-arg]
+    return sum(int(s.get(f"cmdstat_{command}", {}).get("calls", 0)) for s in nodes.values())
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ lease left further out than its time to live. The full 50-trial run is ``bench/c
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import sys
 import time
@@ -44,7 +45,9 @@ def run(
         drive(script, server, during=chaos)
     finally:
         codes = fleet.stop()
-    assert codes == [0] * workers, (tmp / "workers.log").read_text()[-3000:]
+    # 0, or the default action of SIGTERM for a worker still starting (just restarted after
+    # a kill, its handler not installed yet): nothing claimed, nothing to finish.
+    assert set(codes) <= {0, -signal.SIGTERM}, (tmp / "workers.log").read_text()[-3000:]
     return snapshot(url, script), fleet
 
 
@@ -65,7 +68,7 @@ def wire() -> Iterator[FeedServer]:
 def test_kill_9_at_random_moments_loses_and_doubles_nothing(
     redis_url: str, wire: FeedServer, tmp_path: Path
 ) -> None:
-    script = Script(sources=8, phases=4, seed=12)
+    script = Script(sources=6, phases=3, seed=12)
     reference, _ = run(redis_url, script, wire, tmp_path, workers=2, seed=None)
     check(reference, reference, script, wire)
     for trial in range(TRIALS):

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PACKAGES := config ingest feeds workers
 
-.PHONY: run test test-clock lint bench install clean
+.PHONY: run test test-clock test-cluster lint bench install clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "wirefeed needs Python 3.11+"'
@@ -40,6 +40,9 @@ test-clock: install $(CLOCKWAIT)  ## integration and e2e suites under libfaketim
 		LD_PRELOAD="$(FAKETIME_LIB) $(abspath $(CLOCKWAIT))" FAKETIME="$$offset" \
 			$(PY) -m pytest tests/integration tests/e2e $(PYTEST_ARGS); \
 	done
+
+test-cluster: install  ## contract and integration suites against a local three-master Redis Cluster
+	$(PY) -m workers.local_cluster var/test-cluster $(PY) -m pytest tests/contract tests/integration $(PYTEST_ARGS)
 
 lint: install  ## ruff, mypy --strict, import-linter
 	$(VENV)/bin/ruff check .

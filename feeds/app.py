@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -66,6 +67,7 @@ from feeds.render.jsonfeed import JSONFEED_TYPE, jsonfeed
 from feeds.render.page import index_page, not_found_page, story_page
 from feeds.render.xml import ATOM_TYPE, RSS_TYPE, atom, rss
 from feeds.websub import WebSubPublisher, topics
+from ingest.connect import open_redis
 from ingest.errors import StoreError
 from ingest.outage import RedisWatch, reason, unreachable
 from ingest.reader import RedisReader
@@ -125,8 +127,10 @@ def _lifespan(settings: Settings) -> Callable[[Starlette], Any]:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        client = aioredis.from_url(url, decode_responses=True)
-        binary = aioredis.from_url(url)  # rendered bytes are not text
+        client = await open_redis(url, patience=math.inf)
+        binary = await open_redis(
+            url, decode_responses=False, patience=math.inf
+        )  # rendered bytes are not text
         http = httpx.AsyncClient(timeout=10.0, trust_env=False)
         app.state.redis = client
         app.state.reader = RedisReader(client)

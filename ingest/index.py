@@ -28,6 +28,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from ingest import fingerprint, keys
+from ingest.connect import queue_gets
 from ingest.dedupe import Evidence, entry_id
 from ingest.model import Item, Known, to_ms
 
@@ -84,16 +85,16 @@ class RedisIndex:
         if not items:
             return []
         pipe = self._r.pipeline(transaction=False)
-        pipe.mget([keys.identity(source_id, i.identity) for i in items])
+        known = queue_gets(pipe, [keys.identity(source_id, i.identity) for i in items])
         for item in items:
             pipe.get(keys.item_url(item.url or ""))
             pipe.get(keys.copy(item.copy_key))
         replies = await pipe.execute()
         found = [
             Evidence(
-                known=_known(replies[0][n]),
-                by_url=_known(replies[1 + 2 * n]),
-                by_copy=_known(replies[2 + 2 * n]),
+                known=_known(replies[n]),
+                by_url=_known(replies[known + 2 * n]),
+                by_copy=_known(replies[known + 1 + 2 * n]),
             )
             for n in range(len(items))
         ]
@@ -271,7 +272,7 @@ class RedisIndex:
             keys.copy(item.copy_key) if item.copy_key else None,
         ):
             if key is None:
-                pipe.echo("")
+                pipe.get(keys.NOTHING)
             else:
                 pipe.set(key, record.to_json(), nx=True, get=True, px=ttl)
 

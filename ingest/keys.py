@@ -63,6 +63,11 @@ def folder_claim(source_id: str, file_key: str) -> str:
     return f"{PREFIX}:folder:{source_id}:{_digest(file_key)}"
 
 
+NOTHING = f"{PREFIX}:nothing"
+"""Never written: a pipeline reads it where it needs a reply that says nothing (a cluster
+pipeline refuses ``ECHO``, so this stands in for it)."""
+
+
 def source_config(source_id: str) -> str:
     """String: the source's settings as JSON, written by whoever loaded the sources file."""
     return f"{PREFIX}:{{src:{source_id}}}:config"

@@ -25,6 +25,7 @@ import redis.asyncio as aioredis
 
 from config.settings import HostLimit
 from ingest import keys
+from ingest.connect import translating
 
 _ACQUIRE = """
 local t = redis.call('TIME')
@@ -80,6 +81,7 @@ class RedisHostGate:
     def limit_for(self, host: str) -> HostLimit:
         return self.limits.get(host, self.default)
 
+    @translating
     async def acquire(self, url: str) -> Permit:
         """Take a slot for a fetch of ``url`` if the host's budget allows one now."""
         host = host_of(url)
@@ -106,6 +108,7 @@ class RedisHostGate:
             wait=wait_ms / 1000,
         )
 
+    @translating
     async def release(self, permit: Permit) -> None:
         """Give back a granted slot. Safe to call for permits that hold none."""
         if permit.granted and permit.token:

@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 from config.sources import Source
 from ingest import keys
 from ingest.codec import story_of
+from ingest.connect import queue_gets
 from ingest.errors import StoreError
 from ingest.model import Entry, Story, from_ms
 
@@ -38,7 +39,9 @@ class RedisReader:
         )
         if not ids:
             return []
-        raws = await self._call(self._r.mget([keys.source_config(i) for i in ids]))
+        pipe = self._r.pipeline(transaction=False)
+        queue_gets(pipe, [keys.source_config(i) for i in ids])  # one slot per source
+        raws = await self._call(pipe.execute())
         return [Source.from_json(raw) for raw in raws if raw is not None]
 
     async def recent_stories(
@@ -67,7 +70,7 @@ class RedisReader:
             if ids:
                 pipe.hmget(keys.story_entries(sid), ids)
             else:
-                pipe.echo("")
+                pipe.get(keys.NOTHING)
         bodies = await self._call(pipe.execute())
         found = []
         for n, sid in enumerate(story_ids):

@@ -29,6 +29,7 @@ from config.settings import Settings
 from config.sources import Source, StoryRule
 from ingest import keys, similar
 from ingest.codec import entry_of, status_changes, status_fields, status_of
+from ingest.connect import queue_gets
 from ingest.dedupe import DedupePolicy, Evidence, decide
 from ingest.dedupe import entry_id as entry_id_of
 from ingest.editing import Editing
@@ -812,10 +813,11 @@ class RedisStore(RedisReader, Editing):
         if not source_ids:
             return {}, {}
         pipe = self._r.pipeline(transaction=False)
-        pipe.mget([keys.source_config(sid) for sid in source_ids])
+        count = queue_gets(pipe, [keys.source_config(sid) for sid in source_ids])
         for source_id in source_ids:
             pipe.hgetall(keys.source_status(source_id))
-        configs, *raws = await self._call(pipe.execute())
+        replies = await self._call(pipe.execute())
+        configs, raws = replies[:count], replies[count:]
         sources = {
             sid: Source.from_json(raw)
             for sid, raw in zip(source_ids, configs, strict=True)
@@ -883,11 +885,9 @@ class RedisStore(RedisReader, Editing):
         show source names and tags, so a changed configuration bumps their revisions."""
         wanted = {s.id for s in sources}
         current = {str(m) for m in await self._call(self._r.smembers(keys.SOURCES))}
-        before = (
-            await self._call(self._r.mget([keys.source_config(s.id) for s in sources]))
-            if (sources)
-            else []
-        )
+        read = self._r.pipeline(transaction=False)
+        queue_gets(read, [keys.source_config(s.id) for s in sources])  # one slot per source
+        before = await self._call(read.execute()) if sources else []
         pipe = self._r.pipeline(transaction=False)
         changed = False
         for source, old in zip(sources, before, strict=True):

@@ -32,6 +32,7 @@ import redis.asyncio as aioredis
 
 from config.sources import StoryRule
 from ingest import keys, similar
+from ingest.connect import queue_gets, queue_script
 from ingest.index import Retention
 from ingest.model import Item, Known, Linking, to_ms
 from ingest.planner import Lookup
@@ -122,7 +123,7 @@ class RedisStoryIndex:
         lookups = [_lookup(item, rules, df, total) for item in items]
         pipe = self._r.pipeline(transaction=False)
         for item, lookup in zip(items, lookups, strict=True):
-            pipe.mget([keys.story_key(k) for k in lookup.keys]) if lookup.keys else pipe.echo("")
+            queue_gets(pipe, [keys.story_key(k) for k in lookup.keys])  # one slot per key
             pipe.get(keys.page_story(item.page_url or ""))
             for link in item.links[:5]:
                 pipe.get(keys.identity(source_id, link))
@@ -140,8 +141,7 @@ class RedisStoryIndex:
         return await self._follow_merges(found), lookups
 
     def _explicit(self, item: Item, lookup: Lookup, replies: Any) -> StoryEvidence:
-        by_key = next(replies)
-        stories: list[str | None] = list(by_key) if lookup.keys else []
+        stories: list[str | None] = [next(replies) for _ in lookup.keys]
         rule_story = stories[0] if lookup.rule_key is not None and stories else None
         rest = stories[1:] if lookup.rule_key is not None else stories
         page = next(replies)
@@ -332,24 +332,17 @@ class RedisStoryIndex:
                 *pairs,
             )
         for term in linking.top_terms:
-            _queue_script(
+            queue_script(
                 pipe, self._index_term, keys.term_stories(term), story_id, at_ms, TERM_CAP, ttl
             )
         if new and item.terms:
-            _queue_script(pipe, self._count_terms, keys.DOC_FREQUENCY, *item.terms)
+            queue_script(pipe, self._count_terms, keys.DOC_FREQUENCY, *item.terms)
             pipe.incr(keys.DOC_TOTAL)
         if item.rolling and "#" in item.identity:
             parent = item.identity.split("#", 1)[0]
             sections = keys.article_sections(item.source_id, parent)
             pipe.sadd(sections, item.identity)
             pipe.pexpire(sections, ttl)
-
-
-def _queue_script(pipe: Any, script: Any, key: str, *args: str | int) -> None:
-    """Queue ``script`` on one key on ``pipe``: by its SHA, with the pipeline making sure the
-    server has it (one SCRIPT EXISTS for the whole pipeline, as for any script run there)."""
-    pipe.scripts.add(script)
-    pipe.evalsha(script.sha, 1, key, *args)
 
 
 def _lookup(item: Item, rules: Sequence[StoryRule], df: Mapping[str, int], total: int) -> Lookup:

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-import redis
 import redis.asyncio as aioredis
 
+from ingest.connect import flush_all, open_redis
 from ingest.store import RedisStore
 from tests.support import FeedServer, feed_server
 from workers.embedded import EmbeddedRedis
@@ -34,18 +34,15 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def clean_redis(redis_url: str) -> str:
-    """The server's URL, with its database emptied for this test."""
-    client = redis.Redis.from_url(redis_url)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
+    """The server's URL, with its database emptied for this test (on every master of a
+    cluster)."""
+    flush_all(redis_url)
     return redis_url
 
 
 @pytest.fixture
 async def rclient(clean_redis: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url(clean_redis, decode_responses=True)
+    client = await open_redis(clean_redis)
     try:
         yield client
     finally:

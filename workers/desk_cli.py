@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import redis.asyncio as aioredis
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -27,6 +26,7 @@ from config.settings import Settings
 from config.sources import SourcesError, check_source, source_fields
 from config.tokens import ROLES, TokensError, add_token
 from ingest.audit import AuditFilter
+from ingest.connect import open_redis
 from ingest.desk import EditorsDesk
 from ingest.editing import EditError
 from ingest.errors import FetchError, ParseError
@@ -132,7 +132,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _run(settings: Settings, action: Action) -> Any:
     async def go(url: str) -> Any:
-        client = aioredis.from_url(url, decode_responses=True)
+        client = await open_redis(url)
         try:
             store = RedisStore.from_settings(client, settings)
             return await action(cli_desk(store), datetime.now(UTC))

@@ -12,10 +12,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
-import redis.asyncio as aioredis
-
 from config.settings import Settings
 from ingest.audit import Actor
+from ingest.connect import open_redis
 from ingest.desk import EditorsDesk
 from ingest.editing import EditError
 from ingest.store import RedisStore
@@ -28,7 +27,7 @@ async def run(
     settings: Settings, redis_url: str, action: Callable[[RedisStore, datetime], Awaitable[T]]
 ) -> T:
     """Run ``action`` on a store of ``settings`` at the current time."""
-    client = aioredis.from_url(redis_url, decode_responses=True)
+    client = await open_redis(redis_url)
     try:
         return await action(RedisStore.from_settings(client, settings), datetime.now(UTC))
     finally:

@@ -22,6 +22,7 @@ from redis.exceptions import NoScriptError
 
 from config.sources import Source
 from ingest import keys
+from ingest.connect import translating
 
 _NOW = """
 local t = redis.call('TIME')
@@ -130,6 +131,7 @@ class RedisSchedule:
         self._drop = client.register_script(_DROP)
         self._settle = client.register_script(_SETTLE)
 
+    @translating
     async def sync(self, sources: Sequence[Source]) -> None:
         """Enabled sources not yet scheduled become due now; others leave the schedule."""
         enabled = [s.id for s in sources if s.enabled]
@@ -140,6 +142,7 @@ class RedisSchedule:
         if enabled:
             await self._sync(keys=[keys.SCHEDULE], args=enabled)
 
+    @translating
     async def claim(self, limit: int, lease_seconds: float) -> list[Claim]:
         """Atomically take up to ``limit`` due sources, leasing each for ``lease_seconds``."""
         if limit <= 0:
@@ -148,6 +151,7 @@ class RedisSchedule:
         lease, due = reply
         return [Claim(str(source_id), int(lease)) for source_id in due]
 
+    @translating
     async def reschedule(self, claim: Claim, delay_seconds: float) -> bool:
         """Make the claimed source due again ``delay_seconds`` from now; False if we lost it."""
         done = await self._reschedule(
@@ -167,6 +171,7 @@ class RedisSchedule:
             pipe.evalsha(self._settle.sha, 1, keys.SCHEDULE, *_settle_args(batch))
         return len(batches)
 
+    @translating
     async def settle(self, moves: Sequence[tuple[Claim, float | None]]) -> list[bool]:
         """:meth:`queue_settle` on a pipeline of its own; whether each move landed."""
         if not moves:
@@ -175,6 +180,7 @@ class RedisSchedule:
         self.queue_settle(pipe, moves)
         return await self.settled(await pipe.execute(raise_on_error=False), moves)
 
+    @translating
     async def settled(
         self, replies: Sequence[Any], moves: Sequence[tuple[Claim, float | None]]
     ) -> list[bool]:
@@ -191,10 +197,12 @@ class RedisSchedule:
             held.extend(bool(flag) for flag in reply)
         return held
 
+    @translating
     async def drop(self, claim: Claim) -> bool:
         """Take a claimed source off the schedule (gone, or no longer configured)."""
         return bool(await self._drop(keys=[keys.SCHEDULE], args=[claim.source_id, claim.lease]))
 
+    @translating
     async def renew(self, claim: Claim, lease_seconds: float) -> Claim | None:
         """Extend a lease still held; ``None`` if it was lost (expired and claimed elsewhere)."""
         lease = await self._renew(
@@ -202,6 +210,7 @@ class RedisSchedule:
         )
         return Claim(claim.source_id, int(lease)) if lease else None
 
+    @translating
     async def due_times(self) -> dict[str, int]:
         """Every scheduled source with its next due time (server ms), for status displays."""
         pairs: Any = await self._r.zrange(keys.SCHEDULE, 0, -1, withscores=True)

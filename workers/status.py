@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from config.sources import Source
+from ingest.connect import open_redis
 from ingest.model import SourceStatus, from_ms
 from ingest.store import RedisStore
 from workers.schedule import RedisSchedule
@@ -28,7 +27,7 @@ _COLUMNS = (
 
 async def collect(redis_url: str) -> list[dict[str, Any]]:
     """One record per configured source, sorted by id, with its status and next due time."""
-    client = aioredis.from_url(redis_url, decode_responses=True)
+    client = await open_redis(redis_url)
     try:
         store = RedisStore(client)
         sources = await store.get_sources()

@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import os
 import socket
 import time
@@ -53,12 +54,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import redis.asyncio as aioredis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from config.settings import Settings
 from config.sources import Source, SourcesError, SourcesFile, StoryRule, load_sources
 from ingest import keys
+from ingest.connect import open_redis
 from ingest.dedupe import DedupePolicy
 from ingest.fetch import FetchLimits, GuardedTransport, HttpFetcher
 from ingest.folder import ingest_folder
@@ -139,7 +140,7 @@ class Worker:
 
         With ``sources``, first publish them as the configured set and sync the schedule.
         """
-        client = aioredis.from_url(self.redis_url, decode_responses=True)
+        client = await open_redis(self.redis_url, patience=math.inf)
         self._client = client
         self.store = RedisStore.from_settings(client, self.settings)
         self.schedule = RedisSchedule(client)

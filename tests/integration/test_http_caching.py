@@ -18,13 +18,13 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 import redis.asyncio as aioredis
 
 import feeds.app
 from config.settings import Settings
 from feeds.cache import RenderCache, Rendered
 from ingest import keys
+from ingest.connect import is_cluster, open_redis, open_sync
 from tests.support import (
     app_process,
     serve_app,
@@ -58,7 +58,7 @@ async def all_paths(room: Newsroom) -> list[str]:
 
 def drop_rendered(redis_url: str) -> int:
     """Forget every rendered document kept in Redis."""
-    client = redis.Redis.from_url(redis_url)
+    client = open_sync(redis_url)
     try:
         found = list(client.scan_iter(match=keys.rendered("*").rsplit(":", 1)[0] + ":*"))
         return int(client.delete(*found)) if found else 0
@@ -365,8 +365,11 @@ async def test_a_new_item_invalidates_every_affected_rendering(
 
 
 async def commandstat(client: aioredis.Redis, command: str) -> int:
-    stats: dict[str, Any] = await client.info("commandstats")
-    return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
+    if not is_cluster(client):
+        stats: dict[str, Any] = await client.info("commandstats")
+        return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
+    nodes: dict[str, Any] = await client.info("commandstats", target_nodes="all")  # type: ignore[call-arg]
+    return sum(int(s.get(f"cmdstat_{command}", {}).get("calls", 0)) for s in nodes.values())
 
 
 @pytest.fixture
@@ -445,8 +448,8 @@ class PausingCache(RenderCache):
 
 
 async def test_two_processes_render_a_cold_document_once(clean_redis: str) -> None:
-    first = aioredis.from_url(clean_redis)
-    second = aioredis.from_url(clean_redis)
+    first = await open_redis(clean_redis, decode_responses=False)
+    second = await open_redis(clean_redis, decode_responses=False)
     renders = 0
 
     async def render() -> Rendered:

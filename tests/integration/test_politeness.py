@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import redis
 import redis.asyncio as aioredis
 
 from config.settings import HostLimit
 from ingest import keys
+from ingest.connect import open_redis, open_sync
 from ingest.politeness import Permit, RedisHostGate, host_of
 from tests.support import (
     FeedServer,
@@ -33,7 +33,7 @@ HOST = "wire.example"
 @pytest.fixture
 async def second_client(clean_redis: str) -> AsyncIterator[aioredis.Redis]:
     """Another connection to the same server: what a second worker process would hold."""
-    client = aioredis.from_url(clean_redis, decode_responses=True)
+    client = await open_redis(clean_redis)
     try:
         yield client
     finally:
@@ -307,7 +307,7 @@ def test_two_workers_keep_one_request_at_a_time_against_one_host(
         for n, sid in enumerate(ids)
     }
     sources = write_sources(tmp_path / "sources.yaml", urls)
-    client = redis.Redis.from_url(clean_redis, decode_responses=True)
+    client = open_sync(clean_redis, decode_responses=True)
     seen_states: set[str] = set()
     seen_failures: set[str] = set()
     deferral_reasons: set[str] = set()

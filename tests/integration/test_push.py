@@ -32,6 +32,7 @@ from feeds.render.context import Context
 from feeds.websub import WebSubPublisher
 from feeds.websub import topics as websub_topics
 from ingest import keys
+from ingest.connect import open_redis
 from tests.support import SESSION, app_process, free_port, serve_app, until
 from tests.support.lakeshore import (
     CHENNAI,
@@ -80,7 +81,7 @@ async def announced(client: aioredis.Redis) -> bool:
 async def two_publishers(redis_url: str, hubs: tuple[str, ...]) -> AsyncIterator[None]:
     """One app in this process and one in its own, both publishing to ``hubs``."""
     settings = Settings(redis_url=redis_url, websub_hubs=hubs, public_url=PUBLIC)
-    client = aioredis.from_url(redis_url, decode_responses=True)
+    client = await open_redis(redis_url)
     try:
         with (
             serve_app(settings),

@@ -8,6 +8,7 @@ import redis.asyncio as aioredis
 
 from config.sources import Source
 from ingest import keys
+from ingest.connect import open_redis
 from workers.schedule import Claim, RedisSchedule
 
 
@@ -32,7 +33,7 @@ async def test_sync_keeps_existing_due_times(rclient: aioredis.Redis) -> None:
 
 
 async def test_concurrent_claims_never_hand_out_a_source_twice(clean_redis: str) -> None:
-    clients = [aioredis.from_url(clean_redis, decode_responses=True) for _ in range(8)]
+    clients = [await open_redis(clean_redis) for _ in range(8)]
     try:
         await RedisSchedule(clients[0]).sync(sources(50))
         results = await asyncio.gather(

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
 from ingest import keys
+from ingest.connect import open_sync
 from tests.support import FeedServer, Reply, child_env, wait_for
 
 RSS = (
@@ -129,7 +129,7 @@ def wirefeed(redis_url: str, *args: str, cwd: Path) -> subprocess.CompletedProce
 @pytest.fixture
 def polled(clean_redis: str, server: FeedServer, tmp_path: Path) -> dict[str, int]:
     """Run both worker passes; the requests each source got."""
-    client = redis.Redis.from_url(clean_redis, decode_responses=True)
+    client = open_sync(clean_redis, decode_responses=True)
 
     def state(source_id: str, field: str = "state") -> str | None:
         value: str | None = client.hget(keys.source_status(source_id), field)  # type: ignore[assignment]

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-import redis.asyncio as aioredis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ingest.connect import open_redis
 from ingest.model import Item, RawEntry
 from ingest.normalize import normalize
 from ingest.pipeline import plan
@@ -103,7 +103,7 @@ async def stored_timeline(
 ) -> Timeline:
     """Flush the database, store the versions of ``history`` one by one in ``order``, and read
     back every story: its headline and its entries (what readers see, not our counters)."""
-    client = aioredis.from_url(redis_url, decode_responses=True)
+    client = await open_redis(redis_url)
     try:
         await client.flushdb()
         store = RedisStore(client)

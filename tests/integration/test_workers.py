@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import redis
-
 from ingest import keys
+from ingest.connect import open_sync
 from tests.support import (
     FeedServer,
     Reply,
@@ -33,7 +32,7 @@ def test_two_workers_never_fetch_one_source_at_once(
         )
     sources = write_sources(tmp_path / "sources.yaml", urls)
     workers = [start_worker(clean_redis, sources) for _ in range(2)]
-    client = redis.Redis.from_url(clean_redis, decode_responses=True)
+    client = open_sync(clean_redis, decode_responses=True)
     try:
         wait_for(lambda: client.zcard(keys.WORKERS) == 2, timeout=30)
         wait_for(lambda: all(server.requests[f"/feed/{n}"] >= 4 for n in range(8)), timeout=60)
@@ -58,7 +57,7 @@ def test_a_bad_source_does_not_stop_the_worker(
         "refused": "http://127.0.0.1:9/nothing-listens-here",
     }
     worker = start_worker(clean_redis, write_sources(tmp_path / "s.yaml", urls))
-    client = redis.Redis.from_url(clean_redis, decode_responses=True)
+    client = open_sync(clean_redis, decode_responses=True)
     try:
         wait_for(lambda: server.requests["/good"] >= 3, timeout=60)
         wait_for(

@@ -2,7 +2,7 @@
 
     python bench/crash.py [--trials 50] [--sources 12] [--phases 5] [--workers 2] [--seed 12]
 
-One reference run without kills, then ``--trials`` runs of the same script (tests/fleet.py)
+One reference run without kills, then ``--trials`` runs of the same script (tests/support/fleet.py)
 in which a random worker is killed with SIGKILL at random moments (seeded per trial, about
 every ``--gap`` seconds) and restarted at once. After each run: per-source entries and the
 explicit story links must equal the reference's (no lost entry, no doubled entry, no stale
@@ -23,8 +23,8 @@ from typing import Any
 from common import redis_server, write_results
 
 from ingest.connect import flush_all
-from tests.fleet import Chaos, Fleet, Script, drive, overdue_leases, snapshot
 from tests.support import FeedServer, feed_server
+from tests.support.fleet import Chaos, Fleet, Script, drive, overdue_leases, snapshot
 
 LEASE = 3.0
 

@@ -4,9 +4,9 @@ ingest a scripted stream; errors counted, the memory of every process sampled ov
     python bench/load.py [--subscribers 200] [--seconds 300] [--workers 2] [--sources 40]
 
 Processes: one Redis (embedded, AOF), ``--workers`` ``wirefeed worker`` processes and one
-``wirefeed web``, all real. A loopback server serves the stream of tests/fleet.py and moves to
-its next phase every 10 s, so feeds keep changing. ``--subscribers`` asyncio clients each poll
-a feed (all stories, or one source's, in Atom, JSON or RSS) about once a second with
+``wirefeed web``, all real. A loopback server serves the stream of tests/support/fleet.py and
+moves to its next phase every 10 s, so feeds keep changing. ``--subscribers`` asyncio clients
+each poll a feed (all stories, or one source's, in Atom, JSON or RSS) about once a second with
 If-None-Match from their last answer. Every 10 s the resident memory (VmRSS) of Redis, each
 worker, the web process and this process is sampled. Success means no error answers and no
 failed requests, and memory that levels off (last sample against the one at a fifth of the
@@ -31,8 +31,8 @@ from typing import Any
 import httpx
 from common import free_port, write_results
 
-from tests.fleet import Fleet, Script
 from tests.support import child_env, feed_server
+from tests.support.fleet import Fleet, Script
 from workers.embedded import EmbeddedRedis
 
 

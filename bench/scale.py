@@ -3,7 +3,7 @@ and how many sources one worker keeps on schedule at a 60-second interval.
 
     python bench/scale.py [--sources 200] [--items 10] [--window 20]
 
-Throughput: ``--sources`` Atom sources of ``--items`` new items each (tests/fleet.py's
+Throughput: ``--sources`` Atom sources of ``--items`` new items each (tests/support/fleet.py's
 script, one phase) served from loopback; real ``wirefeed worker`` processes start on an empty
 database; the clock runs from the first request the server sees until every item is stored
 (each source's status shows a successful poll); items/s = items / that time. Each figure is
@@ -27,8 +27,8 @@ from common import write_results
 
 from ingest.connect import flush_all, open_redis
 from ingest.store import RedisStore
-from tests.fleet import Fleet, Script
 from tests.support import FeedServer, Reply, feed_server
+from tests.support.fleet import Fleet, Script
 from workers.embedded import EmbeddedRedis
 from workers.local_cluster import LocalCluster
 

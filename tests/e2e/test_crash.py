@@ -1,8 +1,8 @@
 """Crash safety with real worker processes on a real Redis (or the cluster of
 ``make test-cluster``): many workers, kill -9 at random moments, and a Redis restart.
 
-Each run serves a scripted stream (tests/fleet.py: new items, updates, copies across sources,
-Atom tombstones) phase by phase from a loopback server that counts overlapping requests per
+Each run serves a scripted stream (tests/support/fleet.py: new items, updates, copies across
+sources, Atom tombstones) phase by phase from a loopback server that counts overlapping requests per
 path, and ends with what readers see: per source the entries of the stories, and the stories
 the explicit links (one live page) made. A run without kills is the reference; every other run
 must end equal to it and to what the script says, with no source fetched by two at once and no
@@ -23,8 +23,8 @@ import httpx
 import pytest
 
 from ingest.connect import flush_all
-from tests.fleet import Chaos, Fleet, Script, Snapshot, drive, overdue_leases, snapshot
 from tests.support import FeedServer, child_env, feed_server, free_port, wait_for
+from tests.support.fleet import Chaos, Fleet, Script, Snapshot, drive, overdue_leases, snapshot
 from workers.embedded import EmbeddedRedis
 
 LEASE = 3.0

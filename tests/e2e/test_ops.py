@@ -17,7 +17,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -27,10 +27,10 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from ingest import keys
-from tests.support import ROOT, FeedServer, Reply, child_env, free_port, wait_for
+from tests.support import ROOT, SESSION, FeedServer, Reply, child_env, free_port, wait_for
 from workers.embedded import EmbeddedRedis
 
-NOW = datetime.now(UTC)  # read once: the worker processes read the real clock too
+NOW = SESSION  # the workers read the real clock: the session instant (tests/support/clock.py)
 
 
 def rss(*titles: str) -> bytes:

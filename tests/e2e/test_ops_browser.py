@@ -63,7 +63,8 @@ def ready(url: str) -> bool:
 
 async def test_ops_dashboard_shows_the_demo_live_in_chromium(tmp_path: Path) -> None:
     executable = chromium()
-    async_api = pytest.importorskip("playwright.async_api")
+    from playwright import async_api
+
     port, demo = free_port(), free_port()
     (tmp_path / "sources.yaml").write_text(SOURCES.format(demo=demo))
     env = child_env(

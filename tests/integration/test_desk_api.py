@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +26,10 @@ from config.settings import Settings
 from config.sources import Source
 from config.tokens import digest
 from ingest import keys
-from ingest.fetch import HttpFetcher
 from ingest.registry import RedisRegistry
 from ingest.store import RedisStore
-from tests.integration.test_app import serve_app
-from tests.integration.test_dedupe_flow import SOURCES, Desk, Wire, atom
-from tests.integration.test_overrides import LEAK_TITLE, Newsroom, client, open_newsroom
-from tests.support import FeedServer, Reply, child_env
+from tests.support import Reply, Wire, atom, child_env, serve_app
+from tests.support.desk import LEAK_TITLE, SOURCES, Newsroom, client
 
 VIEWER, EDITOR, ADMIN = "viewer-token-" + "v" * 32, "editor-token-" + "e" * 32, "a" * 40
 LEGACY = "legacy-admin-token-0123456789"
@@ -70,14 +67,6 @@ def app_url(clean_redis: str, tokens_file: Path) -> Iterator[str]:
     }
     with serve_app(Settings.from_env(env)) as url:
         yield url
-
-
-@pytest.fixture
-async def room(server: FeedServer, store: RedisStore, fetcher: HttpFetcher) -> Newsroom:
-    desk = Desk(server, store, fetcher)
-    await store.put_sources([desk.source(s) for s in SOURCES])
-    clock = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
-    return await open_newsroom(desk, clock)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -20,12 +19,8 @@ import pytest
 
 from config.settings import Settings
 from config.tokens import digest
-from ingest.fetch import HttpFetcher
-from ingest.store import RedisStore
-from tests.integration.test_app import serve_app
-from tests.integration.test_dedupe_flow import SOURCES, Desk
-from tests.integration.test_overrides import ACID_TITLE, LEAK_TITLE, Newsroom, open_newsroom
-from tests.support import FeedServer
+from tests.support import serve_app
+from tests.support.desk import ACID_TITLE, LEAK_TITLE, Newsroom
 
 pytestmark = pytest.mark.browser
 
@@ -60,14 +55,6 @@ def app_url(clean_redis: str, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-async def room(server: FeedServer, store: RedisStore, fetcher: HttpFetcher) -> Newsroom:
-    desk = Desk(server, store, fetcher)
-    await store.put_sources([desk.source(s) for s in SOURCES])
-    clock = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
-    return await open_newsroom(desk, clock)
-
-
 def keep_artifact(shot: Path) -> None:
     if os.environ.get("WIREFEED_TEST_ARTIFACTS"):
         folder = Path(os.environ["WIREFEED_TEST_ARTIFACTS"])
@@ -83,7 +70,8 @@ async def test_an_editor_splits_and_kills_in_chromium_and_feeds_follow(
     room: Newsroom, app_url: str, tmp_path: Path
 ) -> None:
     executable = chromium()
-    async_api = pytest.importorskip("playwright.async_api")
+    from playwright import async_api
+
     u1, u2 = room.eid("u1"), room.eid("u2")
     async with httpx.AsyncClient(base_url=app_url, timeout=10) as http:
         before = titles(await http.get(f"/feeds/stories/{room.live}.json"))

@@ -28,8 +28,7 @@ from ingest.normalize import normalize
 from ingest.parse import parse
 from ingest.pipeline import ingest_source, release_embargoed
 from ingest.store import RedisStore
-from tests.integration.test_app import serve_app
-from tests.support import FeedServer, Reply, child_env
+from tests.support import FeedServer, Reply, child_env, serve_app
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 LIFT = NOW + timedelta(seconds=90)

@@ -15,8 +15,8 @@ from config.sources import Source, SourcesError, check_source
 from ingest.fetch import HttpFetcher
 from ingest.pipeline import ingest_source
 from ingest.store import RedisStore
-from tests.integration.test_dedupe_flow import NOW, Wire, atom
-from tests.support import FeedServer, Reply
+from tests.support import FIXED as NOW
+from tests.support import FeedServer, Reply, Wire, atom
 
 WIRES = [
     Wire("w1", "Harbor reopens after spill", "Ships return to the north berths.", at=NOW),

@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 from config.settings import Settings
 from config.tokens import digest
 from feeds.openapi import document
-from tests.integration.test_app import serve_app
+from tests.support import serve_app
 
 EDITOR, VIEWER = "schema-editor-" + "e" * 30, "schema-viewer-" + "v" * 30
 # Preview fetches the URL it is given: generated URLs could name any host, and tests reach

@@ -23,10 +23,15 @@ READS_THE_CLOCK = {
     TESTS / "support" / "hostile.py": "a stand-in for a remote server, which has its own clock",
     TESTS / "integration" / "test_clock.py": "compares Redis's clock with the process's",
     TESTS / "faketime" / "shift.py": "computes make test-clock's offsets from now",
+    TESTS / "integration" / "test_embargo_workers.py": "embargoes lift on the real clock",
+    TESTS / "integration" / "test_websub_subscriber.py": "the callback ingests at the real time",
 }
 SKIPS = {  # module -> why its skip is about something outside the project
     TESTS / "support" / "paths.py": "the shared corpora",
     TESTS / "e2e" / "test_browser.py": "Debian Chromium",
+    TESTS / "e2e" / "test_ops_browser.py": "Debian Chromium",
+    TESTS / "integration" / "test_desk_browser.py": "Debian Chromium",
+    TESTS / "unit" / "test_operations.py": "promtool, from Debian's prometheus",
     TESTS / "e2e" / "test_race.py": "Linux /proc",
     TESTS / "integration" / "test_guard_network.py": "the OS's loopback aliases and resolver",
 }

@@ -26,13 +26,15 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from html import escape
 from pathlib import Path
 
 from ingest.connect import open_redis
 from ingest.store import RedisStore
-from tests.support import FeedServer, Reply, child_env
+from tests.support.clock import SESSION
+from tests.support.servers import FeedServer, Reply
+from tests.support.workers import child_env
 
 TOMBSTONES_NS = "http://purl.org/atompub/tombstones/1.0"
 
@@ -47,6 +49,10 @@ class Post:
     updated: datetime | None = None
 
 
+BASE = SESSION.replace(microsecond=0)
+"""Where the script's items are dated from: the workers read the real clock (clock.py)."""
+
+
 @dataclass
 class Script:
     """A deterministic stream over ``sources`` sources in ``phases`` phases (``seed``)."""
@@ -54,7 +60,7 @@ class Script:
     sources: int = 20
     phases: int = 6
     seed: int = 12
-    base: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+    base: datetime = BASE
     docs: list[dict[str, bytes]] = field(init=False)
     copied: set[tuple[str, str]] = field(init=False)
     linked: list[list[str]] = field(init=False)

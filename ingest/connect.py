@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
@@ -145,7 +146,7 @@ async def _probe(probe: aioredis.Redis, url: str, patience: float) -> dict[str, 
                 raise StoreError(
                     f"redis at {_redact(url)} does not answer: {type(exc).__name__}: {exc}"
                 ) from exc
-            if delay == 0.1:  # the first miss: one line for the whole wait
+            if delay == 0.1 and patience == math.inf:  # a service's wait: one line for all of it
                 log.warning(
                     "waiting for Redis at %s: %s",
                     _redact(url),

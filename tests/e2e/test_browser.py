@@ -141,7 +141,9 @@ async def test_reader_opens_a_rolling_story_from_the_front_page(
 
             assert await page.title() == LATEST
             assert await page.locator("article h1").inner_text() == LATEST
-            assert await page.locator("article .lede").inner_text() == LEDE
+            # The lede is the newest update's text: shown once, in the update, not repeated above.
+            assert await page.locator("article .lede").count() == 0
+            assert LEDE in await page.locator("article section.update").first.inner_text()
             updates = page.locator("article section.update")
             # AP style in the story's zone (Chicago), newest first
             assert await updates.locator("h2 time").all_inner_texts() == [
@@ -172,10 +174,14 @@ async def test_reader_opens_a_rolling_story_from_the_front_page(
             meta = await page.locator("p.meta").inner_text()
             assert meta.endswith("· 4 updates"), meta
 
-            # As laid out on screen: headline, then lede, then the updates, top to bottom.
+            # As laid out on screen: headline, then the updates, top to bottom.
             boxes = [
                 await page.locator(sel).first.bounding_box()
-                for sel in ("article h1", "article .lede", "article section.update")
+                for sel in (
+                    "article h1",
+                    "article section.update",
+                    "article section.update >> nth=1",
+                )
             ]
             tops = [box["y"] for box in boxes if box is not None]
             assert len(tops) == 3 and tops == sorted(tops), tops
@@ -199,10 +205,10 @@ async def test_follow_links_on_the_story_page_serve_its_feeds(rolling_story: str
             assert hrefs == [
                 f"{web}/feeds/stories/{rolling_story}.atom",
                 f"{web}/feeds/stories/{rolling_story}.json",
+                f"{web}/feeds/stories/{rolling_story}.rss",
             ]
-            for href, media in zip(
-                hrefs, ("application/atom+xml", "application/feed+json"), strict=True
-            ):
+            media_types = ("application/atom+xml", "application/feed+json", "application/rss+xml")
+            for href, media in zip(hrefs, media_types, strict=True):
                 response = await page.request.get(href)
                 assert response.ok, href
                 assert response.headers["content-type"].startswith(media)

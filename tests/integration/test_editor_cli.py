@@ -43,12 +43,14 @@ def clock() -> datetime:
 
 
 def live_updates(clock: datetime) -> list[Wire]:
+    """A live page on another event than the leak (a tank leak at the terminal would be the
+    leak's story: similarity joins reports of one event)."""
     return [
-        Wire("live-2", "Tank drained overnight", "Crews finish.", LIVE + "#u2", clock),
+        Wire("live-2", "Ferries sail again overnight", "Crews finish.", LIVE + "#u2", clock),
         Wire(
             "live-1",
-            "Tank leaks at terminal",
-            "A tank leaks.",
+            "Storm halts the island ferries",
+            "Gales stop every crossing.",
             LIVE + "#u1",
             clock - timedelta(hours=1),
         ),

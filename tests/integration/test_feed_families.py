@@ -163,7 +163,8 @@ async def test_story_entry_content_is_the_timeline(
             (f"e-{entry_ids[title]}", title) for title in (ICE, OUTAGES, GOVERNOR)
         ], ext
         assert [title for _, title in sections(entry["html"])] == timeline.titles
-        assert entry["html"].startswith('<div class="lede">')
+        # the lede is the newest update's text: not shown twice (feeds.render.page)
+        assert entry["html"].startswith('<section class="update"')
         assert "Lakeshore Wire · also reported by Coastal Desk" in text_of(entry["html"])
         assert entry["url"] == f"{app_url}/stories/{sid}"
 

@@ -124,11 +124,12 @@ class Script:
         self.expected[COPIED] = sorted(set(self.expected.get(COPIED, [])))  # one entry each
         pages: dict[str, list[str]] = {}
         for own in posts.values():
-            for p in own.values():
-                if "/live#" in p.link:
+            for p in own.values():  # copied wire copy is whoever stored it first's: left out
+                if "/live#" in p.link and (p.title, p.text) not in self.copied:
                     pages.setdefault(p.link.split("#")[0], []).append(p.title)
         self.linked = sorted(sorted(titles) for titles in pages.values())
-        """The stories explicit links make: the live items of one page, as sorted titles."""
+        """The stories explicit links make: the live items of one page, as sorted titles
+        (copied items left out: the entry is whichever copy was stored first, with its link)."""
 
     @staticmethod
     def sid(n: int) -> str:
@@ -340,7 +341,14 @@ async def _snapshot(redis_url: str, script: Script) -> Snapshot:
     finally:
         await client.aclose()
     rows = [(e.source_id, e.title, _text(e.summary_html)) for s in stories for e in s.entries]
-    linked = [sorted(e.title for e in s.entries if e.url and "/live#" in e.url) for s in stories]
+    linked = [
+        sorted(
+            e.title
+            for e in s.entries
+            if e.url and "/live#" in e.url and (e.title, _text(e.summary_html)) not in script.copied
+        )
+        for s in stories
+    ]
     return Snapshot(_bucketed(rows, script.copied), sorted(t for t in linked if t))
 
 

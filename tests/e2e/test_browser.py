@@ -7,8 +7,6 @@ from two invented wires is ingested through the real pipeline first. Chromium is
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,34 +26,16 @@ from tests.support import (
     app_process,
     feeds,
 )
+from tests.support.browser import CHROMIUM_ARGS, chromium
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 NOW = datetime(2026, 11, 29, 22, 30, tzinfo=UTC)
 LIVE = "https://lakeshore.example/2026/11/29/ice-storm-live"
 HEADLINE = "Utility expects most customers back on by Monday"
 LATEST = "The Latest: " + HEADLINE  # what readers see: a story of several updates is rolling
 LEDE = "Crews from four states are working through the night to restore power."
-
-
-def chromium() -> str:
-    """The system Chromium, or skip: Playwright must never download a browser here."""
-    path = "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
-    path = path or shutil.which("chromium")
-    if path is None:
-        pytest.skip("needs Debian chromium: apt-get install chromium")
-    return path
 
 
 def rss(title: str, *items: tuple[str, str, str, str, datetime]) -> bytes:

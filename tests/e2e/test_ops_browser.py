@@ -8,8 +8,6 @@ directory (pytest keeps the last three runs under ``/tmp/pytest-of-$USER/``), an
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,19 +17,10 @@ import httpx
 import pytest
 
 from tests.support import ROOT, child_env, free_port, wait_for
+from tests.support.browser import CHROMIUM_ARGS, chromium, keep_artifact
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 SOURCES = """\
 demo:
@@ -44,14 +33,6 @@ sources:
   - {{id: broken, title: Broken Wire, url: "http://127.0.0.1:{demo}/no-such-wire.rss",
       kind: rss, interval: 2}}
 """
-
-
-def chromium() -> str:
-    path = "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
-    path = path or shutil.which("chromium")
-    if path is None:
-        pytest.skip("needs Debian chromium: apt-get install chromium")
-    return path
 
 
 def ready(url: str) -> bool:
@@ -118,10 +99,7 @@ async def test_ops_dashboard_shows_the_demo_live_in_chromium(tmp_path: Path) -> 
                 shot = tmp_path / "ops.png"
                 await page.screenshot(path=str(shot), full_page=True)
                 assert shot.stat().st_size > 10_000
-                keep = os.environ.get("WIREFEED_TEST_ARTIFACTS")
-                if keep:
-                    os.makedirs(keep, exist_ok=True)
-                    shutil.copy(shot, os.path.join(keep, "ops.png"))
+                keep_artifact(shot)
             finally:
                 await browser.close()
     finally:

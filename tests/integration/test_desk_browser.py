@@ -9,8 +9,6 @@ desk is kept in the test's temporary directory and in ``$WIREFEED_TEST_ARTIFACTS
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,28 +18,12 @@ import pytest
 from config.settings import Settings
 from config.tokens import digest
 from tests.support import serve_app
+from tests.support.browser import CHROMIUM_ARGS, chromium, keep_artifact
 from tests.support.desk import ACID_TITLE, LEAK_TITLE, Newsroom
 
 pytestmark = pytest.mark.browser
 
 EDITOR = "desk-editor-token-" + "d" * 30
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def chromium() -> str:
-    path = "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
-    path = path or shutil.which("chromium")
-    if path is None:
-        pytest.skip("needs Debian chromium: apt-get install chromium")
-    return path
 
 
 @pytest.fixture
@@ -53,13 +35,6 @@ def app_url(clean_redis: str, tmp_path: Path) -> Iterator[str]:
     )
     with serve_app(Settings(redis_url=clean_redis, tokens_file=tokens)) as url:
         yield url
-
-
-def keep_artifact(shot: Path) -> None:
-    if os.environ.get("WIREFEED_TEST_ARTIFACTS"):
-        folder = Path(os.environ["WIREFEED_TEST_ARTIFACTS"])
-        folder.mkdir(parents=True, exist_ok=True)
-        shutil.copy(shot, folder / shot.name)
 
 
 def titles(feed: httpx.Response) -> list[str]:

@@ -28,9 +28,7 @@ READS_THE_CLOCK = {
 }
 SKIPS = {  # module -> why its skip is about something outside the project
     TESTS / "support" / "paths.py": "the shared corpora",
-    TESTS / "e2e" / "test_browser.py": "Debian Chromium",
-    TESTS / "e2e" / "test_ops_browser.py": "Debian Chromium",
-    TESTS / "integration" / "test_desk_browser.py": "Debian Chromium",
+    TESTS / "support" / "browser.py": "Debian Chromium",
     TESTS / "unit" / "test_operations.py": "promtool, from Debian's prometheus",
     TESTS / "e2e" / "test_race.py": "Linux /proc",
     TESTS / "integration" / "test_guard_network.py": "the OS's loopback aliases and resolver",

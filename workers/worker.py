@@ -128,6 +128,10 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._finished: list[tuple[_Job, IngestReport]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._stranded: list[Claim] = []
+        """Claims whose poll or save failed because Redis went away: made due again as soon
+        as Redis answers, instead of waiting out their leases (a restarted Redis may still
+        hold them)."""
         self._claiming = False
         self._drained = False
         """The last claim found fewer due sources than it asked for: until the next tick,
@@ -311,7 +315,29 @@ class Worker:
         """Start queued jobs up to the concurrency limit; claim more while the queue is low."""
         self._drained = False
         self._fill()
+        await self._return_stranded()
         await self._claim_while_low(idle_only=True)
+
+    async def _return_stranded(self) -> None:
+        """Make stranded claims due now (where the lease is still ours); kept while Redis
+        is away."""
+        if not self._stranded or self._stopping:
+            return
+        stranded, self._stranded = self._stranded, []
+        try:
+            landed = await self.schedule.settle([(claim, 0.0) for claim in stranded])
+        except Exception as exc:
+            self._stranded = stranded + self._stranded
+            self._failed(exc, "returning unfinished polls to the schedule")
+            return
+        back = [c.source_id for c, ok in zip(stranded, landed, strict=True) if ok]
+        if back:
+            log.info(
+                "%d sources whose polls Redis missed are due again: %s",
+                len(back),
+                ", ".join(back[:10]),
+                extra={"event": "stranded_returned"},
+            )
 
     def _fill(self) -> None:
         while self._queue and len(self._running) < self.settings.worker_concurrency:
@@ -351,7 +377,12 @@ class Worker:
         claims = await self.schedule.claim(want, self.settings.lease_seconds)
         self.metrics.lease("claimed", len(claims))
         self._drained = len(claims) < want
-        sources, statuses = await self.store.sources_and_statuses([c.source_id for c in claims])
+        try:
+            sources, statuses = await self.store.sources_and_statuses([c.source_id for c in claims])
+        except Exception as exc:
+            if unreachable(exc):  # claimed, then Redis went: they are due again once it is back
+                self._stranded.extend(claims)
+            raise
         gone = []
         for claim in claims:
             source = sources.get(claim.source_id)
@@ -379,6 +410,7 @@ class Worker:
         except Exception as exc:  # a job must never take the worker down; the lease expires
             if unreachable(exc):
                 self.watch.lost(exc)
+                self._stranded.append(job.claim)
             else:
                 log.exception("source %s: job failed", job.source.id)
         finally:
@@ -467,8 +499,8 @@ class Worker:
                 if isinstance(reply, Exception):
                     raise reply
             held = await self.schedule.settled(replies[writes:], moves)
-        except Exception as exc:  # Redis unreachable: the leases expire, the sources come back
-            self._failed(exc, f"saving {len(batch)} finished polls")
+        except Exception as exc:  # Redis unreachable: polled again once it answers
+            self._failed(exc, f"saving {len(batch)} finished polls", [c for c, _ in moves])
             return
         for (claim, seconds), reason, landed in zip(moves, reasons, held, strict=True):
             if seconds is None:
@@ -490,10 +522,12 @@ class Worker:
         self.store.queue_note(pipe, after, seconds, delay.reason)
         return seconds, delay.reason
 
-    def _failed(self, exc: Exception, what: str) -> None:
-        """An unreachable Redis is one line for the whole outage; anything else is a bug."""
+    def _failed(self, exc: Exception, what: str, claims: Sequence[Claim] = ()) -> None:
+        """An unreachable Redis is one line for the whole outage (and ``claims``, whose polls
+        it missed, are stranded); anything else is a bug."""
         if unreachable(exc):
             self.watch.lost(exc)
+            self._stranded.extend(claims)
         else:
             log.exception("%s failed", what)
 

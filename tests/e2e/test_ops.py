@@ -351,8 +351,14 @@ def test_run_heals_after_kill_9_and_leaves_nothing_behind_when_killed_itself(
     sources.write_text(sources_yaml({"r": url}))
     port = free_port()
     web = f"http://127.0.0.1:{port}"
+    # The worker is killed just after a poll began: the lease of that poll (the killed
+    # worker's) must run out before the new worker polls again, so it is short here.
     env = env_for(
-        None, sources, WIREFEED_HTTP_PORT=str(port), WIREFEED_DATA_DIR=str(tmp_path / "var")
+        None,
+        sources,
+        WIREFEED_HTTP_PORT=str(port),
+        WIREFEED_DATA_DIR=str(tmp_path / "var"),
+        WIREFEED_LEASE_SECONDS="5",
     )
     log = tmp_path / "run.log"
     recorded: set[int] = set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from ingest import keys
@@ -14,6 +15,7 @@ from tests.support import (
     wait_for,
     write_sources,
 )
+from workers.embedded import EmbeddedRedis
 
 RSS = (
     b'<rss version="2.0"><channel><title>T</title><item><guid>{n}</guid><title>Item {n}</title>'
@@ -75,3 +77,34 @@ def test_a_bad_source_does_not_stop_the_worker(
         code, output = stop_worker(worker)
         client.close()
     assert code == 0, output
+
+
+def test_a_poll_redis_missed_is_repeated_once_redis_is_back(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    """Redis stops (flushing its append-only file, lease included) while a fetch is on the
+    wire and is back after the fetch ended: the worker makes the source due again at once
+    rather than leaving it to its two-minute lease."""
+    url = server.set("/slow", Reply(RSS.replace(b"{n}", b"1"), delay=3.0))
+    sources = write_sources(tmp_path / "sources.yaml", {"slow": url}, interval=3600)
+    with EmbeddedRedis(tmp_path / "data") as redis_server:
+        worker = start_worker(
+            redis_server.url,
+            sources,
+            log=tmp_path / "worker.log",
+            WIREFEED_LEASE_SECONDS="120",
+            WIREFEED_LOG_LEVEL="INFO",
+        )
+        try:
+            wait_for(lambda: server.in_flight["/slow"] == 1, timeout=30)
+            redis_server.stop()
+            wait_for(lambda: server.in_flight["/slow"] == 0, timeout=30)
+            time.sleep(1.0)  # the worker meets a refused socket saving the poll
+            redis_server.start()
+            wait_for(lambda: server.requests["/slow"] >= 2, timeout=30)
+        finally:
+            code, _ = stop_worker(worker)
+    log = (tmp_path / "worker.log").read_text()
+    assert code == 0, log
+    assert "due again: slow" in log
+    assert "Traceback" not in log

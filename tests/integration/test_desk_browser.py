@@ -1,6 +1,7 @@
 """The web desk in real headless Chromium (Debian's, driven by Playwright; no browser is ever
 downloaded): an editor signs in with a token, finds the live story, splits an entry out, kills
-another with a reason, and the public feeds change accordingly; every action is audited as the
+another with a reason, and the public feeds change accordingly; an item held under embargo is
+listed as held (and is in no feed); every action is audited as the
 desk's; a change without the session's CSRF token is refused.
 
 The newsroom's items are dated from one instant read once (``room.clock``). A screenshot of the
@@ -10,6 +11,7 @@ desk is kept in the test's temporary directory and in ``$WIREFEED_TEST_ARTIFACTS
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -20,10 +22,12 @@ from config.tokens import digest
 from tests.support import serve_app
 from tests.support.browser import CHROMIUM_ARGS, chromium, keep_artifact
 from tests.support.desk import ACID_TITLE, LEAK_TITLE, Newsroom
+from tests.support.feeds import ninjs, ninjs_item
 
 pytestmark = pytest.mark.browser
 
 EDITOR = "desk-editor-token-" + "d" * 30
+HELD_TITLE = "Harbor board sets the winter ferry timetable"
 
 
 @pytest.fixture
@@ -48,6 +52,15 @@ async def test_an_editor_splits_and_kills_in_chromium_and_feeds_follow(
     from playwright import async_api
 
     u1, u2 = room.eid("u1"), room.eid("u2")
+    lifts = room.clock + timedelta(hours=1)
+    embargoed = ninjs_item(
+        "urn:agency:ferry-timetable",
+        HELD_TITLE,
+        "The harbor board will publish the winter ferry timetable at noon.",
+        created=room.clock,
+        embargoed=lifts.isoformat(),
+    )
+    assert (await room.desk.publish("agency", ninjs(embargoed), room.clock)).held == 1
     async with httpx.AsyncClient(base_url=app_url, timeout=10) as http:
         before = titles(await http.get(f"/feeds/stories/{room.live}.json"))
         assert any(LEAK_TITLE in t for t in before) and any(ACID_TITLE in t for t in before)
@@ -62,6 +75,8 @@ async def test_an_editor_splits_and_kills_in_chromium_and_feeds_follow(
                 await page.click("button[type=submit]")
                 await page.wait_for_selector("#who")
                 assert await page.text_content("#who") == "alma"
+                held = await page.wait_for_selector(f"#held tr:has-text('{HELD_TITLE}')")
+                assert lifts.strftime("%Y-%m-%d %H:%M:%S") in (await held.text_content() or "")
 
                 await page.fill("#q", "leaking tank")
                 await page.click("#search-form button")
@@ -101,6 +116,7 @@ async def test_an_editor_splits_and_kills_in_chromium_and_feeds_follow(
         assert any(LEAK_TITLE in t for t in titles(split)), titles(split)
         everything = (await http.get("/feeds/stories.json")).text
         assert ACID_TITLE not in everything
+        assert HELD_TITLE not in everything
         audit = await http.get("/admin/audit", headers={"Authorization": f"Bearer {EDITOR}"})
         trail = [(r["who"], r["via"], r["action"], r["target"]) for r in audit.json()["audit"]]
         assert trail == [

@@ -209,6 +209,16 @@ def queue_gets(pipe: Any, names: Sequence[str]) -> int:
     return len(names)
 
 
+async def get_many(client: Any, names: Sequence[str]) -> list[Any]:
+    """The values of ``names`` (None where absent), in one round trip per server: the
+    :func:`queue_gets` pipeline for keys that may live in several slots."""
+    if not names:
+        return []
+    pipe = client.pipeline(transaction=False)
+    queue_gets(pipe, names)
+    return list(await pipe.execute())
+
+
 def queue_script(pipe: Any, script: Any, names: str | Sequence[str], *args: Any) -> None:
     """Queue ``script`` on the key(s) ``names`` on ``pipe``, by its SHA, with the pipeline
     making sure the server (or every master) has it before it runs. On a pipeline that cannot

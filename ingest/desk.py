@@ -25,6 +25,7 @@ from typing import Any
 from config.sources import Source, source_fields
 from ingest import keys
 from ingest.audit import Actor, RedisAudit
+from ingest.connect import get_many
 from ingest.editing import EditError
 from ingest.model import Entry, Known
 from ingest.registry import OwnershipError, RedisRegistry
@@ -136,7 +137,7 @@ class EditorsDesk:
         back with its source's next poll (made due now) if the source still lists it."""
         r = self.store._r
         tomb, raw = await self.store._call(
-            r.mget([keys.tombstone(entry_id), keys.killed_entry(entry_id)])
+            get_many(r, [keys.tombstone(entry_id), keys.killed_entry(entry_id)])
         )
         if not tomb:
             raise EditError("not_found", f"no killed entry {entry_id!r}")
@@ -150,7 +151,7 @@ class EditorsDesk:
         entry = Entry.from_json(raw)
         claims = [keys.item_url(entry.url)] if entry.url else []
         claims += [keys.copy(entry.copy_key)] if entry.copy_key else []
-        held = await self.store._call(r.mget(claims)) if claims else []
+        held = await self.store._call(get_many(r, claims))
         pipe = r.pipeline(transaction=False)
         for key in (keys.tombstone(entry_id), keys.entry_locator(entry_id)):
             pipe.delete(key)

@@ -27,6 +27,7 @@ import redis.asyncio as aioredis
 
 from config.sources import Source
 from ingest import keys
+from ingest.connect import get_many
 from ingest.errors import WirefeedError
 from ingest.store import RedisStore
 
@@ -111,11 +112,7 @@ class RedisRegistry:
         ids = sorted(
             str(s) for s in await self.store._call(self._r.smembers(keys.SOURCES)) - api_owned
         )
-        raws = (
-            await self.store._call(self._r.mget([keys.source_config(i) for i in ids]))
-            if ids
-            else []
-        )
+        raws = await self.store._call(get_many(self._r, [keys.source_config(i) for i in ids]))
         return {sid: raw for sid, raw in zip(ids, raws, strict=True) if raw}
 
     async def owner(self, source_id: str) -> str | None:

@@ -283,18 +283,19 @@ AUDIT = f"{PREFIX}:audit"
 """Stream: every editor's and admin's change (who, role, via, action, target, before, after,
 at), newest last; capped at :data:`ingest.audit.AUDIT_MAXLEN` entries."""
 
-SOURCES_FILE = f"{PREFIX}:sources-file"
-"""Hash: source id -> JSON of the sources the sources file names (the file owns them), as the
+SOURCES_FILE = f"{PREFIX}:{{owners}}:file"
+"""(The five keys of who owns which source share the ``{owners}`` tag: one slot, so they
+change together in one MULTI/EXEC on a cluster.) Hash: source id -> JSON of the sources the sources file names (the file owns them), as the
 last worker to load the file published them."""
 
-SOURCES_API = f"{PREFIX}:sources-api"
+SOURCES_API = f"{PREFIX}:{{owners}}:api"
 """Hash: source id -> JSON of the sources created through the admin API (the API owns them).
 They live only here, so a reload or restart never loses them."""
 
-SOURCES_PAUSED = f"{PREFIX}:sources-paused"
+SOURCES_PAUSED = f"{PREFIX}:{{owners}}:paused"
 """Set: ids of sources an editor paused (of either owner); survives reloads."""
 
-SOURCE_CONFLICTS = f"{PREFIX}:source-conflicts"
+SOURCE_CONFLICTS = f"{PREFIX}:{{owners}}:conflicts"
 """Hash: source id -> why two owners claim it (the file now names an API-created source)."""
 
 
@@ -304,7 +305,7 @@ def desk_session(session_id: str) -> str:
     return f"{PREFIX}:desk-session:{_digest(session_id)}"
 
 
-SOURCES_OWNED = f"{PREFIX}:sources-owned"
+SOURCES_OWNED = f"{PREFIX}:{{owners}}:owned"
 """String: set once :data:`SOURCES_FILE` is authoritative (a worker published the file, or the
 sources configured before owners were kept were recorded as the file's)."""
 

@@ -22,11 +22,11 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
 
-import redis.asyncio as aioredis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.sources import Source
+from ingest.connect import flush_all, open_redis
 from ingest.model import FetchResult, Validators
 from ingest.pipeline import ingest_source
 from ingest.store import RedisStore
@@ -97,9 +97,9 @@ class Fetcher:
 
 
 async def replay(redis_url: str, rounds: list[list[int]]) -> None:
-    client = aioredis.from_url(redis_url, decode_responses=True)
+    flush_all(redis_url)
+    client = await open_redis(redis_url)
     try:
-        await client.flushdb()
         store = RedisStore(client)
         sources = {s: Source(id=s, url=f"https://{s}.example/feed", kind="rss") for s in SOURCES}
         await store.put_sources(list(sources.values()))

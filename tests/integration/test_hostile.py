@@ -403,6 +403,7 @@ async def test_no_body_over_the_cap_is_held_in_memory(
     h.bomb(16 + zlib.MAX_WBITS)  # the bombs are built before measuring
     h.bomb(zlib.MAX_WBITS)
     source = source_for(hostile, path)
+    await store.source_status(source.id)  # connected first: a cluster client maps its slots
     with peak_memory() as peak:
         report = await poll(source, fetcher, store)
     assert report.after is not None and report.after.state == "failing"

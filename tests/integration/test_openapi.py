@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 import schemathesis
 from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
@@ -30,6 +29,7 @@ from schemathesis.specs.openapi.checks import (
 from config.settings import Settings
 from config.tokens import digest
 from feeds.openapi import document
+from ingest.connect import flush_all
 from tests.support import serve_app
 
 EDITOR, VIEWER = "schema-editor-" + "e" * 30, "schema-viewer-" + "v" * 30
@@ -46,11 +46,7 @@ CHECKS = [
 
 @pytest.fixture(scope="module")
 def api_url(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    client = redis.Redis.from_url(redis_url)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
+    flush_all(redis_url)
     path: Path = tmp_path_factory.mktemp("tokens") / "tokens.yaml"
     path.write_text(
         "tokens:\n"

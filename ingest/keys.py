@@ -284,9 +284,9 @@ AUDIT = f"{PREFIX}:audit"
 at), newest last; capped at :data:`ingest.audit.AUDIT_MAXLEN` entries."""
 
 SOURCES_FILE = f"{PREFIX}:{{owners}}:file"
-"""(The five keys of who owns which source share the ``{owners}`` tag: one slot, so they
-change together in one MULTI/EXEC on a cluster.) Hash: source id -> JSON of the sources the sources file names (the file owns them), as the
-last worker to load the file published them."""
+"""Hash: source id -> JSON of the sources the sources file names (the file owns them), as the
+last worker to load the file published them. The five keys of who owns which source share the
+``{owners}`` tag: one slot, so they change together in one MULTI/EXEC on a cluster."""
 
 SOURCES_API = f"{PREFIX}:{{owners}}:api"
 """Hash: source id -> JSON of the sources created through the admin API (the API owns them).

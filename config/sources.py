@@ -25,7 +25,7 @@ The file is YAML::
         tags: [world, weather]
         headers: {X-Api-Key: secret}
         keep: {title: "harbor|port"}          # optional filters (words or regular expressions,
-        block: {author: "^Sports Desk$"}      #   case-insensitive) on title, text, author
+        block: {category: "^horoscopes?$"}    #   case-insensitive) on title, text, author, category
 
 Every problem is reported as ``FILE: source "ID": FIELD: what is wrong, got VALUE``, and all
 problems of a file are reported together so an editor can fix them in one pass.
@@ -72,9 +72,10 @@ FIELDS = _FIELDS = (
     "ninjs_version",
     "path",
 )
-FILTER_FIELDS = ("title", "text", "author")
+FILTER_FIELDS = ("title", "text", "author", "category")
 """What keep and block rules look at: the headline, the text (summary and content, without
-markup), the authors' names."""
+markup), the authors' names, the wire's categories and subjects (each matched on its own)."""
+_RULE_FIELDS = ", ".join(FILTER_FIELDS)
 ADAPTIVE_SPAN = 4.0
 """Without explicit bounds, adaptive polling may slow a source down to this many intervals."""
 
@@ -475,13 +476,13 @@ class _SourceChecker:
 
     def _filters(self, name: str, value: object) -> dict[str, str]:
         if not isinstance(value, dict):
-            self.fail(name, "must be a mapping of field (title, text, author) to a pattern", value)
+            self.fail(name, f"must be a mapping of field ({_RULE_FIELDS}) to a pattern", value)
             return {}
         for key, pattern in value.items():
             if key not in FILTER_FIELDS:
                 self.fail(
                     f"{name}: {key}",
-                    "unknown field (expected title, text, author)",
+                    f"unknown field (expected {_RULE_FIELDS})",
                     None,
                     show=False,
                 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.sources import KINDS
+from config.sources import FILTER_FIELDS, KINDS
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _ID = {"type": "string", "minLength": 1, "maxLength": 200}
@@ -83,6 +83,12 @@ def _ok(props: dict[str, Any]) -> dict[str, Any]:
 
 
 _TEXT = {"type": "string"}
+_RULES = {
+    "type": "object",
+    "description": "field -> a word or regular expression, matched case-insensitively",
+    "propertyNames": {"enum": list(FILTER_FIELDS)},
+    "additionalProperties": _TEXT,
+}
 _TIME = {"type": "string", "format": "date-time"}
 _LIMIT = {"type": "integer", "minimum": 1, "maximum": 1000}
 _SOURCE_FIELDS: dict[str, Any] = {
@@ -96,8 +102,8 @@ _SOURCE_FIELDS: dict[str, Any] = {
     "timezone": _TEXT,
     "tags": {"type": "array", "items": _TEXT},
     "headers": {"type": "object", "additionalProperties": _TEXT},
-    "keep": {"type": "object", "additionalProperties": _TEXT},
-    "block": {"type": "object", "additionalProperties": _TEXT},
+    "keep": _RULES,
+    "block": _RULES,
 }
 _SOURCE = {
     "type": "object",

@@ -3,9 +3,11 @@
 A source's ``block`` rules (field -> pattern) drop an item that matches any of them; its
 ``keep`` rules, when it has any, drop an item that matches none. Patterns are regular
 expressions (a plain word is one), matched anywhere and case-insensitively against the
-headline (``title``), the text without markup (``text``: summary and content) or the authors'
-names (``author``). A dropped item is counted as filtered and never stored. Kills pass
-whatever the rules say: a withdrawal must reach an item that was taken before a rule changed.
+headline (``title``), the text without markup (``text``: summary and content), the authors'
+names (``author``) or the wire's categories and subjects (``category``: each on its own, so
+``^sports$`` names one category exactly). A dropped item is counted as filtered and never
+stored. Kills pass whatever the rules say: a withdrawal must reach an item that was taken
+before a rule changed.
 """
 
 from __future__ import annotations
@@ -25,16 +27,20 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
-def _field(item: Item, name: str) -> str:
+def _values(item: Item, name: str) -> Sequence[str]:
     if name == "title":
-        return item.title
+        return (item.title,)
     if name == "author":
-        return " ".join(item.authors)
-    return _MARKUP.sub(" ", f"{item.summary_html} {item.content_html}")
+        return (" ".join(item.authors),)
+    if name == "category":
+        return item.categories
+    return (_MARKUP.sub(" ", f"{item.summary_html} {item.content_html}"),)
 
 
 def _matches(item: Item, rules: Mapping[str, str]) -> bool:
-    return any(_compiled(p).search(_field(item, name)) for name, p in rules.items())
+    return any(
+        _compiled(p).search(value) for name, p in rules.items() for value in _values(item, name)
+    )
 
 
 def taken(source: Source, item: Item) -> bool:

@@ -74,7 +74,8 @@ class RawEntry:
     located: str | None = None
     """Where the news happened, as the wire says (NewsML-G2 ``located``, ninjs ``located``)."""
     subjects: tuple[str, ...] = ()
-    """Subject names the wire gave (NewsML-G2 ``subject``, ninjs ``subjects``)."""
+    """Categories and subjects the wire gave: RSS and Atom ``category``, JSON Feed ``tags``,
+    ninjs ``subjects`` (``subject`` in 1.x), NewsML-G2 ``subject`` names."""
     signals: tuple[str, ...] = ()
     """Processing signals (NewsML-G2 ``signal`` qcodes, e.g. ``update``, ``correction``)."""
 
@@ -134,6 +135,9 @@ class Item:
     """Terms that are names (capitalized mid-sentence): they weigh double in story matching."""
     article_title: str | None = None
     """For a section of a rolling article: the article's headline, the story's newest news."""
+    categories: tuple[str, ...] = ()
+    """The wire's categories and subjects (see ``RawEntry.subjects``): what keep and block
+    rules on ``category`` look at."""
     article_intro: str | None = None
     """For a section of a rolling article: the article's intro, the story's lede."""
     embargoed: datetime | None = None

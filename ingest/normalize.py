@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -89,6 +90,7 @@ def normalize(raw: RawEntry, source_id: str, *, now: datetime, base_url: str | N
         published=published,
         updated=updated,
         authors=tuple(collapse(a) for a in raw.authors if collapse(a))[:10],
+        categories=_categories(raw.subjects),
         content_hash=content_hash,
         dated=dated,
         page_url=page,
@@ -140,6 +142,15 @@ def copy_key(title: str, text: str) -> str:
     return hashlib.sha256(words.encode()).hexdigest()[:32]
 
 
+MAX_CATEGORIES = 20
+
+
+def _categories(names: Sequence[str]) -> tuple[str, ...]:
+    """Distinct category names, blanks dropped, at most :data:`MAX_CATEGORIES`."""
+    kept = (collapse(n) for n in names)
+    return tuple(dict.fromkeys(n for n in kept if n))[:MAX_CATEGORIES]
+
+
 def _xml_safe_entry(raw: RawEntry) -> RawEntry:
     """Drop characters no feed can carry (see :func:`ingest.text.xml_safe`) from every field."""
 
@@ -154,6 +165,7 @@ def _xml_safe_entry(raw: RawEntry) -> RawEntry:
         summary=safe(raw.summary),
         content=safe(raw.content),
         authors=tuple(xml_safe(a) for a in raw.authors),
+        subjects=tuple(xml_safe(s) for s in raw.subjects),
     )
 
 

@@ -85,7 +85,14 @@ def _entry(item: Mapping[str, Any], warnings: list[str], index: int) -> RawEntry
         published=_date(item.get("date_published"), warnings, index),
         updated=_date(item.get("date_modified"), warnings, index),
         authors=_authors(item),
+        subjects=_tags(item),
     )
+
+
+def _tags(item: Mapping[str, Any]) -> tuple[str, ...]:
+    raw = item.get("tags")
+    names = (clean_str(t) for t in raw if isinstance(t, str)) if isinstance(raw, list) else ()
+    return tuple(n for n in names if n)
 
 
 def _authors(item: Mapping[str, Any]) -> tuple[str, ...]:

@@ -111,7 +111,20 @@ def _entry(item: Mapping[str, Any]) -> RawEntry:
         slugline=clean_str(item.get("slugline")),
         links=_associations(item),
         embargoed=_date(_get(item, "embargoedUntil", "embargoed")),
+        subjects=_subjects(item),
     )
+
+
+def _subjects(item: Mapping[str, Any]) -> tuple[str, ...]:
+    """Subject names (``subjects`` in 2.x and 3.x, ``subject`` in 1.x), else their uris."""
+    raw = _get(item, "subjects", "subject")
+    parts = raw if isinstance(raw, list) else ()
+    names = (
+        clean_str(p.get("name")) or clean_str(p.get("uri")) or clean_str(p.get("code"))
+        for p in parts
+        if isinstance(p, dict)
+    )
+    return tuple(n for n in names if n)
 
 
 def _associations(item: Mapping[str, Any]) -> tuple[str, ...]:

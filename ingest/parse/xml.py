@@ -161,7 +161,15 @@ def _entry(e: dict[str, Any]) -> RawEntry:  # a FeedParserDict
         # dict.get: FeedParserDict.get would fall back to the published date (feedparser #310)
         updated=_when(dict.get(e, "updated_parsed")),
         authors=_authors(e),
+        subjects=_categories(e),
     )
+
+
+def _categories(e: Mapping[str, Any]) -> tuple[str, ...]:
+    """RSS and Atom categories: the label where the feed gives one, else the term."""
+    tags = (t for t in e.get("tags") or () if isinstance(t, Mapping))
+    names = (clean_str(t.get("label")) or clean_str(t.get("term")) for t in tags)
+    return tuple(n for n in names if n)
 
 
 def _title(e: Mapping[str, Any]) -> str | None:

@@ -29,6 +29,7 @@ class Wire:
     link: str | None = None
     at: datetime = EARLIER
     updated: datetime | None = None
+    categories: tuple[str, ...] = ()
 
 
 def rss(*items: Wire, title: str = "Harbor Wire", site: str = "https://harbor.example/") -> bytes:
@@ -42,6 +43,7 @@ def rss(*items: Wire, title: str = "Harbor Wire", site: str = "https://harbor.ex
         if i.text:
             parts.append(f"<description>{escape(i.text)}</description>")
         parts.append(f"<pubDate>{format_datetime(i.at, usegmt=True)}</pubDate>")
+        parts += [f"<category>{escape(c)}</category>" for c in i.categories]
         rows.append(f"<item>{''.join(parts)}</item>")
     return (
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
@@ -64,6 +66,7 @@ def atom(
         f"<published>{i.at.isoformat()}</published>"
         f"<updated>{(i.updated or i.at).isoformat()}</updated>"
         + (f'<link rel="alternate" href="{escape(i.link)}"/>' if i.link else "")
+        + "".join(f'<category term="{escape(c)}"/>' for c in i.categories)
         + f'<summary type="text">{escape(i.text)}</summary></entry>'
         for i in items
     )
@@ -91,6 +94,8 @@ def json_feed(*items: Wire, title: str = "Coast Desk") -> bytes:
         row["date_published"] = i.at.isoformat()
         if i.updated:
             row["date_modified"] = i.updated.isoformat()
+        if i.categories:
+            row["tags"] = list(i.categories)
         out.append(row)
     doc = {"version": "https://jsonfeed.org/version/1.1", "title": title, "items": out}
     return json.dumps(doc).encode()

@@ -191,3 +191,50 @@ def test_sources_file_accepts_a_folder_and_a_pinned_ninjs_source() -> None:
     drop, agency, g2 = parse_sources(text, Path("sources.yaml")).sources
     assert (drop.path, drop.url) == ("/srv/drop", "file:///srv/drop")
     assert agency.ninjs_version == "2.1" and g2.kind == "newsml"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(
+            b'<rss version="2.0"><channel><title>t</title><item><title>Ferry</title>'
+            b"<category>Transport</category><category domain='x'> Harbor </category>"
+            b"<category></category></item></channel></rss>",
+            ("Transport", "Harbor"),
+            id="rss",
+        ),
+        pytest.param(
+            b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><id>e</id>'
+            b'<title>Ferry</title><category term="transport" label="Transport"/>'
+            b'<category term="harbor"/></entry></feed>',
+            ("Transport", "harbor"),
+            id="atom-label-else-term",
+        ),
+        pytest.param(
+            json.dumps(
+                {
+                    "version": "https://jsonfeed.org/version/1.1",
+                    "title": "t",
+                    "items": [{"id": "1", "title": "Ferry", "tags": ["transport", 7, " "]}],
+                }
+            ).encode(),
+            ("transport",),
+            id="jsonfeed-tags",
+        ),
+        pytest.param(
+            json.dumps(
+                {
+                    "uri": "urn:a:1",
+                    "headlines": [{"value": "Ferry"}],
+                    "subjects": [{"name": "Transport", "uri": "urn:s:1"}, {"uri": "urn:s:2"}],
+                }
+            ).encode(),
+            ("Transport", "urn:s:2"),
+            id="ninjs-subjects",
+        ),
+    ],
+)
+def test_categories_are_read_from_every_format(body: bytes, expected: tuple[str, ...]) -> None:
+    (raw,) = parse(body, {}, "auto").entries
+    item = normalize(raw, "s", now=NOW, base_url=BASE)
+    assert item.categories == expected

@@ -20,6 +20,7 @@ none: a browser never sends one by itself).
 from __future__ import annotations
 
 import hmac
+import html
 import json
 import secrets
 from pathlib import Path
@@ -135,7 +136,7 @@ async def page(request: Request) -> Response:
         return RedirectResponse("/desk/login", status_code=303)
     body = (
         _PAGE.replace("{{csrf}}", session["csrf"])
-        .replace("{{name}}", who.name)
         .replace("{{role}}", who.role)
+        .replace("{{name}}", html.escape(who.name))
     )
     return HTMLResponse(body, headers={"Cache-Control": "no-store"})

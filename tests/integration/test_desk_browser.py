@@ -123,3 +123,62 @@ async def test_an_editor_splits_and_kills_in_chromium_and_feeds_follow(
             ("alma", "desk", "entry.kill", u2),
             ("alma", "desk", "story.split", room.live),
         ]
+
+
+async def test_an_editor_unkills_and_edits_the_apis_sources_in_chromium(
+    room: Newsroom, app_url: str
+) -> None:
+    executable = chromium()
+    from playwright import async_api
+
+    u2 = room.eid("u2")
+    bearer = {"Authorization": f"Bearer {EDITOR}"}
+    async with httpx.AsyncClient(base_url=app_url, timeout=10, headers=bearer) as http:
+        killed = await http.post(f"/admin/entries/{u2}/kill", json={"reason": "wrong tank"})
+        assert killed.status_code == 200, killed.text
+        async with async_api.async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+            try:
+                page = await browser.new_page()
+                await page.goto(f"{app_url}/desk/login")
+                await page.fill("#token", EDITOR)
+                await page.click("button[type=submit]")
+                row = await page.wait_for_selector(f"#killed-{u2}")
+                text = await row.text_content() or ""
+                assert ACID_TITLE in text and "wrong tank" in text and "alma" in text
+                await page.fill(f"#killed-{u2} input", "the right tank after all")
+                await page.click(f"#killed-{u2} button")
+                await page.wait_for_selector(f"#status:has-text('unkilled {u2}')")
+                assert await page.query_selector(f"#killed-{u2}") is None
+
+                assert "edit it in the sources file" in (
+                    await page.text_content("#source-harbor") or ""
+                )
+                await page.fill("#source-id", "ferry")
+                await page.fill("#source-url", "https://ferry.example/feed.xml")
+                await page.click("#source-submit")
+                await page.wait_for_selector("#source-ferry")
+                await page.click("#source-ferry button:has-text('Edit')")
+                assert await page.input_value("#source-id") == "ferry"
+                await page.fill("#source-title", "Ferry Desk")
+                await page.click("#source-submit")
+                await page.wait_for_selector("#source-ferry:has-text('Ferry Desk')")
+                assert await page.text_content("#source-submit") == "Add source"
+                await page.click("#source-ferry button:has-text('Delete')")
+                await page.click("#source-ferry button:has-text('Really delete ferry?')")
+                await page.wait_for_selector("#status:has-text('deleted ferry')")
+                assert await page.query_selector("#source-ferry") is None
+            finally:
+                await browser.close()
+        assert (await http.get("/admin/sources/ferry")).status_code == 404
+        trail = [
+            (r["via"], r["action"], r["target"], r["note"])
+            for r in (await http.get("/admin/audit")).json()["audit"]
+        ]
+    assert trail == [
+        ("desk", "source.delete", "ferry", ""),
+        ("desk", "source.update", "ferry", ""),
+        ("desk", "source.create", "ferry", ""),
+        ("desk", "entry.unkill", u2, "the right tank after all"),
+        ("api", "entry.kill", u2, "wrong tank"),
+    ]

@@ -28,6 +28,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ingest import keys
 from tests.support import ROOT, SESSION, FeedServer, Reply, child_env, free_port, wait_for
+from tests.support.sources import sources_text
+from tests.support.workers import end_process
 from workers.embedded import EmbeddedRedis
 
 NOW = SESSION  # the workers read the real clock: the session instant (tests/support/clock.py)
@@ -45,13 +47,6 @@ def rss(*titles: str) -> bytes:
         "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel>"
         f"<title>Invented wire</title><link>http://127.0.0.1/</link>{items}</channel></rss>"
     ).encode()
-
-
-def sources_yaml(urls: dict[str, str], interval: float = 1) -> str:
-    lines = ["sources:"]
-    for sid, url in urls.items():
-        lines += [f"  - id: {sid}", f"    url: {url}", f"    interval: {interval}"]
-    return "\n".join(lines) + "\n"
 
 
 def env_for(redis_url: str | None, sources: Path, **extra: str) -> dict[str, str]:
@@ -75,13 +70,7 @@ def process(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
         try:
             yield proc
         finally:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=10)
+            end_process(proc)
 
 
 def get(url: str) -> httpx.Response | None:
@@ -142,7 +131,7 @@ def test_metrics_readiness_and_a_redis_outage(
     good = server.set("/good.rss", Reply(rss("Harbor closes", "Bridge reopens", "Rail strike")))
     bad = server.set("/bad.rss", Reply(b"upstream broke", status=500))
     sources = tmp_path / "sources.yaml"
-    sources.write_text(sources_yaml({"good": good, "bad": bad}, interval=1))
+    sources.write_text(sources_text({"good": good, "bad": bad}, interval=1))
     web_port, metrics_port = free_port(), free_port()
     web = f"http://127.0.0.1:{web_port}"
     env = env_for(own_redis.url, sources, WIREFEED_HTTP_PORT=str(web_port))
@@ -255,7 +244,7 @@ def test_worker_started_while_redis_is_down_waits_for_it(
 ) -> None:
     url = server.set("/w.rss", Reply(rss("Ferry resumes")))
     sources = tmp_path / "sources.yaml"
-    sources.write_text(sources_yaml({"w": url}))
+    sources.write_text(sources_text({"w": url}))
     later = EmbeddedRedis(tmp_path / "later")
     log = tmp_path / "worker.log"
     argv = [sys.executable, "-m", "workers.cli", "worker"]
@@ -274,18 +263,18 @@ def test_hot_reload_by_edit_and_sighup_refuses_a_broken_file(
     a = server.set("/a.rss", Reply(rss("Storm warning")))
     b = server.set("/b.rss", Reply(rss("Storm passes")))
     sources = tmp_path / "sources.yaml"
-    sources.write_text(sources_yaml({"a": a}))
+    sources.write_text(sources_text({"a": a}))
     client = redis.Redis.from_url(own_redis.url, decode_responses=True)
     log = tmp_path / "worker.log"
     argv = [sys.executable, "-m", "workers.cli", "worker"]
     with process(argv, env_for(own_redis.url, sources), log) as worker:
         wait_for(lambda: server.requests["/a.rss"] >= 1, timeout=30)
 
-        sources.write_text(sources_yaml({"a": a, "b": b}))  # an edit: b is scheduled
+        sources.write_text(sources_text({"a": a, "b": b}))  # an edit: b is scheduled
         wait_for(lambda: server.requests["/b.rss"] >= 1, timeout=30)
         assert client.smembers(keys.SOURCES) == {"a", "b"}
 
-        broken = sources_yaml({"a": a, "b": b}).replace("interval: 1", "interval: soon", 1)
+        broken = sources_text({"a": a, "b": b}).replace("interval: 1", "interval: soon", 1)
         sources.write_text(broken)
         check = subprocess.run(
             [sys.executable, "-m", "workers.cli", "sources", "check", str(sources)],
@@ -307,7 +296,7 @@ def test_hot_reload_by_edit_and_sighup_refuses_a_broken_file(
         wait_for(lambda: server.requests["/b.rss"] > polled[1], timeout=30)
 
         # SIGHUP with the file fixed and `a` removed: applied, and the worker lives on.
-        sources.write_text(sources_yaml({"b": b}))
+        sources.write_text(sources_text({"b": b}))
         wait_for(lambda: client.hget(keys.RELOADS, "result") == "ok", timeout=30)
         reloads = int(client.hget(keys.RELOADS, "ok") or 0)
         worker.send_signal(signal.SIGHUP)
@@ -348,7 +337,7 @@ def test_run_heals_after_kill_9_and_leaves_nothing_behind_when_killed_itself(
 ) -> None:
     url = server.set("/r.rss", Reply(rss("Levee holds")))
     sources = tmp_path / "sources.yaml"
-    sources.write_text(sources_yaml({"r": url}))
+    sources.write_text(sources_text({"r": url}))
     port = free_port()
     web = f"http://127.0.0.1:{port}"
     # The worker is killed just after a poll began: the lease of that poll (the killed

@@ -99,13 +99,20 @@ def app_process(redis_url: str, **env: str) -> Iterator[str]:
         wait_for(ready, timeout=30)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        end_process(process, grace=10)
         process.stderr.close()  # type: ignore[union-attr]
+
+
+def end_process(process: subprocess.Popen[bytes], grace: float = 30) -> None:
+    """SIGTERM a process still running, and SIGKILL it if it has not ended after ``grace``."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 async def wirefeed(redis_url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

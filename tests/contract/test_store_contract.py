@@ -22,6 +22,7 @@ from ingest.planner import Lookup
 from ingest.politeness import HostLimit, RedisHostGate
 from ingest.store import RedisStore
 from ingest.stories import StoryEvidence
+from tests.support.items import make_item
 from workers.schedule import RedisSchedule
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
@@ -36,19 +37,15 @@ def item(
     links: tuple[str, ...] = (),
     published: datetime = NOW,
 ) -> Item:
-    return Item(
-        source_id=source,
-        identity=identity,
-        identity_kind="native",
+    return make_item(
+        source,
+        identity,
+        at=published,
         url=f"https://{source}.example/{identity}",
         page_url=f"https://{source}.example/{identity}",
         copy_key=f"copy-{text}",
         title=f"Title {identity} {text}",
         summary_html=f"<p>{text}</p>",
-        content_html="",
-        published=published,
-        updated=published,
-        authors=(),
         content_hash=f"h-{identity}-{text}",
         links=links,
     )

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import redis.asyncio as aioredis
 
 from config.sources import Source
 from ingest import keys
-from ingest.fetch import FetchLimits, HttpFetcher
+from ingest.fetch import HttpFetcher
 from ingest.pipeline import ingest_source
 from ingest.store import RedisStore
-from tests.support import LOOPBACK, FeedServer, Reply
+from tests.support import FeedServer, Reply
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 
@@ -25,17 +23,6 @@ def rss(*items: tuple[str, str, str]) -> bytes:
         for guid, title, text in items
     )
     return f'<rss version="2.0"><channel><title>T</title>{rows}</channel></rss>'.encode()
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[HttpFetcher]:
-    f = HttpFetcher(
-        FetchLimits(connect_timeout=2, read_timeout=2, total_timeout=5), policy=LOOPBACK
-    )
-    try:
-        yield f
-    finally:
-        await f.aclose()
 
 
 async def snapshot(client: aioredis.Redis, *, ignore: tuple[str, ...] = ()) -> dict[str, bytes]:

@@ -12,6 +12,7 @@ from ingest import keys
 from ingest.model import Item
 from ingest.pipeline import plan
 from ingest.store import RedisStore
+from tests.support.items import make_item
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 
@@ -20,19 +21,15 @@ def item(
     identity: str = "a", text: str = "words", *, url: str | None = None, published: datetime = NOW
 ) -> Item:
     """An item; with ``url`` (a page), the item is the update ``#identity`` of that page."""
-    return Item(
-        source_id="wire",
-        identity=identity,
-        identity_kind="native",
+    return make_item(
+        "wire",
+        identity,
+        at=published,
         url=f"{url}#{identity}" if url else None,
         page_url=url,
         copy_key=f"copy-{identity}-{text}",
         title=f"Title {identity}",
         summary_html=f"<p>{text}</p>",
-        content_html="",
-        published=published,
-        updated=published,
-        authors=(),
         content_hash=f"h-{identity}-{text}",
     )
 

@@ -9,7 +9,8 @@ this package) and fixtures from conftest.py, never from another test module.
 - ``workers``: the app in a thread (``serve_app``) or as a process (``app_process``), worker
   processes (``start_worker``, ``stop_worker``), the ``wirefeed`` command (``wirefeed``), child
   environments and waiting (``wait_for``, ``until``).
-- ``sources``: sources files for worker processes (``write_sources``).
+- ``sources``: sources files for worker processes (``write_sources``, ``sources_text``).
+- ``items``: normalized items for tests that skip parsing (``make_item``).
 - ``pages``: reading HTML as a reader does (``text_of``).
 - ``validate``: validators of the documents the app serves (Atom, JSON Feed, RSS).
 - ``desk`` and ``lakeshore``: the two invented newsrooms several integration modules share.

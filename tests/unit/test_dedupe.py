@@ -12,24 +12,13 @@ from hypothesis import strategies as st
 
 from ingest.dedupe import DedupePolicy, Evidence, decide, entry_id, repair_identities
 from ingest.model import Action, Decision, Item, Known, to_ms
+from tests.support.items import make_item
 
 NOW = datetime(2024, 5, 1, 20, 0, tzinfo=UTC)
 
 
 def item(identity: str = "nw-1", content_hash: str = "h1", source_id: str = "wire-a") -> Item:
-    return Item(
-        source_id=source_id,
-        identity=identity,
-        identity_kind="native",
-        url=None,
-        title="t",
-        summary_html="",
-        content_html="",
-        published=NOW,
-        updated=NOW,
-        authors=(),
-        content_hash=content_hash,
-    )
+    return make_item(source_id, identity, at=NOW, title="t", content_hash=content_hash)
 
 
 def known(

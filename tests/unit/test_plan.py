@@ -10,23 +10,19 @@ from ingest.dedupe import Evidence, entry_id
 from ingest.model import Action, Item, Known
 from ingest.pipeline import plan
 from ingest.stories import story_id_for
+from tests.support.items import make_item
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
 
 def item(identity: str, text: str = "t", page: str | None = None, copy: str = "") -> Item:
-    return Item(
-        source_id="w",
-        identity=identity,
-        identity_kind="native",
+    return make_item(
+        "w",
+        identity,
+        at=NOW,
         url=f"{page}#{identity}" if page else None,
         page_url=page,
-        title=identity,
         summary_html=text,
-        content_html="",
-        published=NOW,
-        updated=NOW,
-        authors=(),
         content_hash=f"{identity}:{text}",
         copy_key=copy or f"copy:{identity}:{text}",
     )

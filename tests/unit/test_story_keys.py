@@ -38,6 +38,7 @@ from ingest.stories import (
     story_id_for,
     story_keys,
 )
+from tests.support.items import make_item
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 
@@ -50,17 +51,11 @@ def item(
     slugline: str | None = None,
     rolling: bool = False,
 ) -> Item:
-    return Item(
-        source_id=source,
-        identity=identity,
-        identity_kind="native",
-        url=None,
+    return make_item(
+        source,
+        identity,
+        at=NOW,
         title=title,
-        summary_html="",
-        content_html="",
-        published=NOW,
-        updated=NOW,
-        authors=(),
         content_hash=f"hash:{identity}",
         slugline=slugline,
         rolling=rolling,

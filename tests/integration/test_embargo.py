@@ -28,7 +28,7 @@ from ingest.normalize import normalize
 from ingest.parse import parse
 from ingest.pipeline import ingest_source, release_embargoed
 from ingest.store import RedisStore
-from tests.support import FeedServer, Reply, child_env, serve_app
+from tests.support import FeedServer, Reply, child_env, serve_app, until
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 LIFT = NOW + timedelta(seconds=90)
@@ -86,6 +86,16 @@ async def public_text(http: httpx.AsyncClient) -> str:
     return "\n".join(parts)
 
 
+async def in_story_feed(http: httpx.AsyncClient) -> bool:
+    """Whether the item shows in /feeds/stories.json, waiting for the web's event tail to see
+    the release (a few milliseconds; a feed read before it may be cached until then)."""
+
+    async def check() -> bool:
+        return TITLE in (await http.get("/feeds/stories.json")).text
+
+    return await until(check)
+
+
 async def test_an_embargoed_item_is_held_until_its_time_then_published(
     server: FeedServer,
     store: RedisStore,
@@ -109,7 +119,7 @@ async def test_an_embargoed_item_is_held_until_its_time_then_published(
 
     (released,) = await release_embargoed(store, now=LIFT)
     assert released.new == 1
-    assert TITLE in (await http.get("/feeds/stories.json")).text
+    assert await in_story_feed(http)
     assert await store.embargoes.held() == []
     assert await story_events(rclient)
 
@@ -147,7 +157,7 @@ async def test_a_later_version_without_embargo_lifts_it_at_once(
     assert (report.held, report.new) == (0, 1)
     assert await store.embargoes.held() == []
     assert await release_embargoed(store, now=LIFT) == []
-    assert TITLE in (await http.get("/feeds/stories.json")).text
+    assert await in_story_feed(http)
 
 
 async def test_two_releasers_publish_a_held_item_once(

@@ -284,6 +284,7 @@ class RedisStore(RedisReader, Editing):
         )
         plans = await self._settle(plans)
         plans = await self._open(plans)
+        plans = await self._into_live(plans)
         updates = [
             (p.assignment.story_id, p.decision.entry_id)
             for p in plans
@@ -351,6 +352,34 @@ class RedisStore(RedisReader, Editing):
                 await self._call(pipe.execute())
                 redone[id(plan)] = await self._lost_race(plan, decision, rival)
         return [redone.get(id(p), p) for p in plans]
+
+    async def _into_live(self, plans: list[Plan]) -> list[Plan]:
+        """Plans for a story an editor merged away after their evidence was read go to the
+        story it was merged into (as readers follow it): an entry written into the story
+        merged away would be in no feed. Read just before the writes, which narrows the
+        window to one round trip."""
+        into: dict[str, str] = {}
+        named = {
+            p.assignment.story_id
+            for p in plans
+            if p.decision.action in (Action.NEW, Action.UPDATE, Action.DUPLICATE)
+            and not p.assignment.new_story
+        }
+        for _ in range(5):  # merged into a story that was merged again
+            ask = sorted(named - into.keys())
+            if not ask:
+                break
+            pipe = self._r.pipeline(transaction=False)
+            for story in ask:
+                pipe.hget(keys.story_meta(story), "merged_into")
+            found = {
+                s: str(m) for s, m in zip(ask, await self._call(pipe.execute()), strict=True) if m
+            }
+            into.update(found)
+            named = set(found.values())
+        if not into:
+            return plans
+        return [_followed(p, into) for p in plans]
 
     async def _open(self, plans: list[Plan]) -> list[Plan]:
         """Stories about to be opened by similarity misses enter the list of recent openings
@@ -917,6 +946,26 @@ def _rival(reply: Any, plan: Plan) -> Known | None:
     """The holder of a claim, unless it is this plan's own entry."""
     owner = Known.from_json(reply) if reply else None
     return owner if owner is not None and owner.entry_id != plan.decision.entry_id else None
+
+
+def _followed(plan: Plan, into: dict[str, str]) -> Plan:
+    """``plan`` with its story (and its decision's, for a copy) followed through merges."""
+
+    def follow(story: str | None) -> str | None:
+        for _ in range(6):
+            if story not in into:
+                break
+            story = into[story]
+        return story
+
+    story = follow(plan.assignment.story_id)
+    if story == plan.assignment.story_id:
+        return plan
+    assert story is not None
+    decision = plan.decision
+    if decision.story_id is not None:
+        decision = replace(decision, story_id=follow(decision.story_id))
+    return replace(plan, decision=decision, assignment=Assignment(story, False))
 
 
 def _record(plan: Plan, item: Item, now: datetime | None = None) -> Known:

@@ -197,6 +197,27 @@ async def test_editors_rename_merge_and_kill(client: aioredis.Redis) -> None:
     assert final is not None and victim.id not in {e.id for e in final.entries}
 
 
+async def test_an_item_decided_before_a_merge_is_stored_in_the_story_merged_into(
+    client: aioredis.Redis,
+) -> None:
+    store = RedisStore(client)
+    one = await ingest(store, item("wire", "a", "port strike"))
+    two = await ingest(store, item("wire", "b", "ferry delays"), now=NOW + timedelta(minutes=1))
+    late = item(
+        "wire", "c", "ferry delays worsen", links=("b",), published=NOW + timedelta(minutes=2)
+    )
+    evidence = await store.evidence("wire", [late])
+    stories, lookups = await store.story_evidence("wire", [late], (), late.published)
+    plans, _counts = plan([late], evidence, stories, now=late.published, lookups=lookups)
+    assert [p.assignment.story_id for p in plans] == [two]  # decided while two was a story
+    later = NOW + timedelta(minutes=3)
+    assert await store.merge(one, two, now=later) == 1  # an editor, meanwhile
+    (done,) = await store.apply_many(plans, timezone="UTC", now=later)
+    assert done.assignment.story_id == one
+    story = await store.story(one)
+    assert story is not None and {e.identity for e in story.entries} == {"a", "b", "c"}
+
+
 async def test_the_host_gate_counts_fetches_per_host(client: aioredis.Redis) -> None:
     gate = RedisHostGate(client, HostLimit(concurrency=2, per_minute=0))
     permits = [await gate.acquire(f"https://h{n % 5}.example/feed") for n in range(15)]

@@ -85,6 +85,7 @@ from ingest.normalize import normalize
 from ingest.store import RedisStore
 from ingest.stories import assign, story_id_for
 from ingest.story_index import (
+    ADD_PROFILE,
     CANDIDATES,
     COUNT_TERMS,
     DEEP_TERMS,
@@ -320,7 +321,7 @@ def load(url: str, size: int, df: dict[str, int], total: int) -> float:
     for n in range(0, len(fields), 10_000):
         client.hset(keys.DOC_FREQUENCY, mapping={t: df[t] for t in fields[n : n + 10_000]})
     client.set(keys.DOC_TOTAL, total)
-    for script in (INDEX_TERM, COUNT_TERMS):  # the chunks run them by SHA
+    for script in (INDEX_TERM, COUNT_TERMS, ADD_PROFILE):  # the chunks run them by SHA
         client.script_load(script)
     conn = client.connection_pool.get_connection()
     conn.connect()

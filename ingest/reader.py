@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 from config.sources import Source
 from ingest import keys
 from ingest.codec import story_of
-from ingest.connect import queue_gets
+from ingest.connect import get_many
 from ingest.errors import StoreError
 from ingest.model import Entry, Story, from_ms
 
@@ -39,9 +39,7 @@ class RedisReader:
         )
         if not ids:
             return []
-        pipe = self._r.pipeline(transaction=False)
-        queue_gets(pipe, [keys.source_config(i) for i in ids])  # one slot per source
-        raws = await self._call(pipe.execute())
+        raws = await self._call(get_many(self._r, [keys.source_config(i) for i in ids]))
         return [Source.from_json(raw) for raw in raws if raw is not None]
 
     async def recent_stories(

@@ -51,7 +51,7 @@ from ingest.planner import Lookup
 from ingest.reader import RedisReader
 from ingest.similar import SimilarityPolicy
 from ingest.stories import StoryEvidence
-from ingest.story_index import RedisStoryIndex
+from ingest.story_index import RedisStoryIndex, follow
 
 EVENTS_MAXLEN = 10_000
 SETTLE_TRIES = 6
@@ -358,25 +358,13 @@ class RedisStore(RedisReader, Editing):
         story it was merged into (as readers follow it): an entry written into the story
         merged away would be in no feed. Read just before the writes, which narrows the
         window to one round trip."""
-        into: dict[str, str] = {}
         named = {
             p.assignment.story_id
             for p in plans
             if p.decision.action in (Action.NEW, Action.UPDATE, Action.DUPLICATE)
             and not p.assignment.new_story
         }
-        for _ in range(5):  # merged into a story that was merged again
-            ask = sorted(named - into.keys())
-            if not ask:
-                break
-            pipe = self._r.pipeline(transaction=False)
-            for story in ask:
-                pipe.hget(keys.story_meta(story), "merged_into")
-            found = {
-                s: str(m) for s, m in zip(ask, await self._call(pipe.execute()), strict=True) if m
-            }
-            into.update(found)
-            named = set(found.values())
+        into = await self._call(self.story_index.merges(named)) if named else {}
         if not into:
             return plans
         return [_followed(p, into) for p in plans]
@@ -950,21 +938,13 @@ def _rival(reply: Any, plan: Plan) -> Known | None:
 
 def _followed(plan: Plan, into: dict[str, str]) -> Plan:
     """``plan`` with its story (and its decision's, for a copy) followed through merges."""
-
-    def follow(story: str | None) -> str | None:
-        for _ in range(6):
-            if story not in into:
-                break
-            story = into[story]
-        return story
-
-    story = follow(plan.assignment.story_id)
+    story = follow(plan.assignment.story_id, into)
     if story == plan.assignment.story_id:
         return plan
     assert story is not None
     decision = plan.decision
     if decision.story_id is not None:
-        decision = replace(decision, story_id=follow(decision.story_id))
+        decision = replace(decision, story_id=follow(decision.story_id, into))
     return replace(plan, decision=decision, assignment=Assignment(story, False))
 
 

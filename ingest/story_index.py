@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -214,34 +214,38 @@ class RedisStoryIndex:
             found[story] = similar.Profile(centroid, int(first or 0), int(last or 0))
         return found
 
+    async def merges(self, stories: Iterable[str]) -> dict[str, str]:
+        """Story -> the story it was merged into, for those of ``stories`` merged away and
+        for the stories those were merged into in turn (up to five steps); see :func:`follow`."""
+        into: dict[str, str] = {}
+        named = set(stories)
+        for _ in range(5):  # merged into a story that was merged again
+            ask = sorted(named - into.keys())
+            if not ask:
+                break
+            pipe = self._r.pipeline(transaction=False)
+            for story in ask:
+                pipe.hget(keys.story_meta(story), "merged_into")
+            found = {s: str(m) for s, m in zip(ask, await pipe.execute(), strict=True) if m}
+            into.update(found)
+            named = set(found.values())
+        return into
+
     async def _follow_merges(self, found: list[StoryEvidence]) -> list[StoryEvidence]:
         """A story an editor merged into another hands its links to that one."""
-        named = sorted(
-            {s for ev in found for s in (ev.rule, ev.linked, ev.keyed, ev.page, ev.similar) if s}
+        into = await self.merges(
+            s for ev in found for s in (ev.rule, ev.linked, ev.keyed, ev.page, ev.similar) if s
         )
-        if not named:
-            return found
-        pipe = self._r.pipeline(transaction=False)
-        for story in named:
-            pipe.hget(keys.story_meta(story), "merged_into")
-        into = {s: m for s, m in zip(named, await pipe.execute(), strict=True) if m}
         if not into:
             return found
-
-        def follow(story: str | None) -> str | None:
-            for _ in range(5):  # merged into a story that was merged again
-                if story in into:
-                    story = into[story]
-            return story
-
         return [
             replace(
                 ev,
-                rule=follow(ev.rule),
-                linked=follow(ev.linked),
-                keyed=follow(ev.keyed),
-                page=follow(ev.page),
-                similar=follow(ev.similar),
+                rule=follow(ev.rule, into),
+                linked=follow(ev.linked, into),
+                keyed=follow(ev.keyed, into),
+                page=follow(ev.page, into),
+                similar=follow(ev.similar, into),
             )
             for ev in found
         ]
@@ -343,6 +347,15 @@ class RedisStoryIndex:
             sections = keys.article_sections(item.source_id, parent)
             pipe.sadd(sections, item.identity)
             pipe.pexpire(sections, ttl)
+
+
+def follow(story: str | None, into: Mapping[str, str]) -> str | None:
+    """Where ``story`` lives now, following ``into`` (:meth:`RedisStoryIndex.merges`)."""
+    for _ in range(6):
+        if story is None or story not in into:
+            break
+        story = into[story]
+    return story
 
 
 def _lookup(item: Item, rules: Sequence[StoryRule], df: Mapping[str, int], total: int) -> Lookup:

@@ -81,6 +81,8 @@ class Settings:
     """Per-person tokens with roles (:mod:`config.tokens`); re-read whenever it changes."""
     story_window_hours: float = 48.0
     story_half_life_hours: float = 48.0
+    story_auto_merge: bool = True
+    """Merge two stories when an item fits both and they are alike (ingest.similar)."""
     log_level: str = "INFO"
     log_format: str = "auto"
     """``json`` (one object per line), ``console`` (for people), or ``auto``: JSON unless
@@ -142,6 +144,7 @@ class Settings:
             story_half_life_hours=env.number(
                 "STORY_HALF_LIFE_HOURS", 48.0, "hours", high=MAX_STORY_WINDOW_HOURS
             ),
+            story_auto_merge=env.choice("STORY_AUTO_MERGE", "ON", ("ON", "OFF")) == "ON",
             log_level=env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
             log_format=env.choice("LOG_FORMAT", "AUTO", ("AUTO", "JSON", "CONSOLE")).lower(),
             metrics=env.choice("METRICS", "ON", ("ON", "OFF")) == "ON",

@@ -61,7 +61,7 @@ from ingest.guard import AddressPolicy
 from ingest.pipeline import IngestPolicy, preview_source
 from ingest.registry import OwnershipError
 from ingest.search import StoryQuery, limit, search_stories, story_json, when
-from ingest.similar import SimilarityPolicy
+from ingest.similar import policy_for
 from ingest.store import RedisStore
 from ingest.text import xml_safe
 
@@ -460,7 +460,7 @@ async def _preview(request: Request, data: dict[str, Any], call: Call) -> dict[s
     policy = IngestPolicy(
         max_entries=settings.max_entries_per_fetch,
         dedupe=DedupePolicy(hash_change_cap=settings.hash_change_cap),
-        similarity=SimilarityPolicy(window_hours=settings.story_window_hours),
+        similarity=policy_for(settings),
     )
     try:
         plans, entries, filtered = await preview_source(

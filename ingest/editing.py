@@ -102,9 +102,13 @@ class Editing:
         else:
             await self._call(self._r.hdel(keys.story_meta(story_id), "closed"))
 
-    async def merge(self, target: str, other: str, *, now: datetime) -> int:
+    async def merge(
+        self, target: str, other: str, *, now: datetime, automatic: bool = False
+    ) -> int:
         """Move every entry of ``other`` into ``target``; ``other`` then points to ``target``.
-        Returns how many entries moved."""
+        Returns how many entries moved. ``automatic``: the machine's merge (of stories one item
+        bridges), which leaves both stories open to further automatic merges; an editor's
+        marks both as edited, and the machine never merges those again."""
         if target == other:
             raise EditError("invalid", "from: a story cannot be merged into itself")
         await self._existing(target)
@@ -119,10 +123,11 @@ class Editing:
         await self._call(self._r.hset(keys.story_meta(other), "merged_into", target))
         ids = [str(e) for e in await self._call(self._r.zrange(keys.story_timeline(other), 0, -1))]
         raws = await self._call(self._r.hmget(keys.story_entries(other), ids)) if ids else []
-        moved = await self._move([Entry.from_json(r) for r in raws if r], other, target, now)
+        entries = [Entry.from_json(r) for r in raws if r]
+        moved = await self._move(entries, other, target, now, edited=not automatic)
         involved = await self._sources_of(target, other)
         pipe = self._r.pipeline(transaction=False)
-        self._changed(pipe, other, "merge", now, *involved)
+        self._changed(pipe, other, "merge", now, *involved, edited=not automatic)
         pipe.zrem(keys.STORIES, other)
         await self._call(pipe.execute())
         return moved
@@ -183,9 +188,47 @@ class Editing:
             )
         return [Entry.from_json(raw) for raw in raws]
 
-    async def _move(self, entries: Sequence[Entry], source: str, target: str, now: datetime) -> int:
+    async def finish_merge(self, story_id: str, live: str, *, now: datetime) -> int:
+        """Entries and "also reported by" credits written into ``story_id`` after a merge into
+        ``live`` (directly or in steps) had listed them, by a worker storing at that moment,
+        follow the others into ``live``. Returns how many entries moved."""
+        timeline = await self._call(self._r.zrange(keys.story_timeline(story_id), 0, -1))
+        ids = [str(e) for e in timeline]
+        raws = await self._call(self._r.hmget(keys.story_entries(story_id), ids)) if ids else []
+        entries = [Entry.from_json(r) for r in raws if r]
+        moved = await self._move(entries, story_id, live, now, edited=False)
+        also = await self._call(self._r.hgetall(keys.story_also(story_id)))
+        fields = sorted(str(f) for f in also)
+        pipe = self._r.pipeline(transaction=False)
+        for field in fields:
+            pipe.hexists(keys.story_also(live), field)
+            pipe.hexists(keys.story_entries(live), field.split("\x1f")[0])
+        found = await self._call(pipe.execute()) if fields else []
+        pipe = self._r.pipeline(transaction=False)
+        for n, field in enumerate(fields):
+            if found[2 * n] or not found[2 * n + 1]:  # moved already, or its entry is not there
+                continue
+            entry_id, credited = field.split("\x1f")
+            pipe.hset(keys.story_also(live), field, also[field])
+            pipe.sadd(keys.story_sources(live), credited)
+            await self._move_feed_member(pipe, credited, entry_id, story_id, live, now)
+            pipe.incr(keys.source_revision(credited))
+        pipe.zrem(keys.STORIES, story_id)
+        self._changed(pipe, live, "move", now, *await self._sources_of(live), edited=False)
+        await self._call(pipe.execute())
+        return moved
+
+    async def _move(
+        self,
+        entries: Sequence[Entry],
+        source: str,
+        target: str,
+        now: datetime,
+        *,
+        edited: bool = True,
+    ) -> int:
         """Write ``entries`` into ``target``, repoint everything that names them, then take
-        them out of ``source``."""
+        them out of ``source``. ``edited``: an editor's move, which marks both stories."""
         if not entries:
             return 0
         meta = await self._call(self._r.hgetall(keys.story_meta(source)))
@@ -224,8 +267,8 @@ class Editing:
         pipe.zadd(keys.STORIES, {target: to_ms(now)}, gt=True)
         for source_id in sorted(sources):  # cached source feeds link the entry's old story
             pipe.incr(keys.source_revision(source_id))
-        self._changed(pipe, target, "move", now, *involved)
-        self._changed(pipe, source, "move", now, *involved)
+        self._changed(pipe, target, "move", now, *involved, edited=edited)
+        self._changed(pipe, source, "move", now, *involved, edited=edited)
         await self._call(pipe.execute())
         return len(entries)
 
@@ -308,10 +351,21 @@ class Editing:
         found = await self._call(pipe.execute())
         return sorted({str(s) for members in found for s in members})
 
-    def _changed(self, pipe: Any, story_id: str, kind: str, now: datetime, *sources: str) -> None:
+    def _changed(
+        self,
+        pipe: Any,
+        story_id: str,
+        kind: str,
+        now: datetime,
+        *sources: str,
+        edited: bool = True,
+    ) -> None:
         """A story changed by hand: new revision, new updated time, an event for listeners.
         ``sources`` are every source of every story the edit touched (see :meth:`_sources_of`),
-        so that listeners hear of the feeds of those sources and of their tags."""
+        so that listeners hear of the feeds of those sources and of their tags. ``edited``:
+        an editor's change, after which the machine never merges the story automatically."""
+        if edited:
+            pipe.hset(keys.story_meta(story_id), "edited", str(to_ms(now)))
         pipe.hincrby(keys.story_meta(story_id), "rev", 1)
         pipe.hset(keys.story_meta(story_id), "updated", str(to_ms(now)))
         if kind != "merge":  # a story merged away leaves the index for good

@@ -197,5 +197,6 @@ def _add(total: IngestReport, one: IngestReport) -> IngestReport:
         killed=total.killed + one.killed,
         held=total.held + one.held,
         skipped=total.skipped + one.skipped,
+        merged=total.merged + one.merged,
         stories=tuple(dict.fromkeys(total.stories + one.stories)),
     )

@@ -221,10 +221,12 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class Assignment:
-    """Which story an entry belongs to, and whether that story is new."""
+    """Which story an entry belongs to, and whether that story is new. ``merges``: stories
+    the entry showed to be one, as (into, merged) pairs (see :func:`ingest.similar.bridged`)."""
 
     story_id: str
     new_story: bool
+    merges: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,6 +419,8 @@ class IngestReport:
     """WebSub hubs the document advertised (ingest.discovery), and the topic to subscribe to."""
     topic: str | None = None
     skipped: int = 0
+    merged: int = 0
+    """Stories merged into another because a stored item showed the two to be one."""
     error: str | None = None
     error_class: str | None = None
     """The failure's kind for metrics and logs: an exception class name such as

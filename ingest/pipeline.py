@@ -12,6 +12,7 @@
         | dedupe     Item + Known -> NEW / UPDATE / UNCHANGED
         | assign     NEW / UPDATE -> story
         | store      idempotent writes; the identity record last
+        | merge      stories a stored item bridged become one          (ingest.similar.bridged)
         then the source's status is saved (see ingest.health for the states)
 
 Parsing and normalization run in a worker thread, so one 5 MB document does not stall every
@@ -253,6 +254,9 @@ async def _store_items(
 ) -> IngestReport:
     plans, counts = await _plans(source, items, store=store, now=now, policy=policy)
     done = await store.apply_many(plans, timezone=source.timezone, now=now)
+    # Stories a stored item showed to be one are merged (see ingest.similar.bridged).
+    merged = await store.merge_bridged([m for p in done for m in p.assignment.merges], now=now)
+    into = {other: target for target, other, _moved in merged}
     for before, after in zip(plans, done, strict=True):  # races lost while storing
         if before.decision.action is not after.decision.action:
             counts[before.decision.action] -= 1
@@ -268,9 +272,12 @@ async def _store_items(
         blocked=counts[Action.BLOCKED],
         expired=counts[Action.EXPIRED],
         skipped=counts[None],
+        merged=len(merged),
         stories=tuple(
             dict.fromkeys(
-                p.assignment.story_id for p in done if p.decision.action is not Action.KILL
+                into.get(p.assignment.story_id, p.assignment.story_id)
+                for p in done
+                if p.decision.action is not Action.KILL
             )
         ),
     )

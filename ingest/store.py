@@ -28,11 +28,12 @@ import redis.asyncio as aioredis
 from config.settings import Settings
 from config.sources import Source, StoryRule
 from ingest import keys, similar
+from ingest.audit import Actor, RedisAudit
 from ingest.codec import entry_of, status_changes, status_fields, status_of
 from ingest.connect import queue_gets
 from ingest.dedupe import DedupePolicy, Evidence, decide
 from ingest.dedupe import entry_id as entry_id_of
-from ingest.editing import Editing
+from ingest.editing import EditError, Editing
 from ingest.embargo import RedisEmbargoes, split
 from ingest.index import RedisIndex, Retention
 from ingest.model import (
@@ -54,13 +55,17 @@ from ingest.stories import StoryEvidence
 from ingest.story_index import RedisStoryIndex, follow
 
 EVENTS_MAXLEN = 10_000
+MACHINE = Actor("wirefeed", "machine", "worker")
+"""Who the audit log names for what the machine changes on its own (automatic merges)."""
 SETTLE_TRIES = 6
 SETTLE_PAUSE = 0.05
 """Seconds: how long a copy waits (growing each try, about a second in all) for the entry it
 is a copy of, stored at the same moment by another worker, to appear."""
 YIELD_TTL_MS = 3_600_000
 
-# One slot: KEYS share the {story:ID} tag. Returns the story's updated time (ms).
+# One slot: KEYS share the {story:ID} tag. Returns the story's updated time (ms) and the
+# story it was merged into ('' if none): an entry written after a merge marked its story is
+# left behind by that merge, and the writer finishes the merge (RedisStore._finish_merges).
 _APPLY_ENTRY = """
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
@@ -72,7 +77,7 @@ local updated = math.max(current, tonumber(ARGV[4]))
 redis.call('HSET', KEYS[1], 'updated', updated)
 redis.call('HINCRBY', KEYS[1], 'rev', 1)
 for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[8]) end
-return updated
+return {updated, redis.call('HGET', KEYS[1], 'merged_into') or ''}
 """
 
 # One slot. Removes an entry and its "also reported by" credits; returns what is left, the
@@ -112,11 +117,13 @@ return 1
 """
 
 # One slot: a story changed without a new entry (another source's copy credited): its
-# updated time moves forward (never back) and its revision up.
+# updated time moves forward (never back) and its revision up. Returns the story it was
+# merged into ('' if none), as _APPLY_ENTRY does.
 _TOUCH_STORY = """
 local current = tonumber(redis.call('HGET', KEYS[1], 'updated') or '0')
 redis.call('HSET', KEYS[1], 'updated', math.max(current, tonumber(ARGV[1])))
-return redis.call('HINCRBY', KEYS[1], 'rev', 1)
+redis.call('HINCRBY', KEYS[1], 'rev', 1)
+return redis.call('HGET', KEYS[1], 'merged_into') or ''
 """
 
 
@@ -139,6 +146,9 @@ class Store(Protocol):
     async def apply_many(
         self, plans: Sequence[Plan], *, timezone: str, now: datetime
     ) -> list[Plan]: ...
+    async def merge_bridged(
+        self, merges: Sequence[tuple[str, str]], *, now: datetime
+    ) -> list[tuple[str, str, int]]: ...
     async def source_status(self, source_id: str) -> SourceStatus: ...
     async def source_statuses(self, source_ids: Sequence[str]) -> dict[str, SourceStatus]: ...
     async def set_state(self, source_id: str, state: str) -> None: ...
@@ -172,6 +182,7 @@ class RedisStore(RedisReader, Editing):
         self.dedupe = dedupe or DedupePolicy()
         self.index = RedisIndex(client, self.retention)
         self.story_index = RedisStoryIndex(client, self.retention, similarity or SimilarityPolicy())
+        self.audit = RedisAudit(client)
         self._apply_entry = client.register_script(_APPLY_ENTRY)
         self._kill_entry = client.register_script(_KILL_ENTRY)
         self._touch_story = client.register_script(_TOUCH_STORY)
@@ -187,10 +198,7 @@ class RedisStore(RedisReader, Editing):
                 entries=settings.retention_days * 86400, tombstones=settings.tombstone_days * 86400
             ),
             dedupe=DedupePolicy(hash_change_cap=settings.hash_change_cap),
-            similarity=SimilarityPolicy(
-                window_hours=settings.story_window_hours,
-                half_life_hours=settings.story_half_life_hours,
-            ),
+            similarity=similar.policy_for(settings),
         )
 
     # -- ingest side -------------------------------------------------------------------------
@@ -294,22 +302,68 @@ class RedisStore(RedisReader, Editing):
         credits = await self._credits({sid for sid, _eid in updates})
         pipe = self._r.pipeline(transaction=False)
         arrivals: Arrivals = []
+        marks: list[tuple[int, str]] = []  # (reply naming the story's merge mark, story)
         for plan in plans:
             action = plan.decision.action
             if action in (Action.NEW, Action.UPDATE):
                 reporters = credits.get(plan.decision.entry_id, ())
-                await self._queue_entry(pipe, plan, previous, reporters, arrivals, timezone, now)
+                at = await self._queue_entry(
+                    pipe, plan, previous, reporters, arrivals, timezone, now
+                )
+                marks.append((at, plan.assignment.story_id))
             elif action is Action.DUPLICATE:
-                await self._queue_duplicate(pipe, plan, arrivals, now)
+                at = await self._queue_duplicate(pipe, plan, arrivals, now)
+                marks.append((at, plan.assignment.story_id))
             elif action is Action.BLOCKED:
                 self._queue_blocked(pipe, plan)
         await self._queue_arrivals(pipe, arrivals)
-        if len(pipe):
-            await self._call(pipe.execute())
+        replies = await self._call(pipe.execute()) if len(pipe) else []
+        left = {story for at, story in marks if _merge_mark(replies[at])}
+        if left:  # written into stories merged away meanwhile: finish those merges
+            await self._finish_merges(left, now)
         for plan in plans:
             if plan.decision.action is Action.KILL:
                 await self._kill(plan, reason="withdrawn by its source", now=now)
         return list(plans)
+
+    async def merge_bridged(
+        self, merges: Sequence[tuple[str, str]], *, now: datetime
+    ) -> list[tuple[str, str, int]]:
+        """Carry out the merges stored items called for (see :func:`ingest.similar.bridged`),
+        as (into, merged) pairs, each recorded in the audit log as the machine's. A pair is
+        skipped when an editor has changed either story, or either was merged or emptied
+        meanwhile. Returns the merges made, with the entries each moved."""
+        done = []
+        for into, other in dict.fromkeys(merges):
+            pipe = self._r.pipeline(transaction=False)
+            pipe.hget(keys.story_meta(into), "edited")
+            pipe.hget(keys.story_meta(other), "edited")
+            if any(await self._call(pipe.execute())):
+                continue
+            try:
+                moved = await self.merge(into, other, now=now, automatic=True)
+            except EditError:
+                continue
+            await self.audit.record(
+                MACHINE,
+                "story.merge",
+                into,
+                before={"into": into, "from": other},
+                after={"into": into, "moved": moved},
+                now=now,
+                note=f"from {other}: an item fits both stories, and they are alike",
+            )
+            done.append((into, other, moved))
+        return done
+
+    async def _finish_merges(self, stories: set[str], now: datetime) -> None:
+        """Finish the merges of ``stories`` that items were just written into (see
+        :meth:`finish_merge`)."""
+        into = await self._call(self.story_index.merges(stories))
+        for story in sorted(stories):
+            live = follow(story, into)
+            if live is not None and live != story:
+                await self.finish_merge(story, live, now=now)
 
     async def _claim(self, plans: list[Plan], now: datetime) -> list[Plan]:
         """Claim URL and copy for NEW plans, and their place in the near-copy index;
@@ -513,12 +567,14 @@ class RedisStore(RedisReader, Editing):
         arrivals: Arrivals,
         timezone: str,
         now: datetime,
-    ) -> None:
-        """Queue a NEW or UPDATE plan's writes. ``reporters``: the other sources credited
-        with the entry, whose feeds list it too and so change with it."""
+    ) -> int:
+        """Queue a NEW or UPDATE plan's writes; return where the entry script's reply will be.
+        ``reporters``: the other sources credited with the entry, whose feeds list it too and
+        so change with it."""
         sid, item = plan.assignment.story_id, plan.item
         entry = entry_of(item, plan.decision, sid, previous.get(plan.decision.entry_id), now)
         changed_ms = to_ms(entry.updated if plan.assignment.new_story else max(entry.updated, now))
+        mark = len(pipe)
         await self._apply_entry(  # with a pipeline client this queues, it does not send
             keys=[
                 keys.story_meta(sid),
@@ -567,6 +623,7 @@ class RedisStore(RedisReader, Editing):
         for source_id in reporters:
             pipe.incr(keys.source_revision(source_id))
         self._event(pipe, sid, plan.decision.action.value, entry.id, item.source_id, *reporters)
+        return mark
 
     def _queue_source_feed(
         self,
@@ -600,14 +657,15 @@ class RedisStore(RedisReader, Editing):
 
     async def _queue_duplicate(
         self, pipe: Any, plan: Plan, arrivals: Arrivals, now: datetime
-    ) -> None:
+    ) -> int:
         """A copy from another source: credited on the owner's entry ("also reported by"),
         listed in that source's feed. The story feed changed, so its updated time moves (and
-        Last-Modified with it)."""
+        Last-Modified with it). Returns where the story script's reply will be."""
         sid, item, owner = plan.assignment.story_id, plan.item, plan.decision.entry_id
         pipe.hset(keys.story_also(sid), f"{owner}\x1f{item.source_id}", item.url or "")
         pipe.pexpire(keys.story_also(sid), self.retention.entries_ms)
         pipe.sadd(keys.story_sources(sid), item.source_id)
+        mark = len(pipe)
         await self._touch_story(keys=[keys.story_meta(sid)], args=[to_ms(now)], client=pipe)
         pipe.zadd(keys.STORIES, {sid: to_ms(now)}, gt=True)
         self._queue_source_feed(
@@ -631,6 +689,7 @@ class RedisStore(RedisReader, Editing):
         )
         self.index.queue_identity(pipe, item, alias)
         self._event(pipe, sid, "also", owner, item.source_id)
+        return mark
 
     def _queue_blocked(self, pipe: Any, plan: Plan) -> None:
         dead = Known(
@@ -928,6 +987,13 @@ class RedisStore(RedisReader, Editing):
                 approximate=True,
             )
         await self._call(pipe.execute())
+
+
+def _merge_mark(reply: Any) -> str:
+    """The story a write's script found its story merged into ('' if none)."""
+    if isinstance(reply, list) and len(reply) > 1:
+        return str(reply[1] or "")
+    return str(reply or "") if isinstance(reply, (str, bytes)) else ""
 
 
 def _rival(reply: Any, plan: Plan) -> Known | None:

@@ -48,6 +48,8 @@ class StoryEvidence:
     score: float = 0.0
     bar: float | None = None
     """The join bar for this item (it depends on its length); None: the policy's threshold."""
+    merges: tuple[tuple[str, str], ...] = ()
+    """Stories the item bridges, to merge if it joins ``similar`` (see similar.bridged)."""
 
 
 def story_id_for(entry_id: str) -> str:
@@ -110,5 +112,5 @@ def assign(
             return Assignment(found, new_story=False)
     bar = policy.threshold if evidence.bar is None else evidence.bar
     if evidence.similar is not None and evidence.score >= bar:
-        return Assignment(evidence.similar, new_story=False)
+        return Assignment(evidence.similar, new_story=False, merges=evidence.merges)
     return Assignment(story_id_for(decision.entry_id), new_story=True)

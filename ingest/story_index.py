@@ -133,11 +133,11 @@ class RedisStoryIndex:
             for item, lookup in zip(items, lookups, strict=True)
         ]
         loose = [n for n, ev in enumerate(found) if not _linked(ev)]
-        for n, (story, score) in zip(
+        for n, (story, score, merges) in zip(
             loose, await self._similar([lookups[n] for n in loose]), strict=True
         ):
             bar = self.policy.threshold_for(len(items[n].terms))
-            found[n] = replace(found[n], similar=story, score=score, bar=bar)
+            found[n] = replace(found[n], similar=story, score=score, bar=bar, merges=merges)
         return await self._follow_merges(found), lookups
 
     def _explicit(self, item: Item, lookup: Lookup, replies: Any) -> StoryEvidence:
@@ -167,7 +167,9 @@ class RedisStoryIndex:
         counts = replies[1] if ordered else []
         return {t: int(c) for t, c in zip(ordered, counts, strict=True) if c}, int(replies[0] or 0)
 
-    async def _similar(self, lookups: Sequence[Lookup]) -> list[tuple[str | None, float]]:
+    async def _similar(
+        self, lookups: Sequence[Lookup]
+    ) -> list[tuple[str | None, float, tuple[tuple[str, str], ...]]]:
         if not lookups:
             return []
         window = self.policy.window_ms
@@ -204,14 +206,16 @@ class RedisStoryIndex:
         pipe = self._r.pipeline(transaction=False)
         for story in stories:
             pipe.zrange(keys.story_profile(story), 0, -1, withscores=True)
-            pipe.hmget(keys.story_meta(story), ["first", "last", "closed"])
+            pipe.hmget(keys.story_meta(story), ["first", "last", "closed", "created", "edited"])
         replies = await pipe.execute()
         found = {}
         for n, story in enumerate(stories):
-            first, last, closed = replies[2 * n + 1]
+            first, last, closed, created, edited = replies[2 * n + 1]
             # A story an editor closed is closed to similarity: an empty centroid scores 0.
             centroid = {} if closed else {str(t): float(w) for t, w in replies[2 * n]}
-            found[story] = similar.Profile(centroid, int(first or 0), int(last or 0))
+            found[story] = similar.Profile(
+                centroid, int(first or 0), int(last or 0), int(created or 0), bool(edited)
+            )
         return found
 
     async def merges(self, stories: Iterable[str]) -> dict[str, str]:
@@ -234,7 +238,10 @@ class RedisStoryIndex:
     async def _follow_merges(self, found: list[StoryEvidence]) -> list[StoryEvidence]:
         """A story an editor merged into another hands its links to that one."""
         into = await self.merges(
-            s for ev in found for s in (ev.rule, ev.linked, ev.keyed, ev.page, ev.similar) if s
+            s
+            for ev in found
+            for s in (ev.rule, ev.linked, ev.keyed, ev.page, ev.similar, *_merged(ev))
+            if s
         )
         if not into:
             return found
@@ -246,6 +253,11 @@ class RedisStoryIndex:
                 keyed=follow(ev.keyed, into),
                 page=follow(ev.page, into),
                 similar=follow(ev.similar, into),
+                merges=tuple(
+                    (a, b)
+                    for a, b in ((follow(x, into), follow(y, into)) for x, y in ev.merges)
+                    if a is not None and b is not None and a != b
+                ),
             )
             for ev in found
         ]
@@ -374,18 +386,27 @@ def _linked(evidence: StoryEvidence) -> bool:
     return any((evidence.rule, evidence.linked, evidence.keyed, evidence.page))
 
 
+def _merged(evidence: StoryEvidence) -> list[str]:
+    return [s for pair in evidence.merges for s in pair]
+
+
 def _best(
     lookup: Lookup,
     shortlist: Sequence[str],
     profiles: Mapping[str, similar.Profile],
     policy: similar.SimilarityPolicy,
-) -> tuple[str | None, float]:
+) -> tuple[str | None, float, tuple[tuple[str, str], ...]]:
+    """The story to join, its score, and the merges the item calls for if it joins it."""
     scored = [
         (story, similar.score(lookup.weights, profiles[story], lookup.at_ms, policy))
         for story in shortlist
         if story in profiles
     ]
-    return similar.choose(scored, policy, policy.threshold_for(len(lookup.weights)))
+    bar = policy.threshold_for(len(lookup.weights))
+    best, top = similar.choose(scored, policy, bar)
+    if best is None:
+        return None, top, ()
+    return best, top, similar.bridged(best, scored, profiles, bar, policy)
 
 
 def _shortlist(votes: Mapping[str, float]) -> list[str]:

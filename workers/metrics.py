@@ -52,6 +52,11 @@ class WorkerMetrics:
             "Polls put off because the host's shared budget was spent (or it answered 429)",
             registry=r,
         )
+        self.merges = Counter(
+            "wirefeed_story_merges",
+            "Stories merged into another because a stored item showed the two to be one",
+            registry=r,
+        )
         self.leases = Counter(
             "wirefeed_leases", "Leases on sources: claimed, renewed, lost", ["event"], registry=r
         )
@@ -82,6 +87,8 @@ class WorkerMetrics:
         self.fetches.labels(report.status, report.error_class or "").inc()
         if report.status == "deferred":
             self.deferrals.inc()
+        if report.merged:
+            self.merges.inc(report.merged)
         if report.fetch_seconds is not None:
             self.fetch_seconds.observe(report.fetch_seconds)
         if report.parse_seconds is not None:

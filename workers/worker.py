@@ -70,7 +70,7 @@ from ingest.outage import RedisWatch, unreachable, wait_until_up
 from ingest.pipeline import IngestPolicy, ingest_source, release_embargoed
 from ingest.politeness import RedisHostGate
 from ingest.registry import RedisRegistry
-from ingest.similar import SimilarityPolicy
+from ingest.similar import policy_for
 from ingest.store import RedisStore
 from ingest.subscriber import RedisSubscriber
 from workers.metrics import WorkerMetrics
@@ -626,6 +626,8 @@ def _log(report: IngestReport, url: str) -> None:
     }
     if report.filtered:  # left out by the source's keep and block rules
         fields["filtered"] = report.filtered
+    if report.merged:  # stories an item showed to be one (ingest.similar.bridged)
+        fields["merged"] = report.merged
     if report.status == "error":
         fields |= {"error_class": report.error_class, "error": report.error}
         log.warning("source %s: %s", report.source_id, report.error, extra=fields)
@@ -646,10 +648,7 @@ def policies(
     ingest = IngestPolicy(
         max_entries=settings.max_entries_per_fetch,
         rules=tuple(rules),
-        similarity=SimilarityPolicy(
-            window_hours=settings.story_window_hours,
-            half_life_hours=settings.story_half_life_hours,
-        ),
+        similarity=policy_for(settings),
         dedupe=DedupePolicy(
             hash_change_cap=settings.hash_change_cap, max_age=settings.retention_days * 86400.0
         ),

@@ -15,11 +15,13 @@ from datetime import UTC, datetime, timedelta
 import redis.asyncio as aioredis
 
 from config.sources import Source
+from ingest.audit import AuditFilter
 from ingest.connect import open_redis
-from ingest.model import Item
+from ingest.model import Item, Plan
 from ingest.pipeline import plan
 from ingest.planner import Lookup
 from ingest.politeness import HostLimit, RedisHostGate
+from ingest.similar import SimilarityPolicy
 from ingest.store import RedisStore
 from ingest.stories import StoryEvidence
 from tests.support.items import make_item
@@ -61,6 +63,7 @@ async def ingest(store: RedisStore, it: Item, now: datetime = NOW) -> str | None
         stories, lookups = await store.story_evidence(it.source_id, [it], (), now)
     plans, _counts = plan([it], evidence, stories, now=now, lookups=lookups)
     done = await store.apply_many(plans, timezone="UTC", now=now)
+    await store.merge_bridged([m for p in done for m in p.assignment.merges], now=now)
     return done[0].assignment.story_id if done else None
 
 
@@ -216,6 +219,92 @@ async def test_an_item_decided_before_a_merge_is_stored_in_the_story_merged_into
     assert done.assignment.story_id == one
     story = await store.story(one)
     assert story is not None and {e.identity for e in story.entries} == {"a", "b", "c"}
+
+
+BRIDGING = SimilarityPolicy(threshold=0.25, short_threshold=0.25, merge_alike=0.05)
+"""A bar high enough that two reports sharing one word of six open two stories, which an
+item sharing half its words with each (not a copy of either) then bridges."""
+OLD = "dam breach valley flood levee farms"
+YOUNG = "dam evacuation river town shelter buses"
+BOTH = "dam breach valley evacuation river crews"
+
+
+def termed(source: str, identity: str, words: str, minutes: int) -> Item:
+    return make_item(
+        source,
+        identity,
+        at=NOW + timedelta(minutes=minutes),
+        url=f"https://{source}.example/{identity}",
+        terms=tuple(words.split()),
+        content_hash=f"h-{identity}",
+    )
+
+
+async def two_stories(store: RedisStore) -> tuple[str, str]:
+    """The older and the younger story, which BOTH will bridge."""
+    old = await ingest(store, termed("a", "1", OLD, 0))
+    young = await ingest(store, termed("b", "2", YOUNG, 1), NOW + timedelta(minutes=1))
+    assert old is not None and young is not None and old != young
+    return old, young
+
+
+async def test_an_item_that_bridges_two_stories_merges_the_younger_into_the_older(
+    client: aioredis.Redis,
+) -> None:
+    store = RedisStore(client, similarity=BRIDGING)
+    old, young = await two_stories(store)
+    joined = await ingest(store, termed("c", "3", BOTH, 2), NOW + timedelta(minutes=2))
+    assert joined in (old, young)
+    story = await store.story(old)
+    assert story is not None and {e.identity for e in story.entries} == {"1", "2", "3"}
+    assert await store.merged_into(young) == old
+    (record,) = await store.audit.query(AuditFilter(limit=5))
+    assert (record.who, record.action, record.target) == ("wirefeed", "story.merge", old)
+
+
+async def test_a_story_an_editor_changed_is_never_merged_automatically(
+    client: aioredis.Redis,
+) -> None:
+    store = RedisStore(client, similarity=BRIDGING)
+    old, young = await two_stories(store)
+    await store.rename(young, "Evacuations downriver", now=NOW + timedelta(minutes=1))
+    await ingest(store, termed("c", "3", BOTH, 2), NOW + timedelta(minutes=2))
+    assert await store.merged_into(young) is None
+    stories = [await store.story(s) for s in (old, young)]
+    assert sum(len(s.entries) for s in stories if s is not None) == 3
+
+
+async def test_an_entry_written_after_a_merge_listed_its_story_follows_the_merge(
+    client: aioredis.Redis,
+) -> None:
+    """The window the store's last look cannot close: a merge marks the story and lists its
+    entries between that look and the write. The write's script sees the mark, and the
+    writer finishes the merge."""
+    store = RedisStore(client)
+    one = await ingest(store, item("wire", "a", "port strike"))
+    two = await ingest(store, item("wire", "b", "ferry delays"), now=NOW + timedelta(minutes=1))
+    assert one is not None and two is not None
+    late = item(
+        "wire", "c", "ferry delays worsen", links=("b",), published=NOW + timedelta(minutes=2)
+    )
+    evidence = await store.evidence("wire", [late])
+    stories, lookups = await store.story_evidence("wire", [late], (), late.published)
+    plans, _counts = plan([late], evidence, stories, now=late.published, lookups=lookups)
+    later = NOW + timedelta(minutes=3)
+
+    async def too_late(plans: list[Plan]) -> list[Plan]:
+        # The editor's merge lands here, after the last look: marked, listed, moved.
+        assert await store.merge(one, two, now=later) == 1
+        return plans
+
+    store._into_live = too_late  # type: ignore[method-assign]
+    await store.apply_many(plans, timezone="UTC", now=later)
+    story = await store.story(one)
+    assert story is not None and {e.identity for e in story.entries} == {"a", "b", "c"}
+    gone = await store.story(two)
+    assert gone is None or not gone.entries
+    listed = await store.source_entries("wire", 0, 9)
+    assert {e.identity for e in listed} == {"a", "b", "c"}
 
 
 async def test_the_host_gate_counts_fetches_per_host(client: aioredis.Redis) -> None:

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.model import Action, Assignment, Decision
-from ingest.stories import assign, story_id_for
+from ingest.similar import Profile, SimilarityPolicy, bridged
+from ingest.stories import StoryEvidence, assign, story_id_for
 
 NEW = Decision(Action.NEW, "e-new", 1)
 UPDATE = Decision(Action.UPDATE, "e-stored", 2, "s-stored")
@@ -68,3 +69,67 @@ def test_story_id_shape(eid: str) -> None:
 def test_story_id_is_deterministic_and_distinct(a: str, b: str) -> None:
     assert story_id_for(a) == story_id_for(a)
     assert (story_id_for(a) == story_id_for(b)) == (a == b)
+
+
+# -- stories one item shows to be one (ingest.similar.bridged) ---------------------------------
+
+BRIDGE_POLICY = SimilarityPolicy()
+BAR = 0.1
+
+
+def profile(terms: str, created: int, *, edited: bool = False) -> Profile:
+    return Profile({t: 1.0 for t in terms.split()}, 0, 0, created, edited)
+
+
+PROFILES = {
+    "old": profile("dam breach valley flood", 1_000),
+    "young": profile("dam breach evacuation river", 2_000),
+    "apart": profile("budget vote senate tax", 500),
+    "edited": profile("dam breach valley rescue", 100, edited=True),
+    "unstored": profile("dam breach valley levee", 0),
+}
+
+
+@pytest.mark.parametrize(
+    ("chosen", "scored", "expected"),
+    [
+        # the younger goes into the older, whichever the item joined
+        ("young", [("young", 0.5), ("old", 0.4)], (("old", "young"),)),
+        ("old", [("old", 0.5), ("young", 0.4)], (("old", "young"),)),
+        # the runner-up must score at least MERGE_FACTOR times the bar
+        ("young", [("young", 0.5), ("old", 0.14)], ()),
+        # and the two centroids must be alike
+        ("old", [("old", 0.5), ("apart", 0.4)], ()),
+        # an editor's story, or one not stored yet, is never merged by the machine
+        ("old", [("old", 0.5), ("edited", 0.4)], ()),
+        ("edited", [("edited", 0.5), ("old", 0.4)], ()),
+        ("old", [("old", 0.5), ("unstored", 0.4)], ()),
+    ],
+)
+def test_an_item_that_fits_two_alike_stories_merges_them(
+    chosen: str, scored: list[tuple[str, float]], expected: tuple[tuple[str, str], ...]
+) -> None:
+    assert bridged(chosen, scored, PROFILES, BAR, BRIDGE_POLICY) == expected
+
+
+def test_automatic_merges_can_be_turned_off() -> None:
+    off = SimilarityPolicy(merge_factor=0.0)
+    assert bridged("young", [("young", 0.5), ("old", 0.4)], PROFILES, BAR, off) == ()
+
+
+def test_the_stories_of_a_group_all_go_into_the_oldest() -> None:
+    profiles = {**PROFILES, "third": profile("dam breach valley town", 1_500)}
+    scored = [("young", 0.6), ("third", 0.5), ("old", 0.4)]
+    assert bridged("young", scored, profiles, BAR, BRIDGE_POLICY) == (
+        ("old", "third"),
+        ("old", "young"),
+    )
+
+
+def test_a_bridging_item_carries_its_merges_only_when_it_joins_by_similarity() -> None:
+    merges = (("old", "young"),)
+    fresh = Decision(Action.NEW, "e1", 1)
+    joined = assign(fresh, StoryEvidence(similar="young", score=0.5, bar=BAR, merges=merges))
+    assert joined == Assignment("young", new_story=False, merges=merges)
+    keyed = StoryEvidence(keyed="k", similar="young", score=0.5, bar=BAR, merges=merges)
+    assert assign(fresh, keyed) == Assignment("k", new_story=False)

@@ -19,11 +19,17 @@ the rows, rows lost (in no story), rows missing from their own source's feed, an
 baseline measured in the same run, a naive single-pass TF-IDF clustering of the same headlines
 (best of three thresholds, chosen on the labels). Figures are also given for the two halves of
 the stories (a fixed hash of the STORY id): parameters were chosen on "tune", "held" checks them.
+
+For a look afterwards: STORY_QUALITY_KEEP=DIR runs in DIR (existing and empty; kept: the
+service log, each order's Redis with its append-only file, the served feeds, the sources
+file) instead of a temporary directory; STORY_QUALITY_DUMP=DIR writes each source's feed as
+read back to DIR/gNN.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import hashlib
 import html
@@ -410,7 +416,8 @@ def main() -> None:
     if args.limit:
         rows = rows[: args.limit]
     results: dict[str, Any] = {"rows": len(rows), "rate_per_s": args.rate, "feeds": args.feeds}
-    with tempfile.TemporaryDirectory() as tmp:
+    keep = os.environ.get("STORY_QUALITY_KEEP")
+    with tempfile.TemporaryDirectory() if not keep else contextlib.nullcontext(keep) as tmp:
         for order in args.orders.split(","):
             ordered = list(rows)
             if order == "shuffled":

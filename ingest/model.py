@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 IdentityKind = Literal["native", "url", "hash"]
@@ -41,7 +42,31 @@ class FetchResult:
 
     @property
     def validators(self) -> Validators:
-        return Validators(self.headers.get("etag"), self.headers.get("last-modified"))
+        """The validators to send next time. A ``Last-Modified`` that is not at least a second
+        before the answer's own ``Date`` is left out: the document may change again within
+        that second under the same date, and a server comparing whole seconds would answer
+        304 to it until the next change, hiding the last one (RFC 9110 section 8.8.2.2
+        counts such a date as weak). The poll after goes out unconditionally."""
+        modified = self.headers.get("last-modified")
+        if modified and _same_second_or_later(modified, self.headers.get("date")):
+            modified = None
+        return Validators(self.headers.get("etag"), modified)
+
+
+def _same_second_or_later(modified: str, date: str | None) -> bool:
+    """Whether HTTP-date ``modified`` is no earlier than the second of ``date``; False when
+    either is absent or unreadable (the date is then kept as it is)."""
+    if not date:
+        return False
+    try:
+        when, sent = (parsedate_to_datetime(v.strip()) for v in (modified, date))
+    except (TypeError, ValueError, IndexError):
+        return False
+    return _aware(when) >= _aware(sent)  # HTTP dates are whole seconds
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)

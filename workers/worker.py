@@ -19,7 +19,10 @@ source twice at once.
     every TICK s    pump
     every EMBARGO_TICK s  publish held items whose embargo is over (ingest.embargo): any
                     live worker does it, each item goes to one of them
-    every lease/3   renew the leases of queued and running claims
+    every lease/3   renew the leases of queued and running claims; a renewal changes the
+                    lease (the claim's token), so renewals and flushes take turns: a flush
+                    sent with the lease a renewal was replacing would be refused and leave
+                    the source parked until the renewed lease ran out
     every 30 s      renew WebSub subscriptions near the end of their lease (ingest.subscriber);
                     after a poll that found a hub, subscribe (only with WIREFEED_PUBLIC_URL,
                     where hubs reach our callback); a source with an active subscription is
@@ -100,6 +103,8 @@ class _Job:
     status: SourceStatus
     pushed: bool = False
     """The source has an active WebSub subscription: polls can wait for its slowest bound."""
+    settled: bool = False
+    """Its claim has been handed back (rescheduled, dropped or stranded): not renewed again."""
 
 
 class Worker:
@@ -132,6 +137,10 @@ class Worker:
         """Claims whose poll or save failed because Redis went away: made due again as soon
         as Redis answers, instead of waiting out their leases (a restarted Redis may still
         hold them)."""
+        self._leases = asyncio.Lock()
+        """Held by a renewal (from sending the lease to taking the renewed one) and by a
+        flush (from reading the leases to the settle's reply): the settle then always
+        carries the lease Redis holds."""
         self._claiming = False
         self._drained = False
         """The last claim found fewer due sources than it asked for: until the next tick,
@@ -410,6 +419,7 @@ class Worker:
         except Exception as exc:  # a job must never take the worker down; the lease expires
             if unreachable(exc):
                 self.watch.lost(exc)
+                job.settled = True
                 self._stranded.append(job.claim)
             else:
                 log.exception("source %s: job failed", job.source.id)
@@ -478,6 +488,10 @@ class Worker:
 
     async def _flush(self) -> None:
         """Save the status and reschedule (or drop) every finished job, in one pipeline."""
+        async with self._leases:  # no renewal between reading the leases and the settle
+            await self._flush_locked()
+
+    async def _flush_locked(self) -> None:
         batch, self._finished = self._finished, []
         if not batch:
             return
@@ -513,6 +527,7 @@ class Worker:
         self, pipe: Any, job: _Job, report: IngestReport
     ) -> tuple[float | None, str]:
         """Queue a finished job's status and note; its next delay (None: drop) and why."""
+        job.settled = True  # from here its lease is this flush's to hand back
         after = report.after or job.status
         delay = next_delay(job.source, after, report, self.timing_policy)
         seconds = delay.seconds
@@ -549,13 +564,17 @@ class Worker:
 
     async def _renew(self) -> None:
         for job in [*self._queue, *self._running.values()]:
-            renewed = await self.schedule.renew(job.claim, self.settings.lease_seconds)
+            async with self._leases:  # a flush meanwhile settles with the renewed lease
+                if job.settled:  # finished and flushed since the list was taken
+                    continue
+                renewed = await self.schedule.renew(job.claim, self.settings.lease_seconds)
+                if renewed is not None:
+                    job.claim = renewed
             if renewed is None:
                 self.metrics.lease("lost")
                 log.warning("source %s: lease lost", job.source.id)
             else:
                 self.metrics.lease("renewed")
-                job.claim = renewed
 
     async def maintain(self) -> None:
         """Drop stories past the retention window from the index (their keys expire)."""
@@ -597,8 +616,11 @@ class Worker:
 
     async def _drain(self, grace: float = 10.0) -> None:
         """Hand queued claims back (due now), then let running jobs finish for a while."""
-        queued, self._queue = [(job.claim, 0.0) for job in self._queue], deque()
-        await self.schedule.settle(queued)
+        async with self._leases:
+            jobs, self._queue = list(self._queue), deque()
+            for job in jobs:
+                job.settled = True
+            await self.schedule.settle([(job.claim, 0.0) for job in jobs])
         tasks = list(self._tasks)
         if tasks:
             _done, pending = await asyncio.wait(tasks, timeout=grace)

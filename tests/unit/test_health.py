@@ -41,6 +41,7 @@ def answer(
     *,
     etag: str | None = None,
     last_modified: str | None = None,
+    date: str | None = None,
     redirects: tuple[tuple[int, str], ...] = (),
 ) -> FetchResult:
     headers = {}
@@ -48,6 +49,8 @@ def answer(
         headers["etag"] = etag
     if last_modified:
         headers["last-modified"] = last_modified
+    if date:
+        headers["date"] = date
     return FetchResult(url=A, status=code, headers=headers, redirects=redirects)
 
 
@@ -115,6 +118,36 @@ LM2 = "Wed, 01 May 2024 11:00:00 GMT"
             {},
             {"etag": None, "last_modified": LM2},
             id="200-with-last-modified-only-retires-etag",
+        ),
+        pytest.param(
+            status(last_modified=LM1),
+            answer(200, etag='"v2"', last_modified=LM2, date=LM2),
+            {},
+            {"etag": '"v2"', "last_modified": None},
+            # Changed again later in that second, the document would keep the date: a server
+            # comparing whole seconds would answer 304 to it and hide the change.
+            id="200-modified-in-the-second-of-its-date-keeps-no-last-modified",
+        ),
+        pytest.param(
+            status(),
+            answer(200, last_modified=LM2, date="Wed, 01 May 2024 10:59:59 GMT"),
+            {},
+            {"last_modified": None},
+            id="200-modified-after-its-date-keeps-no-last-modified",
+        ),
+        pytest.param(
+            status(),
+            answer(200, last_modified=LM2, date="Wed, 01 May 2024 11:00:01 GMT"),
+            {},
+            {"last_modified": LM2},
+            id="200-modified-a-second-before-its-date-keeps-last-modified",
+        ),
+        pytest.param(
+            status(last_modified=LM1),
+            answer(304, last_modified=LM2, date=LM2),
+            {},
+            {"last_modified": LM1},
+            id="304-modified-in-the-second-of-its-date-keeps-the-old-last-modified",
         ),
         pytest.param(
             status(

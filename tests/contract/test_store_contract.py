@@ -274,12 +274,29 @@ async def test_a_story_an_editor_changed_is_never_merged_automatically(
     assert sum(len(s.entries) for s in stories if s is not None) == 3
 
 
+async def store_as_a_merge_lands(store: RedisStore, late: Item, into: str, other: str) -> None:
+    """Decide ``late`` (for ``other``), then store it with a merge of ``other`` into ``into``
+    landing after the store's last look and before its writes: the window that look cannot
+    close. The write's script sees the merge mark, and the writer finishes the merge."""
+    evidence = await store.evidence(late.source_id, [late])
+    stories, lookups = await store.story_evidence(late.source_id, [late], (), late.published)
+    plans, _counts = plan([late], evidence, stories, now=late.published, lookups=lookups)
+    assert [p.assignment.story_id for p in plans] == [other]
+    later = late.published + timedelta(minutes=1)
+
+    async def too_late(plans: list[Plan]) -> list[Plan]:
+        assert await store.merge(into, other, now=later) >= 1  # marked, listed, moved
+        return plans
+
+    store._into_live = too_late  # type: ignore[method-assign]
+    await store.apply_many(plans, timezone="UTC", now=later)
+    gone = await store.story(other)
+    assert gone is None or not gone.entries
+
+
 async def test_an_entry_written_after_a_merge_listed_its_story_follows_the_merge(
     client: aioredis.Redis,
 ) -> None:
-    """The window the store's last look cannot close: a merge marks the story and lists its
-    entries between that look and the write. The write's script sees the mark, and the
-    writer finishes the merge."""
     store = RedisStore(client)
     one = await ingest(store, item("wire", "a", "port strike"))
     two = await ingest(store, item("wire", "b", "ferry delays"), now=NOW + timedelta(minutes=1))
@@ -287,24 +304,28 @@ async def test_an_entry_written_after_a_merge_listed_its_story_follows_the_merge
     late = item(
         "wire", "c", "ferry delays worsen", links=("b",), published=NOW + timedelta(minutes=2)
     )
-    evidence = await store.evidence("wire", [late])
-    stories, lookups = await store.story_evidence("wire", [late], (), late.published)
-    plans, _counts = plan([late], evidence, stories, now=late.published, lookups=lookups)
-    later = NOW + timedelta(minutes=3)
-
-    async def too_late(plans: list[Plan]) -> list[Plan]:
-        # The editor's merge lands here, after the last look: marked, listed, moved.
-        assert await store.merge(one, two, now=later) == 1
-        return plans
-
-    store._into_live = too_late  # type: ignore[method-assign]
-    await store.apply_many(plans, timezone="UTC", now=later)
+    await store_as_a_merge_lands(store, late, one, two)
     story = await store.story(one)
     assert story is not None and {e.identity for e in story.entries} == {"a", "b", "c"}
-    gone = await store.story(two)
-    assert gone is None or not gone.entries
     listed = await store.source_entries("wire", 0, 9)
     assert {e.identity for e in listed} == {"a", "b", "c"}
+
+
+async def test_a_copy_credited_after_a_merge_listed_its_story_follows_the_merge(
+    client: aioredis.Redis,
+) -> None:
+    store = RedisStore(client)
+    one = await ingest(store, item("wire", "a", "port strike"))
+    two = await ingest(store, item("wire", "b", "ferry delays"), now=NOW + timedelta(minutes=1))
+    assert one is not None and two is not None
+    copy = item("other", "x", "ferry delays", published=NOW + timedelta(minutes=2))
+    await store_as_a_merge_lands(store, copy, one, two)
+    story = await store.story(one)
+    assert story is not None and story.entry_count == 2
+    (entry,) = [e for e in story.entries if e.identity == "b"]
+    assert [a[0] for a in entry.also] == ["other"]
+    listed = await store.source_entries("other", 0, 9)
+    assert [(e.identity, e.story_id) for e in listed] == [("b", one)]
 
 
 async def test_the_host_gate_counts_fetches_per_host(client: aioredis.Redis) -> None:

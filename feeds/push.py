@@ -148,6 +148,12 @@ class EventHub:
                 queue.put_nowait(event)
 
     @property
+    def seen(self) -> str:
+        """The id of the last event handed on ('' before the tail starts): how far this
+        process has caught up with the stream."""
+        return self._last
+
+    @property
     def clients(self) -> int:
         """Listeners subscribed now (``/events`` clients)."""
         return len(self._queues)

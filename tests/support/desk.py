@@ -26,6 +26,7 @@ from tests.support.clock import FIXED, SESSION
 from tests.support.feeds import Wire, json_feed, rss
 from tests.support.servers import FeedServer, Reply
 from tests.support.validate import validate_atom, validate_jsonfeed, validate_rss
+from tests.support.workers import web_caught_up
 
 # The main story and the shapes other wires give it.
 LEAK_TITLE = "Harbor authority shuts container terminal after chemical leak"
@@ -111,7 +112,8 @@ class Desk:
     async def publish(
         self, source_id: str, body: bytes, now: datetime = FIXED, *, expect: str = "ok"
     ) -> IngestReport:
-        """Serve ``body`` as the source's document and poll the source once at ``now``."""
+        """Serve ``body`` as the source's document and poll the source once at ``now``;
+        return once any app served in this process shows what the poll wrote."""
         self.server.set(self.sources[source_id][1], Reply(body))
         report = await ingest_source(
             self.source(source_id),
@@ -121,6 +123,7 @@ class Desk:
             policy=self.policy,
         )
         assert report.status == expect, report
+        await web_caught_up(self.store._r)
         return report
 
     async def entries(self) -> dict[str, Entry]:

@@ -14,13 +14,15 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import uvicorn
+from starlette.applications import Starlette
 
 from config.settings import Settings
 from feeds.app import create_app
+from ingest import keys
 from tests.support.paths import ROOT
 from tests.support.servers import free_port
 
@@ -45,23 +47,29 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
+SERVED: list[Starlette] = []
+"""The apps :func:`serve_app` runs now, for :func:`web_caught_up`."""
+
+
 @contextmanager
 def serve_app(settings: Settings) -> Iterator[str]:
     """Run the app with uvicorn in a thread, on a loopback socket bound here; yield its base URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings), log_level="warning", lifespan="on", server_header=False
-    )
+    app = create_app(settings)
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", server_header=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
         wait_for(lambda: server.started or not thread.is_alive(), timeout=30)
         assert server.started, "uvicorn stopped before it started serving"
+        SERVED.append(app)
         yield f"http://127.0.0.1:{port}"
     finally:
+        if app in SERVED:
+            SERVED.remove(app)
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
@@ -140,6 +148,28 @@ async def until(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {within} s")
         await asyncio.sleep(every)
+
+
+def _stream_id(raw: str) -> tuple[int, int]:
+    ms, _, seq = raw.partition("-")
+    return int(ms or 0), int(seq or 0)
+
+
+async def web_caught_up(client: Any, within: float = 8.0) -> None:
+    """Wait until every app :func:`serve_app` runs has handed on the newest event of the
+    stream: a feed read after that sees every write before the call (a process's local
+    copies of feeds are dropped by its event tail, a few milliseconds after each write; more
+    on a cluster, where the event lands on another node)."""
+    newest: Any = await client.xrevrange(keys.EVENTS, count=1)
+    if not newest or not SERVED:
+        return
+    raw = newest[0][0]
+    target = _stream_id(raw.decode() if isinstance(raw, bytes) else str(raw))
+
+    async def caught_up() -> bool:
+        return all(_stream_id(app.state.hub.seen) >= target for app in SERVED)
+
+    await until(caught_up, within)
 
 
 WORKER_ENV = {

@@ -294,13 +294,19 @@ async def store_as_a_merge_lands(store: RedisStore, late: Item, into: str, other
     assert gone is None or not gone.entries
 
 
+async def port_and_ferry(store: RedisStore) -> tuple[str, str]:
+    """Two stories of the wire: the port strike, then the ferry delays (entry "b")."""
+    one = await ingest(store, item("wire", "a", "port strike"))
+    two = await ingest(store, item("wire", "b", "ferry delays"), now=NOW + timedelta(minutes=1))
+    assert one is not None and two is not None
+    return one, two
+
+
 async def test_an_entry_written_after_a_merge_listed_its_story_follows_the_merge(
     client: aioredis.Redis,
 ) -> None:
     store = RedisStore(client)
-    one = await ingest(store, item("wire", "a", "port strike"))
-    two = await ingest(store, item("wire", "b", "ferry delays"), now=NOW + timedelta(minutes=1))
-    assert one is not None and two is not None
+    one, two = await port_and_ferry(store)
     late = item(
         "wire", "c", "ferry delays worsen", links=("b",), published=NOW + timedelta(minutes=2)
     )
@@ -315,9 +321,7 @@ async def test_a_copy_credited_after_a_merge_listed_its_story_follows_the_merge(
     client: aioredis.Redis,
 ) -> None:
     store = RedisStore(client)
-    one = await ingest(store, item("wire", "a", "port strike"))
-    two = await ingest(store, item("wire", "b", "ferry delays"), now=NOW + timedelta(minutes=1))
-    assert one is not None and two is not None
+    one, two = await port_and_ferry(store)
     copy = item("other", "x", "ferry delays", published=NOW + timedelta(minutes=2))
     await store_as_a_merge_lands(store, copy, one, two)
     story = await store.story(one)

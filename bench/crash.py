@@ -22,7 +22,7 @@ from typing import Any
 
 from common import redis_server, write_results
 
-from ingest.connect import flush_all
+from ingest.store.connect import flush_all
 from tests.support import FeedServer, feed_server
 from tests.support.fleet import Chaos, Fleet, Script, drive, overdue_leases, snapshot
 

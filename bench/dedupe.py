@@ -56,10 +56,10 @@ from common import RUN_CLOCK, redis_server, write_results
 
 from ingest import fingerprint, keys
 from ingest.dedupe import Evidence, decide
-from ingest.index import BUCKET_CAP, RedisIndex, Retention
 from ingest.model import Action, Item, Known, RawEntry, to_ms
 from ingest.normalize import normalize
-from ingest.store import RedisStore
+from ingest.store.dedupe_index import BUCKET_CAP, RedisIndex, Retention
+from ingest.store.entries import RedisStore
 from ingest.stories import assign
 
 LEVELS = (10_000, 100_000, 1_000_000)

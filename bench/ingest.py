@@ -29,10 +29,10 @@ from common import RUN_CLOCK, redis_server, static_server, write_results
 
 from config.sources import Source
 from ingest import keys
-from ingest.fetch import FetchLimits, HttpFetcher
-from ingest.guard import AddressPolicy
+from ingest.fetch.guard import AddressPolicy
+from ingest.fetch.http import FetchLimits, HttpFetcher
 from ingest.pipeline import ingest_source
-from ingest.store import RedisStore
+from ingest.store.entries import RedisStore
 
 COMMON = tuple(
     """council harbor agency river officials storm bridge crews residents minister court report

@@ -25,8 +25,8 @@ from typing import Any
 
 from common import write_results
 
-from ingest.connect import flush_all, open_redis
-from ingest.store import RedisStore
+from ingest.store.connect import flush_all, open_redis
+from ingest.store.entries import RedisStore
 from tests.support import FeedServer, Reply, feed_server
 from tests.support.fleet import Fleet, Script
 from workers.embedded import EmbeddedRedis

@@ -55,7 +55,7 @@ from common import ROOT, RUN_CLOCK, free_port, redis_server, write_results
 from config.sources import Source
 from ingest.model import FetchResult, Validators
 from ingest.pipeline import ingest_source
-from ingest.store import RedisStore
+from ingest.store.entries import RedisStore
 
 FEED_PATH = "/feeds/stories.atom"
 PUBLIC_URL = "http://wirefeed.bench"  # fixed, so the bytes do not depend on the port
@@ -143,7 +143,7 @@ def wire(wire_no: int, rng: random.Random) -> bytes:
 
 
 class CannedFetcher:
-    """A Fetcher (ingest.fetch.Fetcher) answering each URL with bytes prepared in advance."""
+    """A Fetcher (ingest.fetch.http.Fetcher) answering each URL with bytes prepared in advance."""
 
     def __init__(self, bodies: Mapping[str, bytes]) -> None:
         self._bodies = bodies

@@ -79,12 +79,11 @@ from dedupe import (
 from config.sources import StoryRule
 from ingest import fingerprint, keys, similar
 from ingest.dedupe import Evidence, decide, entry_id
-from ingest.index import Retention
 from ingest.model import Action, Assignment, Decision, Item, RawEntry, to_ms
 from ingest.normalize import normalize
-from ingest.store import RedisStore
-from ingest.stories import assign, story_id_for
-from ingest.story_index import (
+from ingest.store.dedupe_index import Retention
+from ingest.store.entries import RedisStore
+from ingest.store.story_index import (
     ADD_PROFILE,
     CANDIDATES,
     COUNT_TERMS,
@@ -95,6 +94,7 @@ from ingest.story_index import (
     RedisStoryIndex,
     _lookup,
 )
+from ingest.stories import assign, story_id_for
 
 BASELINE = 1_000
 SOURCES = 50

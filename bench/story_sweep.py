@@ -5,7 +5,7 @@
 bench/story_quality.py measures the real service (a worker, Redis, feeds read back), which
 takes minutes per order. This replays the same labelled headlines (../shared/corpora/uci-news-dev)
 through the same pure functions (ingest.normalize, ingest.similar) over an in-memory copy of the
-story index of ingest/story_index.py: document frequencies, term lists capped at TERM_CAP
+story index of ingest/store/story_index.py: document frequencies, term lists capped at TERM_CAP
 stories, a shortlist by votes, capped centroids. It leaves out near-copy folding and
 concurrency, so its figures run close to the service's but not on them (with --merge and the
 defaults, B-cubed F1 0.84 / 0.84 here against 0.81-0.83 measured in either order); use it to
@@ -34,7 +34,7 @@ from story_quality import figures, load_rows, split_of
 from ingest import similar
 from ingest.model import Item, RawEntry
 from ingest.normalize import normalize
-from ingest.story_index import DEEP_TERMS, SHALLOW, TERM_CAP
+from ingest.store.story_index import DEEP_TERMS, SHALLOW, TERM_CAP
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 """Normalization needs a time; the headlines carry none of their own that matters here."""

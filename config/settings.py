@@ -327,7 +327,7 @@ def _num(value: float) -> str:
 
 
 def _host_key(text: str) -> str | None:
-    """``text`` as :func:`ingest.politeness.host_of` spells a URL's host, or ``None`` if it is
+    """``text`` as :func:`ingest.fetch.politeness.host_of` spells a URL's host, or ``None`` if it is
     not a bare host name or IP address (it has a scheme, port, path or space)."""
     bracketed = text.startswith("[") and text.endswith("]")
     bare = text[1:-1] if bracketed else text

@@ -51,18 +51,18 @@ from config.sources import FIELDS, SourcesError, check_source, source_fields
 from config.tokens import Principal
 from feeds import auth, desk, openapi
 from feeds.auth import error
-from ingest.audit import Actor, AuditFilter
 from ingest.dedupe import DedupePolicy
 from ingest.desk import EditorsDesk
-from ingest.editing import EditError
 from ingest.errors import FetchError, ParseError
-from ingest.fetch import FetchLimits, HttpFetcher
-from ingest.guard import AddressPolicy
+from ingest.fetch.guard import AddressPolicy
+from ingest.fetch.http import FetchLimits, HttpFetcher
 from ingest.pipeline import IngestPolicy, preview_source
-from ingest.registry import OwnershipError
 from ingest.search import StoryQuery, limit, search_stories, story_json, when
 from ingest.similar import policy_for
-from ingest.store import RedisStore
+from ingest.store.audit import Actor, AuditFilter
+from ingest.store.editing import EditError
+from ingest.store.entries import RedisStore
+from ingest.store.registry import OwnershipError
 from ingest.text import xml_safe
 
 MAX_BODY = 64 * 1024
@@ -514,7 +514,7 @@ async def _audit(request: Request, data: dict[str, Any], call: Call) -> dict[str
 
 
 async def _held(request: Request, data: dict[str, Any], call: Call) -> dict[str, Any]:
-    """Items held under embargo (see ingest.embargo), soonest release first."""
+    """Items held under embargo (see ingest.store.embargo), soonest release first."""
     return {
         "held": [
             {

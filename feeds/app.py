@@ -14,7 +14,7 @@
 With Redis unreachable every route answers 503 with ``Retry-After`` (never 500): the store
 and the render cache translate Redis errors into :class:`~ingest.errors.StoreError`, and the
 raw connection errors are caught here too as a last line. The process logs one line when it
-loses Redis and one when it is back (:class:`ingest.outage.RedisWatch`).
+loses Redis and one when it is back (:class:`ingest.store.outage.RedisWatch`).
 
 Feed answers are cached (feeds.cache), carry a strong ETag over their bytes and
 ``Last-Modified``, answer ``If-None-Match`` and ``If-Modified-Since`` with 304
@@ -67,11 +67,11 @@ from feeds.render.jsonfeed import JSONFEED_TYPE, jsonfeed
 from feeds.render.page import index_page, not_found_page, story_page
 from feeds.render.xml import ATOM_TYPE, RSS_TYPE, atom, rss
 from feeds.websub import WebSubPublisher, topics
-from ingest.connect import open_redis
 from ingest.errors import StoreError
-from ingest.outage import RedisWatch, reason, unreachable
-from ingest.reader import RedisReader
-from ingest.store import RedisStore
+from ingest.store.connect import open_redis
+from ingest.store.entries import RedisStore
+from ingest.store.outage import RedisWatch, reason, unreachable
+from ingest.store.reads import RedisReader
 
 log = logging.getLogger("wirefeed.web")
 

@@ -1,6 +1,6 @@
 """The WebSub subscriber's callback (W3C WebSub sections 5.3 and 8): hubs verify our
 subscriptions here and deliver content here. HTTP I/O; the verdicts are
-:class:`ingest.subscriber.RedisSubscriber`'s.
+:class:`ingest.fetch.subscriber.RedisSubscriber`'s.
 
 ``GET  /websub/callback/{source}/{token}``   verification of intent: the challenge, or 404
 ``POST /websub/callback/{source}/{token}``   content distribution: 403 without a valid
@@ -20,9 +20,9 @@ from starlette.routing import Route
 from config.settings import Settings
 from ingest.dedupe import DedupePolicy
 from ingest.errors import ParseError
+from ingest.fetch.subscriber import RedisSubscriber
 from ingest.pipeline import IngestPolicy, ingest_document
-from ingest.store import RedisStore
-from ingest.subscriber import RedisSubscriber
+from ingest.store.entries import RedisStore
 
 log = logging.getLogger("wirefeed.callback")
 

@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 
 from ingest import keys
 from ingest.model import SourceStatus, from_ms, to_ms
-from ingest.store import RedisStore
+from ingest.store.entries import RedisStore
 
 HEARTBEAT_SECONDS = 10.0
 """The workers' heartbeat tick (:data:`workers.worker.HEARTBEAT_SECONDS`)."""

@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from feeds import auth
 from feeds.fleet import snapshot
-from ingest.outage import reason, unreachable
+from ingest.store.outage import reason, unreachable
 
 STREAM_EVERY = 2.0
 _PAGE = (Path(__file__).parent / "ops.html").read_text(encoding="utf-8")

@@ -27,8 +27,8 @@ import redis.asyncio as aioredis
 
 from feeds.cache import RenderCache
 from ingest import keys
-from ingest.outage import RedisWatch, unreachable
-from ingest.reader import RedisReader
+from ingest.store.outage import RedisWatch, unreachable
+from ingest.store.reads import RedisReader
 
 log = logging.getLogger("wirefeed.push")
 

@@ -28,7 +28,7 @@ from feeds.render.doc import (
     with_tombstones,
     withdrawn_story_doc,
 )
-from ingest.reader import RedisReader
+from ingest.store.reads import RedisReader
 
 FORMATS = ("atom", "json", "rss")
 STORY_ENTRIES = 10

@@ -22,7 +22,7 @@ from feeds.push import Event, event_of, reraise_cancellation, with_story_sources
 from feeds.queries import FORMATS
 from feeds.render.context import Context
 from ingest import keys
-from ingest.reader import RedisReader
+from ingest.store.reads import RedisReader
 
 log = logging.getLogger("wirefeed.websub")
 GROUP = "websub"

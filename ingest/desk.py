@@ -2,7 +2,7 @@
 
 The admin API, the web desk and the CLI all call :class:`EditorsDesk`, so the three cover the
 same operations with the same checks, and each change lands in the audit trail
-(:mod:`ingest.audit`) with who made it, when, and the state of what it changed before and
+(:mod:`ingest.store.audit`) with who made it, when, and the state of what it changed before and
 after::
 
     desk = EditorsDesk(store, Actor("alma", "editor", "api"))
@@ -24,12 +24,12 @@ from typing import Any
 
 from config.sources import Source, source_fields
 from ingest import keys
-from ingest.audit import Actor, RedisAudit
-from ingest.connect import get_many
-from ingest.editing import EditError
 from ingest.model import Entry, Known
-from ingest.registry import OwnershipError, RedisRegistry
-from ingest.store import RedisStore
+from ingest.store.audit import Actor, RedisAudit
+from ingest.store.connect import get_many
+from ingest.store.editing import EditError
+from ingest.store.entries import RedisStore
+from ingest.store.registry import OwnershipError, RedisRegistry
 
 
 class EditorsDesk:

@@ -281,7 +281,7 @@ def article_sections(source_id: str, identity: str) -> str:
 
 AUDIT = f"{PREFIX}:audit"
 """Stream: every editor's and admin's change (who, role, via, action, target, before, after,
-at), newest last; capped at :data:`ingest.audit.AUDIT_MAXLEN` entries."""
+at), newest last; capped at :data:`ingest.store.audit.AUDIT_MAXLEN` entries."""
 
 SOURCES_FILE = f"{PREFIX}:{{owners}}:file"
 """Hash: source id -> JSON of the sources the sources file names (the file owns them), as the

@@ -166,7 +166,7 @@ class Item:
     article_intro: str | None = None
     """For a section of a rolling article: the article's intro, the story's lede."""
     embargoed: datetime | None = None
-    """Not to be published before this time (UTC); see :mod:`ingest.embargo`."""
+    """Not to be published before this time (UTC); see :mod:`ingest.store.embargo`."""
 
     @property
     def killed(self) -> bool:

@@ -8,7 +8,7 @@
         | parse      bytes + headers -> ParsedFeed                 (skipped: body unchanged)
         | normalize  each RawEntry -> Item                         (a bad entry is skipped, counted)
         | filter     the source's keep and block rules            (a blocked item is counted)
-        | embargo    items embargoed past now are held, not stored (ingest.embargo)
+        | embargo    items embargoed past now are held, not stored (ingest.store.embargo)
         | dedupe     Item + Known -> NEW / UPDATE / UNCHANGED
         | assign     NEW / UPDATE -> story
         | store      idempotent writes; the identity record last
@@ -36,7 +36,8 @@ from ingest import filters, freshness, health, rolling
 from ingest.dedupe import DedupePolicy, repair_identities
 from ingest.discovery import Discovery, discover
 from ingest.errors import EntryError, FetchError, FetchHTTPError, ParseError
-from ingest.fetch import Fetcher
+from ingest.fetch.http import Fetcher
+from ingest.fetch.politeness import HostGate
 from ingest.health import HealthPolicy
 from ingest.model import (
     Action,
@@ -51,9 +52,8 @@ from ingest.model import (
 from ingest.normalize import normalize
 from ingest.parse import parse
 from ingest.planner import Lookup, plan
-from ingest.politeness import HostGate
 from ingest.similar import SimilarityPolicy
-from ingest.store import RedisStore, Store
+from ingest.store.entries import RedisStore, Store
 from ingest.stories import StoryEvidence
 
 

@@ -28,7 +28,7 @@ from ingest.stories import StoryEvidence, assign
 
 @dataclass(frozen=True, slots=True)
 class Lookup:
-    """What one item would add to the story index (see ingest.story_index)."""
+    """What one item would add to the story index (see ingest.store.story_index)."""
 
     keys: tuple[str, ...] = ()
     weights: Mapping[str, float] = field(default_factory=dict)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ingest.editing import EditError
 from ingest.model import Story
-from ingest.reader import RedisReader
+from ingest.store.editing import EditError
+from ingest.store.reads import RedisReader
 
 SCAN = 500
 SCAN_ENTRIES = 50

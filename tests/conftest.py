@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from ingest.connect import flush_all, open_redis
-from ingest.store import RedisStore
+from ingest.store.connect import flush_all, open_redis
+from ingest.store.entries import RedisStore
 from tests.support import FeedServer, feed_server
 from workers.embedded import EmbeddedRedis
 

@@ -34,7 +34,7 @@ import uvicorn
 from config import logformat
 from config.settings import PREFIX, Settings, SettingsError, sources_path
 from config.sources import SourcesError, SourcesFile, load_sources
-from ingest.outage import reason, redact, unreachable
+from ingest.store.outage import reason, redact, unreachable
 from workers import desk_cli, editor, status
 from workers.demo import create_app
 from workers.discover import discover

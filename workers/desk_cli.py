@@ -25,17 +25,17 @@ from config.opml import export_opml, read_opml
 from config.settings import Settings
 from config.sources import SourcesError, check_source, source_fields
 from config.tokens import ROLES, TokensError, add_token
-from ingest.audit import AuditFilter
-from ingest.connect import open_redis
 from ingest.desk import EditorsDesk
-from ingest.editing import EditError
 from ingest.errors import FetchError, ParseError
-from ingest.fetch import HttpFetcher
-from ingest.guard import AddressPolicy
+from ingest.fetch.guard import AddressPolicy
+from ingest.fetch.http import HttpFetcher
 from ingest.pipeline import preview_source
-from ingest.registry import OwnershipError
 from ingest.search import StoryQuery, search_stories, story_json, when
-from ingest.store import RedisStore
+from ingest.store.audit import AuditFilter
+from ingest.store.connect import open_redis
+from ingest.store.editing import EditError
+from ingest.store.entries import RedisStore
+from ingest.store.registry import OwnershipError
 from workers.editor import cli_desk
 from workers.embedded import redis_url
 from workers.worker import fetch_limits, policies

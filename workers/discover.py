@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from config.settings import Settings
 from ingest.errors import FetchError, ParseError
-from ingest.fetch import HttpFetcher
-from ingest.guard import AddressPolicy
+from ingest.fetch.guard import AddressPolicy
+from ingest.fetch.http import HttpFetcher
 from ingest.model import Validators
 from ingest.parse import parse
 from ingest.parse.discover import advertised, looks_like_html

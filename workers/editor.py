@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from config.settings import Settings
-from ingest.audit import Actor
-from ingest.connect import open_redis
 from ingest.desk import EditorsDesk
-from ingest.editing import EditError
-from ingest.store import RedisStore
+from ingest.store.audit import Actor
+from ingest.store.connect import open_redis
+from ingest.store.editing import EditError
+from ingest.store.entries import RedisStore
 from workers.embedded import redis_url
 
 T = TypeVar("T")

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from config.sources import Source
-from ingest.connect import open_redis
 from ingest.model import SourceStatus, from_ms
-from ingest.store import RedisStore
-from workers.schedule import RedisSchedule
+from ingest.store.connect import open_redis
+from ingest.store.entries import RedisStore
+from ingest.store.schedule import RedisSchedule
 
 _COLUMNS = (
     "ID",

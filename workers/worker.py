@@ -1,7 +1,7 @@
 """The worker process: claim due sources, run the pipeline, reschedule. Redis and HTTP I/O.
 
 APScheduler's ``AsyncIOScheduler`` drives this worker's own periodic ticks (it holds no shared
-job store); the shared schedule of sources lives in Redis (:mod:`workers.schedule`), so any
+job store); the shared schedule of sources lives in Redis (:mod:`ingest.store.schedule`), so any
 number of workers on any number of machines split the sources between them and never fetch one
 source twice at once.
 
@@ -17,13 +17,14 @@ source twice at once.
                     status writes and one script call that reschedules them all (each lands
                     only while its lease is ours); the lease covers the source until then
     every TICK s    pump
-    every EMBARGO_TICK s  publish held items whose embargo is over (ingest.embargo): any
+    every EMBARGO_TICK s  publish held items whose embargo is over (ingest.store.embargo): any
                     live worker does it, each item goes to one of them
     every lease/3   renew the leases of queued and running claims; a renewal changes the
                     lease (the claim's token), so renewals and flushes take turns: a flush
                     sent with the lease a renewal was replacing would be refused and leave
                     the source parked until the renewed lease ran out
-    every 30 s      renew WebSub subscriptions near the end of their lease (ingest.subscriber);
+    every 30 s      renew WebSub subscriptions near the end of their lease
+                    (ingest.fetch.subscriber);
                     after a poll that found a hub, subscribe (only with WIREFEED_PUBLIC_URL,
                     where hubs reach our callback); a source with an active subscription is
                     polled at its slowest bound, a hub that misses news goes back to polling
@@ -35,7 +36,7 @@ source twice at once.
 
 Started while Redis is down (or still loading its append-only file), the worker waits for it;
 while it is away, every tick fails quietly: one log line when it goes, one when it is back
-(:class:`ingest.outage.RedisWatch`).
+(:class:`ingest.store.outage.RedisWatch`).
 """
 
 from __future__ import annotations
@@ -62,22 +63,22 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from config.settings import Settings
 from config.sources import Source, SourcesError, SourcesFile, StoryRule, load_sources
 from ingest import keys
-from ingest.connect import open_redis
 from ingest.dedupe import DedupePolicy
-from ingest.fetch import FetchLimits, GuardedTransport, HttpFetcher
-from ingest.folder import ingest_folder
-from ingest.guard import AddressPolicy
+from ingest.fetch.folder import ingest_folder
+from ingest.fetch.guard import AddressPolicy
+from ingest.fetch.http import FetchLimits, GuardedTransport, HttpFetcher
+from ingest.fetch.politeness import RedisHostGate
+from ingest.fetch.subscriber import RedisSubscriber
 from ingest.health import HealthPolicy
 from ingest.model import IngestReport, SourceStatus
-from ingest.outage import RedisWatch, unreachable, wait_until_up
 from ingest.pipeline import IngestPolicy, ingest_source, release_embargoed
-from ingest.politeness import RedisHostGate
-from ingest.registry import RedisRegistry
 from ingest.similar import policy_for
-from ingest.store import RedisStore
-from ingest.subscriber import RedisSubscriber
+from ingest.store.connect import open_redis
+from ingest.store.entries import RedisStore
+from ingest.store.outage import RedisWatch, unreachable, wait_until_up
+from ingest.store.registry import RedisRegistry
+from ingest.store.schedule import Claim, RedisSchedule
 from workers.metrics import WorkerMetrics
-from workers.schedule import Claim, RedisSchedule
 from workers.timing import TimingPolicy, next_delay
 from workers.version import VERSION
 
@@ -272,7 +273,7 @@ class Worker:
         """Make ``sources`` the configured set and bring the schedule in line with it.
 
         ``sources`` are the file's; the API's and editors' pauses are composed in
-        (:mod:`ingest.registry`). Disabled sources are marked paused; a source that answered
+        (:mod:`ingest.store.registry`). Disabled sources are marked paused; a source that answered
         410 stays off the schedule, and stays ``gone`` even while disabled, until its
         configured URL changes.
         """

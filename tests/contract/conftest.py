@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from ingest.connect import cluster_masters, flush_all, open_redis
+from ingest.store.connect import cluster_masters, flush_all, open_redis
 from workers.embedded import EmbeddedRedis
 from workers.local_cluster import LocalCluster
 

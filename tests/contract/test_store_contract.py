@@ -15,17 +15,17 @@ from datetime import UTC, datetime, timedelta
 import redis.asyncio as aioredis
 
 from config.sources import Source
-from ingest.audit import AuditFilter
-from ingest.connect import open_redis
+from ingest.fetch.politeness import HostLimit, RedisHostGate
 from ingest.model import Item, Plan
 from ingest.pipeline import plan
 from ingest.planner import Lookup
-from ingest.politeness import HostLimit, RedisHostGate
 from ingest.similar import SimilarityPolicy
-from ingest.store import RedisStore
+from ingest.store.audit import AuditFilter
+from ingest.store.connect import open_redis
+from ingest.store.entries import RedisStore
+from ingest.store.schedule import RedisSchedule
 from ingest.stories import StoryEvidence
 from tests.support.items import make_item
-from workers.schedule import RedisSchedule
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 """The one instant every stored time of this suite is derived from."""

@@ -33,7 +33,7 @@ from feeds.render.xml import atom, rss
 from ingest import keys
 from ingest.model import FetchResult, Validators
 from ingest.pipeline import ingest_source
-from ingest.store import RedisStore
+from ingest.store.entries import RedisStore
 from tests.support import CORPORA, corpus, declared_headers
 from tests.support.lakeshore import PARSE, VALIDATE
 
@@ -83,7 +83,7 @@ def group_params() -> list[Any]:
 
 
 class CorpusFetcher:
-    """A :class:`~ingest.fetch.Fetcher` that answers each URL with its corpus file."""
+    """A :class:`~ingest.fetch.http.Fetcher` that answers each URL with its corpus file."""
 
     def __init__(self, results: Mapping[str, FetchResult]) -> None:
         self.results = results

@@ -15,9 +15,9 @@ import pytest
 from playwright.async_api import async_playwright
 
 from config.sources import Source
-from ingest.fetch import FetchLimits, HttpFetcher
+from ingest.fetch.http import FetchLimits, HttpFetcher
 from ingest.pipeline import ingest_source
-from ingest.store import RedisStore
+from ingest.store.entries import RedisStore
 from tests.support import (
     LOOPBACK,
     FeedServer,

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ingest.connect import flush_all
+from ingest.store.connect import flush_all
 from tests.support import FeedServer, child_env, feed_server, free_port, wait_for
 from tests.support.fleet import Chaos, Fleet, Script, Snapshot, drive, overdue_leases, snapshot
 from workers.embedded import EmbeddedRedis

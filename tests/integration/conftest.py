@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from config.settings import Settings
-from ingest.fetch import FetchLimits, HttpFetcher
-from ingest.store import RedisStore
+from ingest.fetch.http import FetchLimits, HttpFetcher
+from ingest.store.entries import RedisStore
 from tests.support import LOOPBACK, FeedServer, serve_app
 from tests.support.desk import POLLED, TOKEN, Desk, Newsroom, client, open_newsroom
 from tests.support.lakeshore import MiniHub, mini_hub

@@ -26,10 +26,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.sources import Source
-from ingest.connect import flush_all, open_redis
 from ingest.model import FetchResult, Validators
 from ingest.pipeline import ingest_source
-from ingest.store import RedisStore
+from ingest.store.connect import flush_all, open_redis
+from ingest.store.entries import RedisStore
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 WORDS = tuple(

@@ -25,12 +25,12 @@ from feeds.render.jsonfeed import rfc3339
 from ingest import keys
 from ingest.codec import MAX_VERSIONS_KEPT
 from ingest.dedupe import DedupePolicy, entry_id
-from ingest.fetch import HttpFetcher
+from ingest.fetch.http import HttpFetcher
 from ingest.fingerprint import DUPLICATE_THRESHOLD, lead, words
 from ingest.model import IngestReport
 from ingest.normalize import copy_key
 from ingest.pipeline import IngestPolicy
-from ingest.store import RedisStore
+from ingest.store.entries import RedisStore
 from tests.support import (
     EARLIER,
     FeedServer,

@@ -21,13 +21,13 @@ import redis.asyncio as aioredis
 from config.settings import Settings
 from config.sources import Source
 from ingest import keys
-from ingest.embargo import item_from_json, item_to_json
-from ingest.fetch import HttpFetcher
+from ingest.fetch.http import HttpFetcher
 from ingest.model import IngestReport
 from ingest.normalize import normalize
 from ingest.parse import parse
 from ingest.pipeline import ingest_source, release_embargoed
-from ingest.store import RedisStore
+from ingest.store.embargo import item_from_json, item_to_json
+from ingest.store.entries import RedisStore
 from tests.support import FeedServer, Reply, child_env, serve_app, until
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)

@@ -16,8 +16,8 @@ from pathlib import Path
 import redis
 
 from ingest import keys
-from ingest.connect import open_sync
 from ingest.model import Entry
+from ingest.store.connect import open_sync
 from tests.support import FeedServer, Reply, child_env, wait_for
 
 

@@ -13,9 +13,9 @@ from datetime import timedelta
 import pytest
 
 from config.sources import Source, SourcesError, check_source
-from ingest.fetch import HttpFetcher
+from ingest.fetch.http import HttpFetcher
 from ingest.pipeline import ingest_source
-from ingest.store import RedisStore
+from ingest.store.entries import RedisStore
 from tests.support import FIXED as NOW
 from tests.support import FeedServer, Reply, Wire, atom, json_feed, rss
 

@@ -17,8 +17,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from config.sources import Source
-from ingest.folder import candidates, ingest_folder, scan
-from ingest.store import RedisStore
+from ingest.fetch.folder import candidates, ingest_folder, scan
+from ingest.store.entries import RedisStore
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 

@@ -15,8 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from ingest.errors import FetchBlocked, FetchConnectError, FetchTimeout
-from ingest.fetch import FetchLimits, HttpFetcher
-from ingest.guard import AddressPolicy, Resolver, system_resolver
+from ingest.fetch.guard import AddressPolicy, Resolver, system_resolver
+from ingest.fetch.http import FetchLimits, HttpFetcher
 from ingest.model import Validators
 from tests.support import LOOPBACK, FeedServer, Reply
 

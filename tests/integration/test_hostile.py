@@ -25,11 +25,11 @@ import redis.asyncio as aioredis
 from config.settings import Settings
 from config.sources import Source
 from ingest import keys
-from ingest.fetch import FetchLimits, HttpFetcher
+from ingest.fetch.http import FetchLimits, HttpFetcher
 from ingest.health import HealthPolicy
 from ingest.model import Entry, IngestReport, SourceStatus
 from ingest.pipeline import IngestPolicy, ingest_source
-from ingest.store import RedisStore
+from ingest.store.entries import RedisStore
 from tests import hostile as h
 from tests.support import LOOPBACK
 from tests.support.hostile import HostileServer, hostile_server, watch_opens

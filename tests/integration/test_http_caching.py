@@ -24,7 +24,7 @@ import feeds.app
 from config.settings import Settings
 from feeds.cache import RenderCache, Rendered
 from ingest import keys
-from ingest.connect import is_cluster, open_redis, open_sync
+from ingest.store.connect import is_cluster, open_redis, open_sync
 from tests.support import (
     app_process,
     serve_app,

@@ -18,10 +18,10 @@ from lxml import etree
 
 from config.sources import Source
 from feeds.render.doc import urn
-from ingest.fetch import HttpFetcher
+from ingest.fetch.http import HttpFetcher
 from ingest.parse import parse
 from ingest.pipeline import ingest_source
-from ingest.store import RedisStore
+from ingest.store.entries import RedisStore
 from tests.support import FeedServer, Reply
 from tests.unit.validate import validate_atom, validate_jsonfeed
 

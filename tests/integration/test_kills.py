@@ -18,10 +18,10 @@ import redis.asyncio as aioredis
 from config.settings import Settings
 from ingest import fingerprint, keys
 from ingest.dedupe import DedupePolicy, entry_id
-from ingest.fetch import HttpFetcher
-from ingest.index import Retention
+from ingest.fetch.http import HttpFetcher
 from ingest.pipeline import IngestPolicy
-from ingest.store import RedisStore
+from ingest.store.dedupe_index import Retention
+from ingest.store.entries import RedisStore
 from tests.support import EARLIER, FeedServer, Wire, atom, json_feed, ninjs, ninjs_item, rss, until
 from tests.support import FIXED as NOW
 from tests.support.desk import (

@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 from config.settings import Settings
 from config.tokens import digest
 from feeds.openapi import document
-from ingest.connect import flush_all
+from ingest.store.connect import flush_all
 from tests.support import serve_app
 
 EDITOR, VIEWER = "schema-editor-" + "e" * 30, "schema-viewer-" + "v" * 30

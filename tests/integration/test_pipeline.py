@@ -9,9 +9,9 @@ import redis.asyncio as aioredis
 
 from config.sources import Source
 from ingest import keys
-from ingest.fetch import HttpFetcher
+from ingest.fetch.http import HttpFetcher
 from ingest.pipeline import ingest_source
-from ingest.store import RedisStore
+from ingest.store.entries import RedisStore
 from tests.support import FeedServer, Reply
 from tests.support.clock import SESSION
 

@@ -15,8 +15,8 @@ import redis.asyncio as aioredis
 
 from config.settings import HostLimit
 from ingest import keys
-from ingest.connect import open_redis, open_sync
-from ingest.politeness import Permit, RedisHostGate, host_of
+from ingest.fetch.politeness import Permit, RedisHostGate, host_of
+from ingest.store.connect import open_redis, open_sync
 from tests.support import (
     FeedServer,
     Reply,

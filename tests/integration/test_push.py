@@ -32,7 +32,7 @@ from feeds.render.context import Context
 from feeds.websub import WebSubPublisher
 from feeds.websub import topics as websub_topics
 from ingest import keys
-from ingest.connect import open_redis
+from ingest.store.connect import open_redis
 from tests.support import SESSION, app_process, free_port, serve_app, until
 from tests.support.lakeshore import (
     CHENNAI,

@@ -8,8 +8,8 @@ import redis.asyncio as aioredis
 
 from config.sources import Source
 from ingest import keys
-from ingest.connect import open_redis
-from workers.schedule import Claim, RedisSchedule
+from ingest.store.connect import open_redis
+from ingest.store.schedule import Claim, RedisSchedule
 
 
 def sources(n: int, **kw: object) -> list[Source]:

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from ingest import keys
-from ingest.connect import open_sync
+from ingest.store.connect import open_sync
 from tests.support import FeedServer, Reply, child_env, wait_for
 
 RSS = (

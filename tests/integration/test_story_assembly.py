@@ -23,11 +23,11 @@ import yaml
 from config.settings import Settings
 from config.sources import parse_sources
 from ingest.dedupe import entry_id
-from ingest.fetch import HttpFetcher
+from ingest.fetch.http import HttpFetcher
 from ingest.model import Entry, IngestReport, Story
 from ingest.pipeline import IngestPolicy
 from ingest.similar import SimilarityPolicy
-from ingest.store import RedisStore
+from ingest.store.entries import RedisStore
 from tests.support import (
     FeedServer,
     feeds,

@@ -17,11 +17,11 @@ from typing import NamedTuple
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.connect import open_redis
 from ingest.model import Item, RawEntry
 from ingest.normalize import normalize
 from ingest.pipeline import plan
-from ingest.store import RedisStore
+from ingest.store.connect import open_redis
+from ingest.store.entries import RedisStore
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 BASE = NOW - timedelta(days=1)

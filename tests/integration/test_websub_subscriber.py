@@ -32,10 +32,10 @@ import redis.asyncio as aioredis
 
 from config.sources import Source
 from ingest.discovery import discover
-from ingest.fetch import HttpFetcher
+from ingest.fetch.http import HttpFetcher
+from ingest.fetch.subscriber import RedisSubscriber
 from ingest.model import Validators
-from ingest.store import RedisStore
-from ingest.subscriber import RedisSubscriber
+from ingest.store.entries import RedisStore
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 TOKEN = "t0k3n"

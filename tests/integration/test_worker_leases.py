@@ -17,8 +17,8 @@ from config.settings import Settings
 from config.sources import Source
 from ingest import keys
 from ingest.model import IngestReport, SourceStatus
-from ingest.store import RedisStore
-from workers.schedule import Claim, RedisSchedule
+from ingest.store.entries import RedisStore
+from ingest.store.schedule import Claim, RedisSchedule
 from workers.worker import Worker, _Job
 
 

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from ingest import keys
-from ingest.connect import open_sync
+from ingest.store.connect import open_sync
 from tests.support import (
     FeedServer,
     Reply,

@@ -18,10 +18,10 @@ from config.sources import Source
 from feeds.render.doc import urn
 from ingest import keys
 from ingest.dedupe import entry_id
-from ingest.fetch import HttpFetcher
+from ingest.fetch.http import HttpFetcher
 from ingest.model import Entry, IngestReport
 from ingest.pipeline import IngestPolicy, ingest_source
-from ingest.store import RedisStore
+from ingest.store.entries import RedisStore
 from tests.support.clock import FIXED, SESSION
 from tests.support.feeds import Wire, json_feed, rss
 from tests.support.servers import FeedServer, Reply

@@ -30,8 +30,8 @@ from datetime import datetime, timedelta
 from html import escape
 from pathlib import Path
 
-from ingest.connect import open_redis
-from ingest.store import RedisStore
+from ingest.store.connect import open_redis
+from ingest.store.entries import RedisStore
 from tests.support.clock import SESSION
 from tests.support.servers import FeedServer, Reply
 from tests.support.workers import child_env

@@ -21,10 +21,10 @@ import httpx
 from lxml import etree
 
 from config.sources import Source
-from ingest.fetch import FetchLimits, HttpFetcher
+from ingest.fetch.http import FetchLimits, HttpFetcher
 from ingest.model import IngestReport
 from ingest.pipeline import ingest_source
-from ingest.store import RedisStore
+from ingest.store.entries import RedisStore
 from tests.support import feeds
 from tests.support.clock import SESSION
 from tests.support.servers import LOOPBACK, FeedServer, LoopbackServer, Reply

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
-from ingest.guard import AddressPolicy
+from ingest.fetch.guard import AddressPolicy
 
 LOOPBACK = AddressPolicy(allow=(ipaddress.ip_network("127.0.0.0/8"),))
 """The fetch policy of tests: our test servers live on loopback, which is otherwise refused."""

@@ -31,7 +31,7 @@ from config.sources import Source
 from ingest.model import FetchResult, Validators
 from ingest.pipeline import IngestPolicy, ingest_source
 from ingest.similar import SimilarityPolicy
-from ingest.store import RedisStore
+from ingest.store.entries import RedisStore
 
 STREAM = Path(__file__).resolve().parents[1] / "fixtures" / "stories" / "stream.yaml"
 FEED_LENGTH = 8
@@ -83,7 +83,7 @@ def rss(name: str, items: Sequence[StreamItem]) -> bytes:
 
 
 class StreamFetcher:
-    """A Fetcher (see ingest.fetch) that answers from documents set by URL: no network."""
+    """A Fetcher (see ingest.fetch.http) that answers from documents set by URL: no network."""
 
     def __init__(self) -> None:
         self.documents: dict[str, bytes] = {}

@@ -1,4 +1,4 @@
-"""ingest.fetch.HttpFetcher over httpx.MockTransport: headers sent, answers read, limits kept,
+"""ingest.fetch.http.HttpFetcher over httpx.MockTransport: headers sent, answers read, limits kept,
 and every httpx failure translated into ingest.errors. (MockTransport is the one mock we use.)
 """
 
@@ -22,7 +22,7 @@ from ingest.errors import (
     FetchTooLarge,
     WirefeedError,
 )
-from ingest.fetch import ACCEPT, USER_AGENT, FetchLimits, HttpFetcher
+from ingest.fetch.http import ACCEPT, USER_AGENT, FetchLimits, HttpFetcher
 from ingest.model import Validators
 
 URL = "https://wire.example/feed.xml"

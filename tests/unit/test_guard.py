@@ -1,4 +1,4 @@
-"""ingest.guard: which addresses a fetch may connect to (AddressPolicy.problem), and the
+"""ingest.fetch.guard: which addresses a fetch may connect to (AddressPolicy.problem), and the
 GuardedBackend's refusal, resolution and connection order over a hand-written inner backend
 (no sockets; see tests/integration/test_guard_network.py for the real thing)."""
 
@@ -14,7 +14,7 @@ import httpcore
 import pytest
 
 from ingest.errors import FetchBlocked, FetchError
-from ingest.guard import AddressPolicy, GuardedBackend, IPNetwork
+from ingest.fetch.guard import AddressPolicy, GuardedBackend, IPNetwork
 
 DEFAULT = AddressPolicy()
 BLOCKED = (

@@ -1,6 +1,7 @@
 """Two near copies entering the near-copy index at the same moment: exactly one yields.
 
-:func:`ingest.index._first` decides, from what one side read, whether the other won. Per LSH
+:func:`ingest.store.dedupe_index._first` decides, from what one side read, whether the other
+won. Per LSH
 bucket exactly one of two racing entries sees the other (the one whose script ran second), so
 every split of their shared buckets between them is a possible race; in each, exactly one of
 the two must yield, whichever has the smaller id.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import random
 
 from ingest import fingerprint
-from ingest.index import _first
+from ingest.store.dedupe_index import _first
 
 OWL = "bronze owl statuette stolen ostrava city museum march parcel front desk curator"
 OWL_EDITED = "bronze owl statuette taken ostrava city museum march parcel desk curator note"

@@ -20,9 +20,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from config import logformat
 from feeds.metrics import WebMetrics, family
 from ingest.errors import ParseError, StoreError
-from ingest.outage import redact, unreachable
 from ingest.parse import parse
 from ingest.parse.discover import advertised, looks_like_html
+from ingest.store.outage import redact, unreachable
 from tests.support import ROOT
 from workers.metrics import WorkerMetrics
 from workers.supervisor import MAX_CRASHES, Crashes

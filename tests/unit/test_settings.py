@@ -15,10 +15,10 @@ import pytest
 from config.settings import HostLimit, Settings, SettingsError, sources_path
 from config.sources import Source
 from ingest.errors import FetchHTTPError
+from ingest.fetch.politeness import host_of
 from ingest.health import failed, is_quiet, redirected, unconditional_due
 from ingest.model import FetchResult, IngestReport, SourceStatus
 from ingest.pipeline import IngestPolicy
-from ingest.politeness import host_of
 from workers.timing import Delay, TimingPolicy, next_delay
 from workers.worker import Worker, policies
 

@@ -13,11 +13,11 @@ import pytest
 
 from config.sources import SourcesError, parse_sources
 from ingest.discovery import discover
-from ingest.embargo import split
 from ingest.errors import ParseError
+from ingest.fetch.subscriber import signature_ok
 from ingest.normalize import normalize
 from ingest.parse import parse
-from ingest.subscriber import signature_ok
+from ingest.store.embargo import split
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 BASE = "https://wire.example/feed"

@@ -1,5 +1,6 @@
 """Editors' overrides of what the machine assembled: rename, merge, split, pin, close (kill and
-correct live in :mod:`ingest.store`). Redis I/O, mixed into :class:`ingest.store.RedisStore`.
+correct live in :mod:`ingest.store.entries`). Redis I/O, mixed into
+:class:`ingest.store.entries.RedisStore`.
 
 Overrides survive re-ingestion because they change what later decisions read: a renamed story
 keeps the editor's headline (automatic headlines never overwrite it); a moved entry's identity
@@ -22,8 +23,8 @@ import redis.asyncio as aioredis
 
 from ingest import keys, similar
 from ingest.errors import WirefeedError
-from ingest.index import RedisIndex, Retention
 from ingest.model import Entry, Known, Story, to_ms
+from ingest.store.dedupe_index import RedisIndex, Retention
 from ingest.stories import story_id_for
 from ingest.text import xml_safe
 
@@ -49,7 +50,7 @@ class EditError(WirefeedError):
 
 
 class Editing:
-    """The editing half of :class:`~ingest.store.RedisStore` (see the module docstring)."""
+    """The editing half of :class:`~ingest.store.entries.RedisStore` (see the module docstring)."""
 
     _r: aioredis.Redis
     retention: Retention

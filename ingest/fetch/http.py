@@ -8,7 +8,7 @@ What a fetch guarantees:
 
 * a conditional GET with the stored validators (RFC 9110 section 13.1);
 * every connection, redirect hops included, goes only to addresses the
-  :class:`~ingest.guard.AddressPolicy` allows, checked on the address actually connected to;
+  :class:`~ingest.fetch.guard.AddressPolicy` allows, checked on the address actually connected to;
 * redirects are followed by us, up to ``max_redirects`` hops, so the caller learns each hop's
   status (301/308 may move a source; 302/307 never do) and a loop is reported with its chain;
 * connect, read and total time limits;
@@ -39,7 +39,7 @@ from ingest.errors import (
     FetchTimeout,
     FetchTooLarge,
 )
-from ingest.guard import (
+from ingest.fetch.guard import (
     AddressPolicy,
     GuardedBackend,
     Resolver,

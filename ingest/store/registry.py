@@ -27,9 +27,9 @@ import redis.asyncio as aioredis
 
 from config.sources import Source
 from ingest import keys
-from ingest.connect import get_many
 from ingest.errors import WirefeedError
-from ingest.store import RedisStore
+from ingest.store.connect import get_many
+from ingest.store.entries import RedisStore
 
 log = logging.getLogger("wirefeed.sources")
 

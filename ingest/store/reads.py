@@ -19,13 +19,13 @@ from redis.exceptions import RedisError
 from config.sources import Source
 from ingest import keys
 from ingest.codec import story_of
-from ingest.connect import get_many
 from ingest.errors import StoreError
 from ingest.model import Entry, Story, from_ms
+from ingest.store.connect import get_many
 
 
 class RedisReader:
-    """Read-only queries; :class:`ingest.store.RedisStore` adds the writes."""
+    """Read-only queries; :class:`ingest.store.entries.RedisStore` adds the writes."""
 
     def __init__(self, client: aioredis.Redis) -> None:
         self._r = client

@@ -25,7 +25,7 @@ import redis.asyncio as aioredis
 
 from config.settings import HostLimit
 from ingest import keys
-from ingest.connect import translating
+from ingest.store.connect import translating
 
 _ACQUIRE = """
 local t = redis.call('TIME')

@@ -35,7 +35,7 @@ from ingest import health, keys
 from ingest.errors import FetchError, ParseError
 from ingest.model import FetchResult, IngestReport, SourceStatus
 from ingest.pipeline import IngestPolicy, ingest_document
-from ingest.store import Store
+from ingest.store.entries import Store
 
 STABLE_SECONDS = 2.0
 """A file must be this old (by mtime) before it is read: writers that append get time."""

@@ -22,7 +22,7 @@ from redis.exceptions import NoScriptError
 
 from config.sources import Source
 from ingest import keys
-from ingest.connect import translating
+from ingest.store.connect import translating
 
 _NOW = """
 local t = redis.call('TIME')

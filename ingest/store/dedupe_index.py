@@ -28,9 +28,9 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from ingest import fingerprint, keys
-from ingest.connect import queue_gets
 from ingest.dedupe import Evidence, entry_id
 from ingest.model import Item, Known, to_ms
+from ingest.store.connect import queue_gets
 
 BUCKET_CAP = 24
 """Entries kept per LSH bucket: the newest win; old ones age out of lookups."""

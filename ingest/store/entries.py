@@ -28,14 +28,9 @@ import redis.asyncio as aioredis
 from config.settings import Settings
 from config.sources import Source, StoryRule
 from ingest import keys, similar
-from ingest.audit import Actor, RedisAudit
 from ingest.codec import entry_of, status_changes, status_fields, status_of
-from ingest.connect import queue_gets
 from ingest.dedupe import DedupePolicy, Evidence, decide
 from ingest.dedupe import entry_id as entry_id_of
-from ingest.editing import EditError, Editing
-from ingest.embargo import RedisEmbargoes, split
-from ingest.index import RedisIndex, Retention
 from ingest.model import (
     Action,
     Assignment,
@@ -49,10 +44,15 @@ from ingest.model import (
     to_ms,
 )
 from ingest.planner import Lookup
-from ingest.reader import RedisReader
 from ingest.similar import SimilarityPolicy
+from ingest.store.audit import Actor, RedisAudit
+from ingest.store.connect import queue_gets
+from ingest.store.dedupe_index import RedisIndex, Retention
+from ingest.store.editing import EditError, Editing
+from ingest.store.embargo import RedisEmbargoes, split
+from ingest.store.reads import RedisReader
+from ingest.store.story_index import RedisStoryIndex, follow
 from ingest.stories import StoryEvidence
-from ingest.story_index import RedisStoryIndex, follow
 
 EVENTS_MAXLEN = 10_000
 MACHINE = Actor("wirefeed", "machine", "worker")
@@ -167,7 +167,7 @@ class Store(Protocol):
 
 class RedisStore(RedisReader, Editing):
     """:class:`Store` over one Redis (or Redis Cluster) connection owned by the caller: the
-    writes here, the reads in :class:`~ingest.reader.RedisReader`."""
+    writes here, the reads in :class:`~ingest.store.reads.RedisReader`."""
 
     def __init__(
         self,
@@ -204,7 +204,7 @@ class RedisStore(RedisReader, Editing):
     # -- ingest side -------------------------------------------------------------------------
 
     async def hold_embargoed(self, items: Sequence[Item], now: datetime) -> list[Item]:
-        """Hold the items embargoed past ``now`` (see :mod:`ingest.embargo`) and return the
+        """Hold the items embargoed past ``now`` (see :mod:`ingest.store.embargo`) and return the
         others; a free version of a held item lifts its hold. Idempotent."""
         free, held = split(items, now)
         await self.embargoes.hold(held)
@@ -216,7 +216,8 @@ class RedisStore(RedisReader, Editing):
         return free
 
     async def evidence(self, source_id: str, items: Sequence[Item]) -> list[Evidence]:
-        """What the dedupe decision needs for each of ``items`` (see :mod:`ingest.index`)."""
+        """What the dedupe decision needs for each of ``items`` (see
+        :mod:`ingest.store.dedupe_index`)."""
         return list(await self._call(self.index.evidence(source_id, items)))
 
     async def known(self, source_id: str, identity: str) -> Known | None:

@@ -32,10 +32,10 @@ import redis.asyncio as aioredis
 
 from config.sources import StoryRule
 from ingest import keys, similar
-from ingest.connect import queue_gets, queue_script
-from ingest.index import Retention
 from ingest.model import Item, Known, Linking, to_ms
 from ingest.planner import Lookup
+from ingest.store.connect import queue_gets, queue_script
+from ingest.store.dedupe_index import Retention
 from ingest.stories import StoryEvidence, rule_for, story_keys
 
 TERM_CAP = 50

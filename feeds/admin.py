@@ -51,14 +51,11 @@ from config.sources import FIELDS, SourcesError, check_source, source_fields
 from config.tokens import Principal
 from feeds import auth, desk, openapi
 from feeds.auth import error
-from ingest.dedupe import DedupePolicy
+from ingest import compose
 from ingest.desk import EditorsDesk
 from ingest.errors import FetchError, ParseError
-from ingest.fetch.guard import AddressPolicy
-from ingest.fetch.http import FetchLimits, HttpFetcher
-from ingest.pipeline import IngestPolicy, preview_source
+from ingest.pipeline import preview_source
 from ingest.search import StoryQuery, limit, search_stories, story_json, when
-from ingest.similar import policy_for
 from ingest.store.audit import Actor, AuditFilter
 from ingest.store.editing import EditError
 from ingest.store.entries import RedisStore
@@ -447,21 +444,8 @@ async def _preview(request: Request, data: dict[str, Any], call: Call) -> dict[s
     would do with it and the story it would join (``new_story``: one it would open)."""
     source = _checked({"id": "preview", **data})
     settings: Settings = request.app.state.settings
-    fetcher = HttpFetcher(
-        FetchLimits(
-            connect_timeout=settings.fetch_connect_timeout,
-            read_timeout=settings.fetch_read_timeout,
-            total_timeout=settings.fetch_total_timeout,
-            max_bytes=settings.fetch_max_bytes,
-            max_redirects=settings.fetch_max_redirects,
-        ),
-        policy=AddressPolicy(settings.fetch_allow_networks),
-    )
-    policy = IngestPolicy(
-        max_entries=settings.max_entries_per_fetch,
-        dedupe=DedupePolicy(hash_change_cap=settings.hash_change_cap),
-        similarity=policy_for(settings),
-    )
+    fetcher = compose.fetcher(settings)
+    policy = compose.ingest_policy(settings)
     try:
         plans, entries, filtered = await preview_source(
             source, fetcher=fetcher, store=call.store, now=call.now, policy=policy

@@ -67,9 +67,9 @@ from feeds.render.jsonfeed import JSONFEED_TYPE, jsonfeed
 from feeds.render.page import index_page, not_found_page, story_page
 from feeds.render.xml import ATOM_TYPE, RSS_TYPE, atom, rss
 from feeds.websub import WebSubPublisher, topics
+from ingest import compose
 from ingest.errors import StoreError
 from ingest.store.connect import open_redis
-from ingest.store.entries import RedisStore
 from ingest.store.outage import RedisWatch, reason, unreachable
 from ingest.store.reads import RedisReader
 
@@ -134,7 +134,7 @@ def _lifespan(settings: Settings) -> Callable[[Starlette], Any]:
         http = httpx.AsyncClient(timeout=10.0, trust_env=False)
         app.state.redis = client
         app.state.reader = RedisReader(client)
-        app.state.store = RedisStore.from_settings(client, settings)
+        app.state.store = compose.store(client, settings)
         app.state.cache = RenderCache(binary)
         app.state.watch = watch = RedisWatch(url, log)
         app.state.hub = EventHub(client, app.state.cache, watch)

@@ -18,10 +18,10 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from config.settings import Settings
-from ingest.dedupe import DedupePolicy
+from ingest import compose
 from ingest.errors import ParseError
 from ingest.fetch.subscriber import RedisSubscriber
-from ingest.pipeline import IngestPolicy, ingest_document
+from ingest.pipeline import ingest_document
 from ingest.store.entries import RedisStore
 
 log = logging.getLogger("wirefeed.callback")
@@ -71,19 +71,10 @@ async def deliver(request: Request) -> Response:
             body,
             store=store,
             now=datetime.now(UTC),
-            policy=_policy(settings),
+            policy=compose.ingest_policy(settings),
             headers=headers,
         )
     except ParseError as exc:  # acknowledged: a hub cannot fix it by sending it again
         log.warning("source %s: websub delivery unreadable: %s", source_id, exc)
         return PlainTextResponse(f"unreadable: {exc}", status_code=202)
     return PlainTextResponse(f"{report.new} new, {report.updated} updated", status_code=202)
-
-
-def _policy(settings: Settings) -> IngestPolicy:
-    return IngestPolicy(
-        max_entries=settings.max_entries_per_fetch,
-        dedupe=DedupePolicy(
-            hash_change_cap=settings.hash_change_cap, max_age=settings.retention_days * 86400.0
-        ),
-    )

@@ -25,20 +25,17 @@ from config.opml import export_opml, read_opml
 from config.settings import Settings
 from config.sources import SourcesError, check_source, source_fields
 from config.tokens import ROLES, TokensError, add_token
+from ingest import compose
 from ingest.desk import EditorsDesk
 from ingest.errors import FetchError, ParseError
-from ingest.fetch.guard import AddressPolicy
-from ingest.fetch.http import HttpFetcher
 from ingest.pipeline import preview_source
 from ingest.search import StoryQuery, search_stories, story_json, when
 from ingest.store.audit import AuditFilter
 from ingest.store.connect import open_redis
 from ingest.store.editing import EditError
-from ingest.store.entries import RedisStore
 from ingest.store.registry import OwnershipError
 from workers.editor import cli_desk
 from workers.embedded import redis_url
-from workers.worker import fetch_limits, policies
 
 Action = Callable[[EditorsDesk, datetime], Awaitable[Any]]
 
@@ -134,7 +131,7 @@ def _run(settings: Settings, action: Action) -> Any:
     async def go(url: str) -> Any:
         client = await open_redis(url)
         try:
-            store = RedisStore.from_settings(client, settings)
+            store = compose.store(client, settings)
             return await action(cli_desk(store), datetime.now(UTC))
         finally:
             await client.aclose()
@@ -257,10 +254,8 @@ def cmd_source_import(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_source_preview(settings: Settings, args: argparse.Namespace) -> int:
     async def run(desk: EditorsDesk, now: datetime) -> str:
         source = _checked({"id": "preview", "url": args.url, "kind": args.kind})
-        fetcher = HttpFetcher(
-            fetch_limits(settings), policy=AddressPolicy(settings.fetch_allow_networks)
-        )
-        policy, _timing = policies(settings, ())
+        fetcher = compose.fetcher(settings)
+        policy = compose.ingest_policy(settings)
         try:
             plans, entries, filtered = await preview_source(
                 source, fetcher=fetcher, store=desk.store, now=now, policy=policy

@@ -4,20 +4,16 @@ it advertise? Fetched under the same guard and limits as a worker's polls."""
 from __future__ import annotations
 
 from config.settings import Settings
+from ingest import compose
 from ingest.errors import FetchError, ParseError
-from ingest.fetch.guard import AddressPolicy
-from ingest.fetch.http import HttpFetcher
 from ingest.model import Validators
 from ingest.parse import parse
 from ingest.parse.discover import advertised, looks_like_html
-from workers.worker import fetch_limits
 
 
 async def discover(settings: Settings, url: str) -> tuple[int, list[str]]:
     """Lines to print and the exit status: 0 with feeds found, 1 without."""
-    fetcher = HttpFetcher(
-        fetch_limits(settings), policy=AddressPolicy(settings.fetch_allow_networks)
-    )
+    fetcher = compose.fetcher(settings)
     try:
         result = await fetcher.fetch(url, Validators())
     except FetchError as exc:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from config.settings import Settings
+from ingest import compose
 from ingest.desk import EditorsDesk
 from ingest.store.audit import Actor
 from ingest.store.connect import open_redis
@@ -29,7 +30,7 @@ async def run(
     """Run ``action`` on a store of ``settings`` at the current time."""
     client = await open_redis(redis_url)
     try:
-        return await action(RedisStore.from_settings(client, settings), datetime.now(UTC))
+        return await action(compose.store(client, settings), datetime.now(UTC))
     finally:
         await client.aclose()
 

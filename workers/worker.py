@@ -62,19 +62,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from config.settings import Settings
 from config.sources import Source, SourcesError, SourcesFile, StoryRule, load_sources
-from ingest import keys
-from ingest.dedupe import DedupePolicy
+from ingest import compose, keys
 from ingest.fetch.folder import ingest_folder
-from ingest.fetch.guard import AddressPolicy
-from ingest.fetch.http import FetchLimits, GuardedTransport, HttpFetcher
+from ingest.fetch.http import GuardedTransport
 from ingest.fetch.politeness import RedisHostGate
 from ingest.fetch.subscriber import RedisSubscriber
-from ingest.health import HealthPolicy
 from ingest.model import IngestReport, SourceStatus
 from ingest.pipeline import IngestPolicy, ingest_source, release_embargoed
-from ingest.similar import policy_for
 from ingest.store.connect import open_redis
-from ingest.store.entries import RedisStore
 from ingest.store.outage import RedisWatch, unreachable, wait_until_up
 from ingest.store.registry import RedisRegistry
 from ingest.store.schedule import Claim, RedisSchedule
@@ -156,7 +151,7 @@ class Worker:
         """
         client = await open_redis(self.redis_url, patience=math.inf)
         self._client = client
-        self.store = RedisStore.from_settings(client, self.settings)
+        self.store = compose.store(client, self.settings)
         self.schedule = RedisSchedule(client)
         self.gate = RedisHostGate(
             client,
@@ -164,8 +159,8 @@ class Worker:
             self.settings.host_limits,
             lease_seconds=self.settings.fetch_total_timeout * 2,
         )
-        policy = AddressPolicy(self.settings.fetch_allow_networks)
-        self.fetcher = HttpFetcher(fetch_limits(self.settings), policy=policy)
+        policy = compose.address_policy(self.settings)
+        self.fetcher = compose.fetcher(self.settings)
         self.hub_http = httpx.AsyncClient(
             transport=GuardedTransport(policy), timeout=10.0, trust_env=False
         )
@@ -667,35 +662,11 @@ def _log(report: IngestReport, url: str) -> None:
 def policies(
     settings: Settings, rules: Sequence[StoryRule] = ()
 ) -> tuple[IngestPolicy, TimingPolicy]:
-    """The pure policies of ingestion and timing, from settings and the editors' rules."""
-    ingest = IngestPolicy(
-        max_entries=settings.max_entries_per_fetch,
-        rules=tuple(rules),
-        similarity=policy_for(settings),
-        dedupe=DedupePolicy(
-            hash_change_cap=settings.hash_change_cap, max_age=settings.retention_days * 86400.0
-        ),
-        health=HealthPolicy(
-            dead_after=settings.fetch_dead_after,
-            quiet_factor=settings.fetch_quiet_factor,
-            redirect_confirmations=settings.fetch_redirect_confirmations,
-            unconditional_every=settings.fetch_unconditional_every,
-        ),
-    )
+    """The pure policies of ingestion (see :mod:`ingest.compose`) and timing, from settings
+    and the editors' rules."""
     timing = TimingPolicy(
         max_floor=settings.fetch_max_floor,
         max_backoff=settings.fetch_max_backoff,
         dead_retry=settings.fetch_dead_retry,
     )
-    return ingest, timing
-
-
-def fetch_limits(settings: Settings) -> FetchLimits:
-    """The fetch limits of ``settings`` (a worker's polls, and ``sources discover``)."""
-    return FetchLimits(
-        connect_timeout=settings.fetch_connect_timeout,
-        read_timeout=settings.fetch_read_timeout,
-        total_timeout=settings.fetch_total_timeout,
-        max_bytes=settings.fetch_max_bytes,
-        max_redirects=settings.fetch_max_redirects,
-    )
+    return compose.ingest_policy(settings, rules), timing

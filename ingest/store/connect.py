@@ -36,7 +36,12 @@ from ingest.errors import StoreError
 P = ParamSpec("P")
 T = TypeVar("T")
 
+Client = aioredis.Redis
+"""An open client of one server or a cluster (see :func:`open_redis`), for code outside this
+package that holds one without importing redis."""
+
 __all__ = [
+    "Client",
     "cluster_masters",
     "flush_all",
     "is_cluster",

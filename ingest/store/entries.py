@@ -25,7 +25,6 @@ from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 
-from config.settings import Settings
 from config.sources import Source, StoryRule
 from ingest import keys, similar
 from ingest.codec import entry_of, status_changes, status_fields, status_of
@@ -188,18 +187,6 @@ class RedisStore(RedisReader, Editing):
         self._touch_story = client.register_script(_TOUCH_STORY)
         self._arrive = client.register_script(_ARRIVE)
         self.embargoes = RedisEmbargoes(client)
-
-    @classmethod
-    def from_settings(cls, client: aioredis.Redis, settings: Settings) -> RedisStore:
-        """The store with the retention, dedupe and story policies of ``settings``."""
-        return cls(
-            client,
-            retention=Retention(
-                entries=settings.retention_days * 86400, tombstones=settings.tombstone_days * 86400
-            ),
-            dedupe=DedupePolicy(hash_change_cap=settings.hash_change_cap),
-            similarity=similar.policy_for(settings),
-        )
 
     # -- ingest side -------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ import redis.asyncio as aioredis
 
 from config.settings import Settings
 from feeds.render.jsonfeed import rfc3339
-from ingest import keys
+from ingest import compose, keys
 from ingest.codec import MAX_VERSIONS_KEPT
 from ingest.dedupe import DedupePolicy, entry_id
 from ingest.fetch.http import HttpFetcher
@@ -30,7 +30,6 @@ from ingest.fingerprint import DUPLICATE_THRESHOLD, lead, words
 from ingest.model import IngestReport
 from ingest.normalize import copy_key
 from ingest.pipeline import IngestPolicy
-from ingest.store.entries import RedisStore
 from tests.support import (
     EARLIER,
     FeedServer,
@@ -423,7 +422,7 @@ async def test_the_hash_change_cap_setting_reaches_the_workers_decisions(
 ) -> None:
     settings = Settings.from_env({"WIREFEED_HASH_CHANGE_CAP": "1"})
     ingest_policy, _timing = policies(settings)
-    desk = Desk(server, RedisStore.from_settings(rclient, settings), fetcher, ingest_policy)
+    desk = Desk(server, compose.store(rclient, settings), fetcher, ingest_policy)
     tally = Wire("harbor-tally", "Ships waiting outside Westhaven", "Ships waiting: 3.")
     assert (await desk.publish("harbor", rss(tally))).new == 1
     change = replace(tally, text="Ships waiting: 4.")

@@ -16,7 +16,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from config.settings import Settings
-from ingest import fingerprint, keys
+from ingest import compose, fingerprint, keys
 from ingest.dedupe import DedupePolicy, entry_id
 from ingest.fetch.http import HttpFetcher
 from ingest.pipeline import IngestPolicy
@@ -349,7 +349,7 @@ async def test_retention_settings_reach_the_store(
     server: FeedServer, rclient: aioredis.Redis, fetcher: HttpFetcher
 ) -> None:
     settings = Settings.from_env({"WIREFEED_RETENTION_DAYS": "2", "WIREFEED_TOMBSTONE_DAYS": "9"})
-    desk = Desk(server, RedisStore.from_settings(rclient, settings), fetcher)
+    desk = Desk(server, compose.store(rclient, settings), fetcher)
     first = await desk.publish("harbor", rss(LEAK))
     (entry,) = (await desk.entries()).values()
     day = 24 * HOUR_MS

@@ -15,9 +15,8 @@ import redis.asyncio as aioredis
 
 from config.settings import Settings
 from config.sources import Source
-from ingest import keys
+from ingest import compose, keys
 from ingest.model import IngestReport, SourceStatus
-from ingest.store.entries import RedisStore
 from ingest.store.schedule import Claim, RedisSchedule
 from workers.worker import Worker, _Job
 
@@ -26,7 +25,7 @@ def in_process_worker(client: aioredis.Redis, redis_url: str) -> Worker:
     settings = Settings(redis_url=redis_url, lease_seconds=120.0)
     worker = Worker(settings, redis_url)
     worker._client = client
-    worker.store = RedisStore.from_settings(client, settings)
+    worker.store = compose.store(client, settings)
     worker.schedule = RedisSchedule(client)
     return worker
 

@@ -18,8 +18,8 @@ entry), and top terms are weighed against those final counts rather than the cou
 entry's (invented) arrival.
 
 Probes are fresh items, 50 to a document from one source, decided as the pipeline decides a
-new item: ``RedisStore.story_evidence`` for the document, then ``assign`` for each item (a NEW
-dedupe decision is prepared off the clock). The mix: 40 % follow-ups (a new, differently worded
+new item: ``RedisStore.story_evidence`` for the document, then ``judged`` and ``assign`` for
+each item (a NEW dedupe decision is prepared off the clock). The mix: 40 % follow-ups (a new, differently worded
 entry of a story that changed in the last 23 hours), 50 % unrelated items (a subject no story
 has), 10 % items carrying a stored story's slugline. Two editor rules that never match are
 configured, so their patterns are tried as in production. Nothing is written while probing:
@@ -94,7 +94,7 @@ from ingest.store.story_index import (
     RedisStoryIndex,
     _lookup,
 )
-from ingest.stories import assign, story_id_for
+from ingest.stories import assign, judged, story_id_for
 
 BASELINE = 1_000
 SOURCES = 50
@@ -425,7 +425,11 @@ async def decide_all(
     for doc in docs:
         started = time.perf_counter()
         items = [p.item for p in doc]
-        found, _lookups = await store.story_evidence(items[0].source_id, items, RULES, NOW)
+        read, lookups = await store.story_evidence(items[0].source_id, items, RULES, NOW)
+        found = [
+            judged(ev, lk.weights, lk.at_ms, len(p.item.terms), policy)
+            for p, ev, lk in zip(doc, read, lookups, strict=True)
+        ]
         chosen = [assign(p.decision, ev, policy) for p, ev in zip(doc, found, strict=True)]
         seconds.append(time.perf_counter() - started)
         verdicts += [(p, a, ev.similar) for p, a, ev in zip(doc, chosen, found, strict=True)]

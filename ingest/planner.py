@@ -23,7 +23,7 @@ from datetime import datetime
 from ingest import similar
 from ingest.dedupe import DedupePolicy, Evidence, decide
 from ingest.model import Action, Decision, Item, Known, Linking, Plan
-from ingest.stories import StoryEvidence, assign
+from ingest.stories import StoryEvidence, assign, judged
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +95,13 @@ def plan(
         counts[decision.action] += 1
         if decision.action in (Action.UNCHANGED, Action.EXPIRED):
             continue
+        story = judged(
+            story,
+            lookup.weights,
+            lookup.at_ms,
+            len(item.terms),
+            similarity or similar.SimilarityPolicy(),
+        )
         story = _with_document(story, item, lookup, doc, similarity)
         assignment = assign(decision, story, similarity)
         known = found.known or (

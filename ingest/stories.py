@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from config.sources import StoryRule
+from ingest import similar
 from ingest.model import Assignment, Decision, Item
-from ingest.similar import SimilarityPolicy
+from ingest.similar import Profile, SimilarityPolicy
 
 ROLLING_PREFIX = re.compile(
     r"^\s*(?:the\s+latest|live\s+updates?|live\s+blog|live|latest\s+updates?)\s*:\s*", re.I
@@ -50,6 +51,75 @@ class StoryEvidence:
     """The join bar for this item (it depends on its length); None: the policy's threshold."""
     merges: tuple[tuple[str, str], ...] = ()
     """Stories the item bridges, to merge if it joins ``similar`` (see similar.bridged)."""
+    candidates: tuple[tuple[str, Profile], ...] | None = None
+    """As read: the stories most like the item, best first, with what scoring needs of each
+    (None: nothing was looked up, the item is linked); :func:`judged` scores them."""
+    into: Mapping[str, str] = field(default_factory=dict)
+    """As read: story -> the story it was merged into, for every story named above."""
+
+
+def judged(
+    evidence: StoryEvidence,
+    weights: Mapping[str, float],
+    at_ms: int,
+    terms: int,
+    policy: SimilarityPolicy,
+) -> StoryEvidence:
+    """The evidence as read, decided: the most similar candidate story if it is similar
+    enough (see :func:`ingest.similar.choose`), the stories the item bridges, and every story
+    named followed to the one it was merged into. ``weights`` and ``at_ms``: the item's term
+    weights and time; ``terms``: its number of content words."""
+    if evidence.candidates is not None:
+        profiles = dict(evidence.candidates)
+        scored = [
+            (story, similar.score(weights, profile, at_ms, policy))
+            for story, profile in evidence.candidates
+        ]
+        best, top = similar.choose(scored, policy, policy.threshold_for(len(weights)))
+        merges = (
+            similar.bridged(best, scored, profiles, policy.threshold_for(len(weights)), policy)
+            if best is not None
+            else ()
+        )
+        evidence = replace(
+            evidence,
+            similar=best,
+            score=top,
+            bar=policy.threshold_for(terms),
+            merges=merges,
+            candidates=None,
+        )
+    return _followed(evidence)
+
+
+def _followed(evidence: StoryEvidence) -> StoryEvidence:
+    """A story an editor (or the machine) merged into another hands its links to that one."""
+    into = evidence.into
+    if not into:
+        return evidence
+    return replace(
+        evidence,
+        rule=follow(evidence.rule, into),
+        linked=follow(evidence.linked, into),
+        keyed=follow(evidence.keyed, into),
+        page=follow(evidence.page, into),
+        similar=follow(evidence.similar, into),
+        merges=tuple(
+            (a, b)
+            for a, b in ((follow(x, into), follow(y, into)) for x, y in evidence.merges)
+            if a is not None and b is not None and a != b
+        ),
+        into={},
+    )
+
+
+def follow(story: str | None, into: Mapping[str, str]) -> str | None:
+    """Where ``story`` lives now, following ``into`` (story -> the story it was merged into)."""
+    for _ in range(6):
+        if story is None or story not in into:
+            break
+        story = into[story]
+    return story
 
 
 def story_id_for(entry_id: str) -> str:

@@ -50,8 +50,8 @@ from ingest.store.dedupe_index import RedisIndex, Retention
 from ingest.store.editing import EditError, Editing
 from ingest.store.embargo import RedisEmbargoes, split
 from ingest.store.reads import RedisReader
-from ingest.store.story_index import RedisStoryIndex, follow
-from ingest.stories import StoryEvidence
+from ingest.store.story_index import RedisStoryIndex
+from ingest.stories import StoryEvidence, follow
 
 EVENTS_MAXLEN = 10_000
 MACHINE = Actor("wirefeed", "machine", "worker")

@@ -133,12 +133,11 @@ class RedisStoryIndex:
             for item, lookup in zip(items, lookups, strict=True)
         ]
         loose = [n for n, ev in enumerate(found) if not _linked(ev)]
-        for n, (story, score, merges) in zip(
+        for n, candidates in zip(
             loose, await self._similar([lookups[n] for n in loose]), strict=True
         ):
-            bar = self.policy.threshold_for(len(items[n].terms))
-            found[n] = replace(found[n], similar=story, score=score, bar=bar, merges=merges)
-        return await self._follow_merges(found), lookups
+            found[n] = replace(found[n], candidates=candidates)
+        return await self._with_merges(found), lookups
 
     def _explicit(self, item: Item, lookup: Lookup, replies: Any) -> StoryEvidence:
         stories: list[str | None] = [next(replies) for _ in lookup.keys]
@@ -169,7 +168,9 @@ class RedisStoryIndex:
 
     async def _similar(
         self, lookups: Sequence[Lookup]
-    ) -> list[tuple[str | None, float, tuple[tuple[str, str], ...]]]:
+    ) -> list[tuple[tuple[str, similar.Profile], ...]]:
+        """For each lookup, the stories most like it (the shortlist of its terms' votes),
+        with their profiles: what :func:`ingest.stories.judged` scores."""
         if not lookups:
             return []
         window = self.policy.window_ms
@@ -196,8 +197,7 @@ class RedisStoryIndex:
             shortlists.append(_shortlist(votes))
         profiles = await self._profiles(sorted({s for sl in shortlists for s in sl}))
         return [
-            _best(lookup, shortlist, profiles, self.policy)
-            for lookup, shortlist in zip(lookups, shortlists, strict=True)
+            tuple((s, profiles[s]) for s in shortlist if s in profiles) for shortlist in shortlists
         ]
 
     async def _profiles(self, stories: Sequence[str]) -> dict[str, similar.Profile]:
@@ -235,32 +235,17 @@ class RedisStoryIndex:
             named = set(found.values())
         return into
 
-    async def _follow_merges(self, found: list[StoryEvidence]) -> list[StoryEvidence]:
-        """A story an editor merged into another hands its links to that one."""
+    async def _with_merges(self, found: list[StoryEvidence]) -> list[StoryEvidence]:
+        """The evidence with the merges of every story it names (see :meth:`merges`)."""
         into = await self.merges(
             s
             for ev in found
-            for s in (ev.rule, ev.linked, ev.keyed, ev.page, ev.similar, *_merged(ev))
+            for s in (ev.rule, ev.linked, ev.keyed, ev.page, *(c for c, _ in ev.candidates or ()))
             if s
         )
         if not into:
             return found
-        return [
-            replace(
-                ev,
-                rule=follow(ev.rule, into),
-                linked=follow(ev.linked, into),
-                keyed=follow(ev.keyed, into),
-                page=follow(ev.page, into),
-                similar=follow(ev.similar, into),
-                merges=tuple(
-                    (a, b)
-                    for a, b in ((follow(x, into), follow(y, into)) for x, y in ev.merges)
-                    if a is not None and b is not None and a != b
-                ),
-            )
-            for ev in found
-        ]
+        return [replace(ev, into=into) for ev in found]
 
     async def open_stories(
         self, openings: Sequence[tuple[str, Linking, int]]
@@ -361,15 +346,6 @@ class RedisStoryIndex:
             pipe.pexpire(sections, ttl)
 
 
-def follow(story: str | None, into: Mapping[str, str]) -> str | None:
-    """Where ``story`` lives now, following ``into`` (:meth:`RedisStoryIndex.merges`)."""
-    for _ in range(6):
-        if story is None or story not in into:
-            break
-        story = into[story]
-    return story
-
-
 def _lookup(item: Item, rules: Sequence[StoryRule], df: Mapping[str, int], total: int) -> Lookup:
     rule = rule_for(item, rules)
     found = story_keys(item)
@@ -384,29 +360,6 @@ def _lookup(item: Item, rules: Sequence[StoryRule], df: Mapping[str, int], total
 
 def _linked(evidence: StoryEvidence) -> bool:
     return any((evidence.rule, evidence.linked, evidence.keyed, evidence.page))
-
-
-def _merged(evidence: StoryEvidence) -> list[str]:
-    return [s for pair in evidence.merges for s in pair]
-
-
-def _best(
-    lookup: Lookup,
-    shortlist: Sequence[str],
-    profiles: Mapping[str, similar.Profile],
-    policy: similar.SimilarityPolicy,
-) -> tuple[str | None, float, tuple[tuple[str, str], ...]]:
-    """The story to join, its score, and the merges the item calls for if it joins it."""
-    scored = [
-        (story, similar.score(lookup.weights, profiles[story], lookup.at_ms, policy))
-        for story in shortlist
-        if story in profiles
-    ]
-    bar = policy.threshold_for(len(lookup.weights))
-    best, top = similar.choose(scored, policy, bar)
-    if best is None:
-        return None, top, ()
-    return best, top, similar.bridged(best, scored, profiles, bar, policy)
 
 
 def _shortlist(votes: Mapping[str, float]) -> list[str]:

@@ -61,7 +61,9 @@ async def ingest(store: RedisStore, it: Item, now: datetime = NOW) -> str | None
     lookups: list[Lookup] = [Lookup()]
     if evidence[0].known is None:
         stories, lookups = await store.story_evidence(it.source_id, [it], (), now)
-    plans, _counts = plan([it], evidence, stories, now=now, lookups=lookups)
+    plans, _counts = plan(
+        [it], evidence, stories, now=now, lookups=lookups, similarity=store.story_index.policy
+    )
     done = await store.apply_many(plans, timezone="UTC", now=now)
     await store.merge_bridged([m for p in done for m in p.assignment.merges], now=now)
     return done[0].assignment.story_id if done else None

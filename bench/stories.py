@@ -19,8 +19,8 @@ entry's (invented) arrival.
 
 Probes are fresh items, 50 to a document from one source, decided as the pipeline decides a
 new item: ``RedisStore.story_evidence`` for the document, then ``judged`` and ``assign`` for
-each item (a NEW dedupe decision is prepared off the clock). The mix: 40 % follow-ups (a new, differently worded
-entry of a story that changed in the last 23 hours), 50 % unrelated items (a subject no story
+each item (a NEW dedupe decision is prepared off the clock). The mix: 40 % follow-ups (a
+new, differently worded entry of a story that changed in the last 23 hours), 50 % unrelated items (a subject no story
 has), 10 % items carrying a stored story's slugline. Two editor rules that never match are
 configured, so their patterns are tried as in production. Nothing is written while probing:
 every round sees the same index.

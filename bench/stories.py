@@ -17,13 +17,13 @@ written as one hash (the state ``queue_item(new=True)`` leaves, without its 35 H
 entry), and top terms are weighed against those final counts rather than the counts at each
 entry's (invented) arrival.
 
-Probes are fresh items, 50 to a document from one source, decided as the pipeline decides a
-new item: ``RedisStore.story_evidence`` for the document, then ``judged`` and ``assign`` for
-each item (a NEW dedupe decision is prepared off the clock). The mix: 40 % follow-ups (a
-new, differently worded entry of a story that changed in the last 23 hours), 50 % unrelated items (a subject no story
-has), 10 % items carrying a stored story's slugline. Two editor rules that never match are
-configured, so their patterns are tried as in production. Nothing is written while probing:
-every round sees the same index.
+Probes are fresh items, 50 to a document from one source, decided as the pipeline decides a new
+item: ``RedisStore.story_evidence`` for the document, then ``judged`` and ``assign`` for each
+item (a NEW dedupe decision is prepared off the clock). The mix: 40 % follow-ups (a new,
+differently worded entry of a story that changed in the last 23 hours), 50 % unrelated items (a
+subject no story has), 10 % items carrying a stored story's slugline. Two editor rules that
+never match are configured, so their patterns are tried as in production. Nothing is written
+while probing: every round sees the same index.
 
 Rounds alternate between the two databases (as in dedupe.py and poll.py: on two shared cores a
 run drifts by 5-10 % between minutes) and each figure is the median round. We report decisions

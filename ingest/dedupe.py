@@ -31,9 +31,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from ingest import fingerprint
 from ingest.fingerprint import COPY_MIN_TERMS, DUPLICATE_THRESHOLD, SHORT_DUPLICATE_THRESHOLD
 from ingest.model import Action, Decision, Item, Known, to_ms
 from ingest.normalize import identity_of
+
+NEAR_WINDOW_MS = 3 * 24 * 3600 * 1000
+"""Near copies are looked for among entries of the last three days only."""
+
+Near = tuple[Known | None, float, int | None]
+"""A near copy: its record, the Jaccard similarity, the shorter side's word count."""
+
+
+@dataclass(frozen=True, slots=True)
+class NearRecord:
+    """What the near-copy index holds of one entry: its id, record, item time and words."""
+
+    entry_id: str
+    known: Known
+    at_ms: int
+    terms: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +65,9 @@ class Evidence:
     credited: Mapping[str, str] = field(default_factory=dict)
     """For the entries above of other sources: the link this item's source is already
     credited with on each (its copy of it), by entry id."""
+    candidates: tuple[NearRecord, ...] = ()
+    """As read from the near-copy index: entries sharing buckets with the item, most shared
+    first. Unless ``near`` is given, :func:`decide` picks the nearest (:func:`nearest`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,16 +118,47 @@ def decide(
             return _owned(item, owner, why, evidence.credited, relinked=relinked)
     if item.killed:
         return Decision(Action.KILL, own_id, 0, reason="withdrawn before we saw it")
-    near = evidence.near
-    short = evidence.near_terms is not None and evidence.near_terms < COPY_MIN_TERMS
+    near, near_score, near_terms = (
+        (evidence.near, evidence.near_score, evidence.near_terms)
+        if evidence.near is not None or not evidence.candidates
+        else nearest(item, evidence.candidates)
+    )
+    short = near_terms is not None and near_terms < COPY_MIN_TERMS
     bar = (
         max(policy.short_near_threshold, policy.near_threshold) if short else policy.near_threshold
     )
-    close = near is not None and evidence.near_score >= bar
+    close = near is not None and near_score >= bar
     if near is not None and close and near.source_id != item.source_id:
-        why = f"near copy ({evidence.near_score:.2f})"
+        why = f"near copy ({near_score:.2f})"
         return _owned(item, near, why, evidence.credited)
     return Decision(Action.NEW, own_id, 1)
+
+
+def nearest(item: Item, candidates: Sequence[NearRecord]) -> Near:
+    """The most similar recent candidate of another source, by exact Jaccard of words, with
+    the content words of the shorter of the two."""
+    mine, when = set(item.terms), to_ms(item.published)
+    best: Near = (None, 0.0, None)
+    for record in candidates:
+        known = record.known
+        if known.source_id == item.source_id or abs(record.at_ms - when) > NEAR_WINDOW_MS:
+            continue
+        theirs = set(record.terms)
+        score = len(mine & theirs) / len(mine | theirs) if mine | theirs else 0.0
+        if score > best[1]:
+            best = (known, score, min(len(mine), len(theirs)))
+    return best
+
+
+def won_race(other: NearRecord, mine: str, before: Mapping[str, set[str]]) -> bool:
+    """Whether entry ``other`` won the race into the near-copy index against entry ``mine``,
+    which found ``before`` in its buckets (band -> the entries there before it): ``other``
+    was in every bucket they share before ``mine`` entered, or they saw each other (entered
+    at the same moment) and its id is the smaller. Both sides reach the same verdict from
+    what they read, so exactly one of two racing near copies is stored."""
+    theirs = set(fingerprint.band_keys(fingerprint.signature(list(other.terms))))
+    shared = [band for band in before if band in theirs]
+    return all(other.entry_id in before[band] for band in shared) or other.entry_id < mine
 
 
 def _too_old(item: Item, now: datetime | None, policy: DedupePolicy) -> bool:

@@ -28,7 +28,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from ingest import fingerprint, keys
-from ingest.dedupe import Evidence, entry_id
+from ingest.dedupe import Evidence, NearRecord, entry_id
 from ingest.model import Item, Known, to_ms
 from ingest.store.connect import queue_gets
 
@@ -36,12 +36,6 @@ BUCKET_CAP = 24
 """Entries kept per LSH bucket: the newest win; old ones age out of lookups."""
 CANDIDATES = 6
 """How many candidates (most shared bands first) are compared exactly per item."""
-NEAR_WINDOW_MS = 3 * 24 * 3600 * 1000
-"""Near copies are looked for among entries of the last three days only."""
-
-
-Near = tuple[Known | None, float, int | None]
-"""A near-copy candidate: its record, the Jaccard similarity, the shorter side's word count."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +98,10 @@ class RedisIndex:
             for n, ev in enumerate(found)
             if ev.known is None and ev.by_url is None and ev.by_copy is None and items[n].terms
         ]
-        for n, (near, score, size) in zip(
-            unknown, await self._near([items[n] for n in unknown]), strict=True
+        for n, candidates in zip(
+            unknown, await self._candidates([items[n] for n in unknown]), strict=True
         ):
-            found[n] = replace(found[n], near=near, near_score=score, near_terms=size)
+            found[n] = replace(found[n], candidates=candidates)
         return await self._credited(source_id, found)
 
     async def _credited(self, source_id: str, found: list[Evidence]) -> list[Evidence]:
@@ -117,7 +111,7 @@ class RedisIndex:
             {
                 (k.story_id, k.entry_id)
                 for ev in found
-                for k in (ev.by_url, ev.by_copy, ev.near)
+                for k in _owners(ev)
                 if k is not None and k.source_id != source_id and not k.killed and k.story_id
             }
         )
@@ -138,7 +132,7 @@ class RedisIndex:
                 ev,
                 credited={
                     k.entry_id: held[k.entry_id]
-                    for k in (ev.by_url, ev.by_copy, ev.near)
+                    for k in _owners(ev)
                     if k is not None and k.entry_id in held
                 },
             )
@@ -170,7 +164,8 @@ class RedisIndex:
         raws = await self._r.mget([keys.identity(source_id, i) for i in identities])
         return {i for i, raw in zip(identities, raws, strict=True) if raw}
 
-    async def _near(self, items: Sequence[Item]) -> list[Near]:
+    async def _candidates(self, items: Sequence[Item]) -> list[tuple[NearRecord, ...]]:
+        """For each item, the entries sharing most of its buckets (the item's own aside)."""
         if not items:
             return []
         signatures = [fingerprint.signature(item.terms) for item in items]
@@ -188,22 +183,16 @@ class RedisIndex:
             shortlists.append([e for e, _ in hits.most_common(CANDIDATES + 1) if e != own])
         wanted = sorted({e for shortlist in shortlists for e in shortlist})
         records = await self._records(wanted)
-        return [
-            _best(item, [records[e] for e in shortlist if e in records])
-            for item, shortlist in zip(items, shortlists, strict=True)
-        ]
+        return [tuple(records[e] for e in shortlist if e in records) for shortlist in shortlists]
 
-    async def claim_near(self, claims: Sequence[tuple[Item, Known]]) -> list[Near]:
+    async def claim_near(
+        self, claims: Sequence[tuple[Item, Known]]
+    ) -> list[tuple[dict[str, set[str]], tuple[NearRecord, ...]]]:
         """Enter new items (with the records they will be stored under) in the near-copy
-        index now, and name for each the near copy of another source it must yield to, with
-        their similarity, if any.
-
-        An item yields to a near copy that entered every bucket they share before it did (it
-        saw that copy everywhere, so that copy saw nothing of it), and, when each saw the other
-        somewhere (they entered at the same moment), to the one with the smaller entry id: both
-        sides reach the same verdict from what they read, so exactly one of them is stored.
-        The caller checks the similarity against its threshold, and on yielding takes the
-        item back out with :meth:`queue_withdraw_near`."""
+        index now, and return for each what it found there before it: per bucket the entries
+        already in it, and the records of those sharing most of its buckets. Which of them
+        won the race is :func:`ingest.dedupe.won_race`'s verdict; an item that yields is
+        taken back out with :meth:`queue_withdraw_near`."""
         if not claims:
             return []
         ttl = self.retention.entries_ms
@@ -232,15 +221,10 @@ class RedisIndex:
             for before in seen
         ]
         records = await self._records(sorted({e for sl in shortlists for e in sl}))
-        found: list[Near] = []
-        for (item, record), before, shortlist in zip(claims, seen, shortlists, strict=True):
-            rivals = []
-            for other in shortlist:
-                if other not in records or not _first(other, record.entry_id, before, records):
-                    continue
-                rivals.append(records[other])
-            found.append(_best(item, rivals))
-        return found
+        return [
+            (before, tuple(records[e] for e in shortlist if e in records))
+            for before, shortlist in zip(seen, shortlists, strict=True)
+        ]
 
     def queue_withdraw_near(self, pipe: Any, item: Item, entry: str) -> None:
         """Take an item that yielded to a near copy back out of the near-copy index."""
@@ -248,14 +232,20 @@ class RedisIndex:
         for band in fingerprint.band_keys(fingerprint.signature(item.terms)):
             pipe.lrem(keys.lsh_band(band), 0, entry)
 
-    async def _records(self, entry_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    async def _records(self, entry_ids: Sequence[str]) -> dict[str, NearRecord]:
         if not entry_ids:
             return {}
         pipe = self._r.pipeline(transaction=False)
         for eid in entry_ids:
             pipe.hgetall(keys.near_record(eid))
         raws = await pipe.execute()
-        return {e: raw for e, raw in zip(entry_ids, raws, strict=True) if raw}
+        return {
+            e: NearRecord(
+                e, Known.from_json(raw["known"]), int(raw["at"]), tuple(raw["terms"].split())
+            )
+            for e, raw in zip(entry_ids, raws, strict=True)
+            if raw
+        }
 
     async def owner(self, eid: str) -> Known | None:
         """The record of an entry by its id (for editors' commands), if it still exists."""
@@ -344,31 +334,9 @@ class RedisIndex:
         return dead
 
 
-def _best(item: Item, records: Sequence[dict[str, Any]]) -> Near:
-    """The most similar recent candidate of another source, by exact Jaccard of words, with
-    the content words of the shorter of the two."""
-    mine, when = set(item.terms), to_ms(item.published)
-    best: Near = (None, 0.0, None)
-    for record in records:
-        known = Known.from_json(record["known"])
-        if known.source_id == item.source_id or abs(int(record["at"]) - when) > NEAR_WINDOW_MS:
-            continue
-        theirs = set(record["terms"].split())
-        score = len(mine & theirs) / len(mine | theirs) if mine | theirs else 0.0
-        if score > best[1]:
-            best = (known, score, min(len(mine), len(theirs)))
-    return best
-
-
-def _first(
-    other: str, mine: str, before: dict[str, set[str]], records: dict[str, dict[str, Any]]
-) -> bool:
-    """Whether ``other`` won the race for the near-copy index against entry ``mine``: it was
-    in every bucket they share before ``mine`` entered, or they saw each other (entered at the
-    same moment) and its id is the smaller."""
-    theirs = set(fingerprint.band_keys(fingerprint.signature(records[other]["terms"].split())))
-    shared = [band for band in before if band in theirs]
-    return all(other in before[band] for band in shared) or other < mine
+def _owners(ev: Evidence) -> tuple[Known | None, ...]:
+    """The entries of the evidence an item may be a copy of."""
+    return (ev.by_url, ev.by_copy, ev.near, *(c.known for c in ev.candidates))
 
 
 def _known(raw: Any) -> Known | None:

@@ -28,7 +28,7 @@ import redis.asyncio as aioredis
 from config.sources import Source, StoryRule
 from ingest import keys, similar
 from ingest.codec import entry_of, status_changes, status_fields, status_of
-from ingest.dedupe import DedupePolicy, Evidence, decide
+from ingest.dedupe import DedupePolicy, Evidence, decide, nearest, won_race
 from ingest.dedupe import entry_id as entry_id_of
 from ingest.model import (
     Action,
@@ -383,7 +383,10 @@ class RedisStore(RedisReader, Editing):
         found = await self._call(
             self.index.claim_near([(p.item, _record(p, p.item)) for p in racing])
         )
-        for plan, (rival, score, size) in zip(racing, found, strict=True):
+        for plan, (before, candidates) in zip(racing, found, strict=True):
+            eid = plan.decision.entry_id
+            won = [c for c in candidates if won_race(c, eid, before)]
+            rival, score, size = nearest(plan.item, won)
             if rival is None:
                 continue
             evidence = Evidence(near=rival, near_score=score, near_terms=size)

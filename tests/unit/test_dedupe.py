@@ -10,7 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.dedupe import DedupePolicy, Evidence, decide, entry_id, repair_identities
+from ingest.dedupe import (
+    NEAR_WINDOW_MS,
+    DedupePolicy,
+    Evidence,
+    NearRecord,
+    decide,
+    entry_id,
+    nearest,
+    repair_identities,
+)
 from ingest.model import Action, Decision, Item, Known, to_ms
 from tests.support.items import make_item
 
@@ -333,3 +342,44 @@ def test_distrusted_sources_set_every_native_id_aside() -> None:
     )
     assert not collided
     assert repaired[0].identity == "https://x.example/a"
+
+
+# -- near copies: the verdict over the candidates the index read ------------------------------
+
+SHIP = "cargo ship ran aground harbor mouth tugs refloat tide crew safe oil boom"
+
+
+def near_record(eid: str, source: str, words: str, at: datetime = NOW) -> NearRecord:
+    return NearRecord(
+        eid, Known(eid, "s1", 1, "h", source_id=source), to_ms(at), tuple(words.split())
+    )
+
+
+def termed(words: str, source: str = "wire-a") -> Item:
+    return make_item(source, "probe", at=NOW, terms=tuple(words.split()))
+
+
+def test_nearest_picks_the_most_similar_candidate_of_another_source() -> None:
+    probe = termed(SHIP + " tuesday")
+    candidates = (
+        near_record("e-own", "wire-a", SHIP + " tuesday"),  # the item's own source: not a copy
+        near_record("e-far", "wire-b", "budget vote council harbor"),
+        near_record("e-close", "wire-c", SHIP),
+    )
+    known, score, size = nearest(probe, candidates)
+    assert known is not None and known.entry_id == "e-close"
+    assert score == pytest.approx(len(SHIP.split()) / (len(SHIP.split()) + 1))
+    assert size == len(SHIP.split())  # the shorter side's words
+
+
+def test_nearest_ignores_candidates_outside_the_window() -> None:
+    old = near_record("e-old", "wire-b", SHIP, at=NOW - timedelta(milliseconds=NEAR_WINDOW_MS + 1))
+    assert nearest(termed(SHIP), (old,)) == (None, 0.0, None)
+
+
+def test_decide_weighs_the_candidates_when_no_near_copy_is_given() -> None:
+    probe = termed(SHIP)
+    copy = near_record("e-copy", "wire-b", SHIP)
+    decided = decide(probe, Evidence(candidates=(copy,)), NOW)
+    assert (decided.action, decided.entry_id) == (Action.DUPLICATE, "e-copy")
+    assert decide(probe, Evidence(), NOW).action is Action.NEW

@@ -1,8 +1,7 @@
 """Two near copies entering the near-copy index at the same moment: exactly one yields.
 
-:func:`ingest.store.dedupe_index._first` decides, from what one side read, whether the other
-won. Per LSH
-bucket exactly one of two racing entries sees the other (the one whose script ran second), so
+:func:`ingest.dedupe.won_race` decides, from what one side read, whether the other won. Per
+LSH bucket exactly one of two racing entries sees the other (the one whose script ran second), so
 every split of their shared buckets between them is a possible race; in each, exactly one of
 the two must yield, whichever has the smaller id.
 """
@@ -12,7 +11,8 @@ from __future__ import annotations
 import random
 
 from ingest import fingerprint
-from ingest.store.dedupe_index import _first
+from ingest.dedupe import NearRecord, won_race
+from ingest.model import Known
 
 OWL = "bronze owl statuette stolen ostrava city museum march parcel front desk curator"
 OWL_EDITED = "bronze owl statuette taken ostrava city museum march parcel desk curator note"
@@ -28,7 +28,8 @@ def yields(me: str, my_text: str, other: str, other_text: str, first_for: set[st
     seen = {band: ({other} if band in first_for else set()) for band in bands(my_text)}
     if not any(seen.values()):
         return False  # never saw it: not a candidate at all
-    return _first(other, me, seen, {other: {"terms": other_text}})
+    record = NearRecord(other, Known(other, "story", 1, ""), 0, tuple(other_text.split()))
+    return won_race(record, me, seen)
 
 
 def splits(shared: list[str]) -> list[set[str]]:

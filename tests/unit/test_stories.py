@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from ingest.model import Action, Assignment, Decision
 from ingest.similar import Profile, SimilarityPolicy, bridged
-from ingest.stories import StoryEvidence, assign, story_id_for
+from ingest.stories import StoryEvidence, assign, judged, story_id_for
 
 NEW = Decision(Action.NEW, "e-new", 1)
 UPDATE = Decision(Action.UPDATE, "e-stored", 2, "s-stored")
@@ -133,3 +133,31 @@ def test_a_bridging_item_carries_its_merges_only_when_it_joins_by_similarity() -
     assert joined == Assignment("young", new_story=False, merges=merges)
     keyed = StoryEvidence(keyed="k", similar="young", score=0.5, bar=BAR, merges=merges)
     assert assign(fresh, keyed) == Assignment("k", new_story=False)
+
+
+# -- the similarity verdict over the candidates the story index read (ingest.stories.judged) --
+
+WEIGHTS = {"dam": 1.0, "breach": 1.0, "valley": 1.0, "flood": 1.0}
+
+
+def test_judged_joins_the_best_candidate_and_finds_the_stories_it_bridges() -> None:
+    read = StoryEvidence(candidates=(("young", PROFILES["young"]), ("old", PROFILES["old"])))
+    found = judged(read, WEIGHTS, 0, len(WEIGHTS), BRIDGE_POLICY)
+    assert found.similar == "old" and found.score > 0.9
+    assert found.bar == BRIDGE_POLICY.threshold_for(len(WEIGHTS))
+    assert found.merges == (("old", "young"),) and found.candidates is None
+
+
+def test_judged_follows_every_story_named_to_where_it_was_merged() -> None:
+    read = StoryEvidence(
+        keyed="k1", candidates=(("old", PROFILES["old"]),), into={"old": "older", "k1": "k2"}
+    )
+    found = judged(read, WEIGHTS, 0, len(WEIGHTS), BRIDGE_POLICY)
+    assert (found.keyed, found.similar) == ("k2", "older")
+
+
+def test_judged_leaves_a_linked_item_alone_and_a_lonely_one_without_a_story() -> None:
+    linked = StoryEvidence(linked="s9")
+    assert judged(linked, WEIGHTS, 0, 4, BRIDGE_POLICY) == linked
+    alone = judged(StoryEvidence(candidates=()), WEIGHTS, 0, 4, BRIDGE_POLICY)
+    assert (alone.similar, alone.score, alone.bar) == (None, 0.0, BRIDGE_POLICY.threshold_for(4))

@@ -55,7 +55,7 @@ import redis.asyncio as aioredis
 from common import RUN_CLOCK, redis_server, write_results
 
 from ingest import fingerprint, keys
-from ingest.dedupe import Evidence, decide
+from ingest.dedupe import DedupePolicy, Evidence, decide
 from ingest.model import Action, Item, Known, RawEntry, to_ms
 from ingest.normalize import normalize
 from ingest.store.dedupe_index import BUCKET_CAP, RedisIndex, Retention
@@ -193,7 +193,7 @@ class RespPipe:
 
 
 def queue_stored(pipe: Any, index: RedisIndex, item: Item) -> None:
-    """What ``RedisStore.apply_many`` queues on the index for a NEW item, in its order."""
+    """What storing a NEW item (``ingest.pipeline.store_plans``) queues on the index, in order."""
     decision = decide(item, Evidence(), item.published)
     story = assign(decision, None).story_id
     record = Known(
@@ -391,7 +391,9 @@ async def decide_all(
         started = time.perf_counter()
         items = [p.item for p in doc]
         evidence = await store.evidence(items[0].source_id, items)
-        decisions = [decide(i, e, now, store.dedupe) for i, e in zip(items, evidence, strict=True)]
+        decisions = [
+            decide(i, e, now, DedupePolicy()) for i, e in zip(items, evidence, strict=True)
+        ]
         seconds.append(time.perf_counter() - started)
         verdicts += [(p, d.action, d.entry_id) for p, d in zip(doc, decisions, strict=True)]
     return verdicts, seconds

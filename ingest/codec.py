@@ -13,57 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, get_type_hints
 
-from ingest.model import Decision, Entry, Item, SourceStatus, Story, from_ms, to_ms
-
-MAX_VERSIONS_KEPT = 20
-
-
-def entry_of(
-    item: Item, decision: Decision, story_id: str, previous: Entry | None, now: datetime
-) -> Entry:
-    """The stored form of ``item`` at ``decision.version``, carrying over from ``previous``:
-    its place in the timeline, its version history and any correction note."""
-    history = ((decision.version, item.content_hash, now),)
-    entry = Entry(
-        id=decision.entry_id,
-        story_id=story_id,
-        source_id=item.source_id,
-        identity=item.identity,
-        identity_kind=item.identity_kind,
-        url=item.url,
-        title=item.title,
-        summary_html=item.summary_html,
-        content_html=item.content_html,
-        published=item.published,
-        updated=item.updated,
-        authors=item.authors,
-        content_hash=item.content_hash,
-        version=decision.version,
-        first_seen=now,
-        versions=history,
-        explicit_version=item.version,
-        copy_key=item.copy_key,
-        correction_note=item.note if item.correction else None,
-        corrected_at=item.updated if item.correction else None,
-    )
-    if previous is None:
-        return entry
-    # A new version keeps the entry's place in the timeline and gets a fresh updated time:
-    # the feed's date if it moved, else the moment we saw the change.
-    kept = tuple(v for v in previous.versions if v[0] < decision.version)
-    updated = item.updated if item.updated > previous.updated else max(now, previous.updated)
-    explicit = [v for v in (previous.explicit_version, item.version) if v is not None]
-    return replace(
-        entry,
-        published=min(previous.published, item.published),
-        first_seen=previous.first_seen,
-        updated=updated,
-        versions=(kept + history)[-MAX_VERSIONS_KEPT:],
-        explicit_version=max(explicit) if explicit else None,
-        correction_note=(item.note if item.correction else previous.correction_note),
-        # A rolling article's section that changed after it went out was corrected.
-        corrected_at=updated if item.correction or item.rolling else previous.corrected_at,
-    )
+from ingest.model import Entry, SourceStatus, Story, from_ms, to_ms
 
 
 def story_of(

@@ -75,7 +75,4 @@ def fetcher(settings: Settings) -> HttpFetcher:
 
 def store(client: Client, settings: Settings) -> RedisStore:
     """The store over ``client`` with the retention of ``settings``."""
-    policy = ingest_policy(settings)
-    return RedisStore(
-        client, retention=retention(settings), dedupe=policy.dedupe, similarity=policy.similarity
-    )
+    return RedisStore(client, retention=retention(settings), similarity=policy_for(settings))

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from config.sources import Source, StoryRule
-from ingest import filters, freshness, health, rolling
+from ingest import filters, freshness, health, races, rolling
 from ingest.dedupe import DedupePolicy, repair_identities
 from ingest.discovery import Discovery, discover
 from ingest.errors import EntryError, FetchError, FetchHTTPError, ParseError
@@ -52,9 +52,10 @@ from ingest.model import (
 from ingest.normalize import normalize
 from ingest.parse import parse
 from ingest.planner import Lookup, plan
+from ingest.ports import IngestStore
 from ingest.similar import SimilarityPolicy
-from ingest.store.entries import RedisStore, Store
 from ingest.stories import StoryEvidence
+from ingest.versions import entry_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,7 @@ async def ingest_source(
     source: Source,
     *,
     fetcher: Fetcher,
-    store: Store,
+    store: IngestStore,
     now: datetime,
     policy: IngestPolicy | None = None,
     gate: HostGate | None = None,
@@ -103,7 +104,7 @@ async def _poll(
     stored: SourceStatus,
     *,
     fetcher: Fetcher,
-    store: Store,
+    store: IngestStore,
     now: datetime,
     policy: IngestPolicy,
     gate: HostGate | None,
@@ -136,7 +137,7 @@ async def _fetched(
     source: Source,
     status: SourceStatus,
     result: FetchResult,
-    store: Store,
+    store: IngestStore,
     now: datetime,
     policy: IngestPolicy,
 ) -> tuple[IngestReport, SourceStatus]:
@@ -248,12 +249,12 @@ async def _store_items(
     source: Source,
     items: Sequence[Item],
     *,
-    store: Store,
+    store: IngestStore,
     now: datetime,
     policy: IngestPolicy,
 ) -> IngestReport:
     plans, counts = await _plans(source, items, store=store, now=now, policy=policy)
-    done = await store.apply_many(plans, timezone=source.timezone, now=now)
+    done = await store_plans(store, plans, timezone=source.timezone, now=now, policy=policy)
     # Stories a stored item showed to be one are merged (see ingest.similar.bridged).
     merged = await store.merge_bridged([m for p in done for m in p.assignment.merges], now=now)
     into = {other: target for target, other, _moved in merged}
@@ -287,7 +288,7 @@ async def _plans(
     source: Source,
     items: Sequence[Item],
     *,
-    store: Store,
+    store: IngestStore,
     now: datetime,
     policy: IngestPolicy,
 ) -> tuple[list[Plan], Counter[Action | None]]:
@@ -312,8 +313,105 @@ async def _plans(
     )
 
 
+async def store_plans(
+    store: IngestStore,
+    plans: Sequence[Plan],
+    *,
+    timezone: str,
+    now: datetime,
+    policy: IngestPolicy | None = None,
+) -> list[Plan]:
+    """Store decided plans; return them as carried out (see :mod:`ingest.races`).
+
+    Another worker may store the same wire at the same moment. The store settles each race
+    in one slot and returns what it found; the verdicts are pure::
+
+        claim     URL and copy of NEW plans        -> races.after_claims, store.hand_over
+        near      enter the near-copy index        -> races.after_near, store.withdraw_near
+        copies    the entries copies name          -> races.settle_copies
+        open      stories about to be opened       -> races.rejoined
+        merges    stories merged away meanwhile    -> races.followed
+        write     versions merged, then written    -> versions.entry_of, store.write
+
+    A plan that lost a race is filed as the decision against the winner says (usually a
+    DUPLICATE). Idempotent: storing the same plans twice leaves the same state. UNCHANGED
+    plans are skipped.
+    """
+    policy = policy or IngestPolicy()
+    todo = [p for p in plans if p.decision.action is not Action.UNCHANGED]
+    todo = await _claimed(store, todo, now, policy.dedupe)
+    todo = await _settled(store, todo)
+    todo = await _opened(store, todo, policy.similarity)
+    into = await store.merges(p.assignment.story_id for p in todo if races.names_story(p))
+    todo = [races.followed(p, into) for p in todo] if into else todo
+    previous = await store.previous_entries(todo)
+    entries = [
+        entry_of(p.item, p.decision, p.assignment.story_id, previous.get(p.decision.entry_id), now)
+        if p.decision.action in (Action.NEW, Action.UPDATE)
+        else None
+        for p in todo
+    ]
+    await store.write(todo, entries, timezone=timezone, now=now)
+    return todo
+
+
+async def _claimed(
+    store: IngestStore, plans: list[Plan], now: datetime, policy: DedupePolicy
+) -> list[Plan]:
+    """Claim URL, copy and near copy for NEW plans; re-decide those another entry beat."""
+    fresh = [p for p in plans if p.decision.action is Action.NEW]
+    redone: dict[int, Plan] = {}
+    for mine, (by_url, by_copy) in zip(fresh, await store.claim(fresh), strict=True):
+        decision = races.after_claims(mine, by_url, by_copy, now, policy)
+        if decision is not None:
+            owner = by_url or by_copy
+            assert owner is not None
+            await store.hand_over(mine, owner)
+            redone[id(mine)] = races.lost(mine, decision, owner)
+    # A second copy (already in a story) shares its entry's near copy by design.
+    racing = [
+        p for p in fresh if id(p) not in redone and p.decision.story_id is None and p.item.terms
+    ]
+    for mine, (before, candidates) in zip(racing, await store.claim_near(racing), strict=True):
+        yielded = races.after_near(mine, before, candidates, now, policy)
+        if yielded is not None:  # a near copy stored at the same moment won
+            decision, rival = yielded
+            await store.withdraw_near(mine)
+            await store.hand_over(mine, rival)
+            redone[id(mine)] = races.lost(mine, decision, rival)
+    return [redone.get(id(p), p) for p in plans]
+
+
+async def _settled(store: IngestStore, plans: list[Plan]) -> list[Plan]:
+    """Credit every copy on an entry that exists (see :func:`races.settle_copies`)."""
+    owners = {
+        n: races.owner_named(p)
+        for n, p in enumerate(plans)
+        if p.decision.action is Action.DUPLICATE
+    }
+    if not owners:
+        return plans
+    settled = await store.copy_owners(owners)
+    held = await store.held_credits(
+        (o.story_id, o.entry_id, plans[n].item.source_id) for n, o in settled.items()
+    )
+    return races.settle_copies(plans, settled, held)
+
+
+async def _opened(store: IngestStore, plans: list[Plan], policy: SimilarityPolicy) -> list[Plan]:
+    """Stories about to be opened by similarity misses enter the list of recent openings
+    first; an item that fits a story opened a moment earlier by another fetch joins it."""
+    opening = [n for n, p in enumerate(plans) if races.opening(p)]
+    if not opening:
+        return plans
+    found = await store.open_stories([plans[n] for n in opening])
+    out, into = races.rejoined(plans, dict(zip(opening, found, strict=True)), policy)
+    await store.opened_into(into)
+    return out
+
+
 async def preview_source(
-    source: Source, *, fetcher: Fetcher, store: Store, now: datetime, policy: IngestPolicy
+    source: Source, *, fetcher: Fetcher, store: IngestStore, now: datetime, policy: IngestPolicy
 ) -> tuple[list[Plan], int, int]:
     """What a poll of ``source`` would do, storing nothing: fetch (unconditionally), parse,
     normalize, filter and decide each item, including the story it would join (a new
@@ -332,7 +430,7 @@ async def ingest_document(
     source: Source,
     body: bytes,
     *,
-    store: Store,
+    store: IngestStore,
     now: datetime,
     policy: IngestPolicy | None = None,
     headers: dict[str, str] | None = None,
@@ -363,13 +461,13 @@ async def ingest_document(
 
 
 async def release_embargoed(
-    store: RedisStore, *, now: datetime, policy: IngestPolicy | None = None, limit: int = 100
+    store: IngestStore, *, now: datetime, policy: IngestPolicy | None = None, limit: int = 100
 ) -> list[IngestReport]:
     """Publish the held items whose embargo is over at ``now``, through the same store path
     as a poll's (dedupe | assign | store), one report per source. Any number of workers may
     call this at once: each held item is handed to exactly one of them."""
     policy = policy or IngestPolicy()
-    due = await store.embargoes.take_due(now, limit)
+    due = await store.take_embargoed(now, limit)
     if not due:
         return []
     by_source: dict[str, list[Item]] = {}
@@ -380,12 +478,12 @@ async def release_embargoed(
     for source_id, items in by_source.items():
         source = sources.get(source_id) or Source(id=source_id, url="http://removed.invalid/")
         reports.append(await _store_items(source, items, store=store, now=now, policy=policy))
-    await store.embargoes.done(due)
+    await store.embargo_done(due)
     return reports
 
 
 async def _articles(
-    source: Source, items: Sequence[Item], store: Store, now: datetime
+    source: Source, items: Sequence[Item], store: IngestStore, now: datetime
 ) -> list[Item]:
     """Rolling articles become their sections; a withdrawn article withdraws every section it
     was ever split into."""

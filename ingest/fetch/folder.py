@@ -35,7 +35,7 @@ from ingest import health, keys
 from ingest.errors import FetchError, ParseError
 from ingest.model import FetchResult, IngestReport, SourceStatus
 from ingest.pipeline import IngestPolicy, ingest_document
-from ingest.store.entries import Store
+from ingest.ports import IngestStore
 
 STABLE_SECONDS = 2.0
 """A file must be this old (by mtime) before it is read: writers that append get time."""
@@ -73,7 +73,7 @@ def candidates(directory: Path, now: datetime, stable: float = STABLE_SECONDS) -
 async def scan(
     source: Source,
     *,
-    store: Store,
+    store: IngestStore,
     client: aioredis.Redis,
     now: datetime,
     policy: IngestPolicy | None = None,
@@ -118,7 +118,7 @@ class _Unstable(Exception):
 async def ingest_folder(
     source: Source,
     *,
-    store: Store,
+    store: IngestStore,
     client: aioredis.Redis,
     now: datetime,
     policy: IngestPolicy | None = None,
@@ -142,7 +142,7 @@ async def ingest_folder(
 
 
 async def _ingest(
-    source: Source, path: Path, *, store: Store, now: datetime, policy: IngestPolicy | None
+    source: Source, path: Path, *, store: IngestStore, now: datetime, policy: IngestPolicy | None
 ) -> IngestReport:
     body = await asyncio.to_thread(_read_stable, path)
     try:

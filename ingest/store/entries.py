@@ -1,4 +1,4 @@
-"""The store port (:class:`Store`) and its Redis implementation (:class:`RedisStore`).
+"""The Redis implementation of the storage ports (:mod:`ingest.ports`): :class:`RedisStore`.
 
 Layout: see :mod:`ingest.keys`. Writes are idempotent and ordered so that a worker dying between
 any two of them leaves a state that a replay of the same item repairs rather than duplicates:
@@ -18,18 +18,17 @@ Raw Redis replies never leave this module.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import redis.asyncio as aioredis
 
 from config.sources import Source, StoryRule
 from ingest import keys, similar
-from ingest.codec import entry_of, status_changes, status_fields, status_of
-from ingest.dedupe import DedupePolicy, Evidence, decide, nearest, won_race
-from ingest.dedupe import entry_id as entry_id_of
+from ingest.codec import status_changes, status_fields, status_of
+from ingest.dedupe import Evidence, NearRecord
 from ingest.model import (
     Action,
     Assignment,
@@ -39,7 +38,6 @@ from ingest.model import (
     Known,
     Plan,
     SourceStatus,
-    Story,
     to_ms,
 )
 from ingest.planner import Lookup
@@ -48,10 +46,11 @@ from ingest.store.audit import Actor, RedisAudit
 from ingest.store.connect import queue_gets
 from ingest.store.dedupe_index import RedisIndex, Retention
 from ingest.store.editing import EditError, Editing
-from ingest.store.embargo import RedisEmbargoes, split
+from ingest.store.embargo import Held, RedisEmbargoes, split
 from ingest.store.reads import RedisReader
 from ingest.store.story_index import RedisStoryIndex
 from ingest.stories import StoryEvidence, follow
+from ingest.versions import record_of
 
 EVENTS_MAXLEN = 10_000
 MACHINE = Actor("wirefeed", "machine", "worker")
@@ -130,40 +129,6 @@ Arrivals = list[tuple[int, str, str]]
 """Archive-order placements queued by one batch: (published ms, arrivals key, member)."""
 
 
-class Store(Protocol):
-    """What the pipeline and the web app need from storage. Every write is idempotent."""
-
-    async def evidence(self, source_id: str, items: Sequence[Item]) -> list[Evidence]: ...
-    async def known_identities(self, source_id: str, identities: Sequence[str]) -> set[str]: ...
-    async def article_sections(
-        self, source_id: str, identities: Sequence[str]
-    ) -> dict[str, list[str]]: ...
-    async def story_evidence(
-        self, source_id: str, items: Sequence[Item], rules: Sequence[StoryRule], now: datetime
-    ) -> tuple[list[StoryEvidence], list[Lookup]]: ...
-    async def page_stories(self, pages: Iterable[str]) -> dict[str, str]: ...
-    async def apply_many(
-        self, plans: Sequence[Plan], *, timezone: str, now: datetime
-    ) -> list[Plan]: ...
-    async def merge_bridged(
-        self, merges: Sequence[tuple[str, str]], *, now: datetime
-    ) -> list[tuple[str, str, int]]: ...
-    async def source_status(self, source_id: str) -> SourceStatus: ...
-    async def source_statuses(self, source_ids: Sequence[str]) -> dict[str, SourceStatus]: ...
-    async def set_state(self, source_id: str, state: str) -> None: ...
-    async def note_schedule(
-        self, status: SourceStatus, interval: float | None, reason: str
-    ) -> None: ...
-    async def save_status(
-        self, status: SourceStatus, previous: SourceStatus | None = None
-    ) -> None: ...
-    async def put_sources(self, sources: Sequence[Source]) -> None: ...
-    async def get_sources(self, source_ids: Iterable[str] | None = None) -> list[Source]: ...
-    async def recent_stories(self, limit: int, *, entries: int = 10) -> list[Story]: ...
-    async def story(self, story_id: str, *, entries: int = 200) -> Story | None: ...
-    async def hold_embargoed(self, items: Sequence[Item], now: datetime) -> list[Item]: ...
-
-
 class RedisStore(RedisReader, Editing):
     """:class:`Store` over one Redis (or Redis Cluster) connection owned by the caller: the
     writes here, the reads in :class:`~ingest.store.reads.RedisReader`."""
@@ -173,12 +138,10 @@ class RedisStore(RedisReader, Editing):
         client: aioredis.Redis,
         *,
         retention: Retention | None = None,
-        dedupe: DedupePolicy | None = None,
         similarity: SimilarityPolicy | None = None,
     ) -> None:
         super().__init__(client)
         self.retention = retention or Retention()
-        self.dedupe = dedupe or DedupePolicy()
         self.index = RedisIndex(client, self.retention)
         self.story_index = RedisStoryIndex(client, self.retention, similarity or SimilarityPolicy())
         self.audit = RedisAudit(client)
@@ -201,6 +164,16 @@ class RedisStore(RedisReader, Editing):
         for source_id, identities in by_source.items():
             await self.embargoes.lift(source_id, identities)
         return free
+
+    async def take_embargoed(self, now: datetime, limit: int) -> list[Held]:
+        """Held items whose embargo is over at ``now``, each handed to one caller (see
+        :meth:`ingest.store.embargo.RedisEmbargoes.take_due`)."""
+        due: list[Held] = await self._call(self.embargoes.take_due(now, limit))
+        return due
+
+    async def embargo_done(self, held: Sequence[Held]) -> None:
+        """The ``held`` items were published: forget them."""
+        await self._call(self.embargoes.done(held))
 
     async def evidence(self, source_id: str, items: Sequence[Item]) -> list[Evidence]:
         """What the dedupe decision needs for each of ``items`` (see
@@ -249,55 +222,164 @@ class RedisStore(RedisReader, Editing):
         found = await self._call(pipe.execute())
         return {page: str(sid) for page, sid in zip(wanted, found, strict=True) if sid}
 
-    async def apply(
+    # -- storing decided plans, step by step (the order is ingest.pipeline.store_plans') -----
+
+    async def claim(self, plans: Sequence[Plan]) -> list[tuple[Known | None, Known | None]]:
+        """Claim the URL and the copy of each NEW plan (``SET NX GET``); return for each the
+        other entries already holding them (by URL, by copy), if any."""
+        if not plans:
+            return []
+        pipe = self._r.pipeline(transaction=False)
+        for plan in plans:
+            self.index.queue_claims(pipe, plan.item, record_of(plan))
+        replies = await self._call(pipe.execute())
+        return [
+            (_rival(replies[2 * n], plan), _rival(replies[2 * n + 1], plan))
+            for n, plan in enumerate(plans)
+        ]
+
+    async def claim_near(
+        self, plans: Sequence[Plan]
+    ) -> list[tuple[dict[str, set[str]], tuple[NearRecord, ...]]]:
+        """Enter NEW plans in the near-copy index now; return what each found there before
+        it (see :meth:`ingest.store.dedupe_index.RedisIndex.claim_near`)."""
+        found: list[tuple[dict[str, set[str]], tuple[NearRecord, ...]]] = await self._call(
+            self.index.claim_near([(p.item, record_of(p)) for p in plans])
+        )
+        return found
+
+    async def withdraw_near(self, plan: Plan) -> None:
+        """Take a plan that yielded to a near copy back out of the near-copy index."""
+        pipe = self._r.pipeline(transaction=False)
+        self.index.queue_withdraw_near(pipe, plan.item, plan.decision.entry_id)
+        await self._call(pipe.execute())
+
+    async def hand_over(self, plan: Plan, owner: Known) -> None:
+        """``plan`` lost a race to ``owner``: hand the claims it did win to that entry (they
+        name an entry that will now never exist), and leave a mark so that copies already
+        filed against this plan's entry follow on to the owner (see :meth:`copy_owners`)."""
+        claims = [
+            k
+            for k in (
+                keys.item_url(plan.item.url) if plan.item.url else None,
+                keys.copy(plan.item.copy_key) if plan.item.copy_key else None,
+            )
+            if k
+        ]
+        pipe = self._r.pipeline(transaction=False)
+        for key in claims:
+            pipe.get(key)
+        held = await self._call(pipe.execute())
+        pipe = self._r.pipeline(transaction=False)
+        pipe.set(keys.yielded(plan.decision.entry_id), owner.to_json(), px=YIELD_TTL_MS)
+        for key, raw in zip(claims, held, strict=True):
+            if raw and Known.from_json(raw).entry_id == plan.decision.entry_id:
+                pipe.set(key, owner.to_json(), xx=True, px=self.retention.entries_ms)
+        await self._call(pipe.execute())
+
+    async def copy_owners(self, owners: Mapping[int, Known]) -> dict[int, Known]:
+        """The stored entry each of ``owners`` (the entries copies name) settles on. One may
+        still be being stored by another worker, and may itself yield to a third (near copies
+        arriving together): follow such yields, waiting a moment (about a second in all) for
+        one in flight. Missing from the answer: none appeared."""
+        settled: dict[int, Known] = {}
+        waiting = dict(owners)
+        for attempt in range(SETTLE_TRIES):
+            if not waiting:
+                break
+            pipe = self._r.pipeline(transaction=False)
+            for owner in waiting.values():
+                pipe.hexists(keys.story_entries(owner.story_id), owner.entry_id)
+                pipe.get(keys.yielded(owner.entry_id))
+            replies = await self._call(pipe.execute())
+            still = {}
+            for (n, owner), there, onward in zip(
+                waiting.items(), replies[::2], replies[1::2], strict=True
+            ):
+                if there:
+                    settled[n] = owner
+                else:
+                    still[n] = Known.from_json(onward) if onward else owner
+            moved = any(still[n] != waiting[n] for n in still)
+            waiting = still
+            if waiting and not moved and attempt + 1 < SETTLE_TRIES:
+                await asyncio.sleep(SETTLE_PAUSE * (attempt + 1))
+        return settled
+
+    async def held_credits(
+        self, wanted: Iterable[tuple[str, str, str]]
+    ) -> dict[tuple[str, str], str]:
+        """For (story, entry, source) triples: (entry, source) -> the link that source is
+        credited with on that entry, where it is."""
+        ordered = sorted(set(wanted))
+        if not ordered:
+            return {}
+        pipe = self._r.pipeline(transaction=False)
+        for story_id, eid, source_id in ordered:
+            pipe.hget(keys.story_also(story_id), f"{eid}\x1f{source_id}")
+        replies = await self._call(pipe.execute())
+        return {
+            (eid, source_id): str(url)
+            for (_sid, eid, source_id), url in zip(ordered, replies, strict=True)
+            if url is not None
+        }
+
+    async def open_stories(self, plans: Sequence[Plan]) -> list[list[similar.Opening]]:
+        """Enter the stories ``plans`` are about to open in the list of recent openings;
+        return for each the openings entered before it."""
+        if not plans:
+            return []
+        found: list[list[similar.Opening]] = await self._call(
+            self.story_index.open_stories(
+                [(p.assignment.story_id, p.linking, to_ms(p.item.published)) for p in plans]
+            )
+        )
+        return found
+
+    async def opened_into(self, joined: Mapping[str, str]) -> None:
+        """Record that the stories of ``joined`` were not opened: their items joined these."""
+        await self._call(self.story_index.opened_into(joined))
+
+    async def merges(self, stories: Iterable[str]) -> dict[str, str]:
+        """Story -> the story it was merged into, for those of ``stories`` merged away (and
+        onwards); read just before the writes."""
+        named = set(stories)
+        into: dict[str, str] = await self._call(self.story_index.merges(named)) if named else {}
+        return into
+
+    async def previous_entries(self, plans: Sequence[Plan]) -> dict[str, Entry]:
+        """The stored entries the UPDATE plans are new versions of, by entry id."""
+        return await self._entries(
+            [
+                (p.assignment.story_id, p.decision.entry_id)
+                for p in plans
+                if p.decision.action is Action.UPDATE
+            ]
+        )
+
+    async def write(
         self,
-        item: Item,
-        decision: Decision,
-        assignment: Assignment,
+        plans: Sequence[Plan],
+        entries: Sequence[Entry | None],
         *,
         timezone: str,
         now: datetime,
-        known: Known | None = None,
-    ) -> Plan:
-        """Store one decided item; see :meth:`apply_many`."""
-        (done,) = await self.apply_many(
-            [Plan(item, decision, assignment, known)], timezone=timezone, now=now
+    ) -> None:
+        """Write settled plans: ``entries`` holds the stored form of each NEW or UPDATE plan
+        (see :func:`ingest.versions.entry_of`). Copies are credited, blocked items recorded,
+        withdrawn ones killed. Idempotent: writing the same plans twice leaves the same state.
+        An entry written into a story merged away meanwhile finishes that merge."""
+        credits = await self._credits(
+            {p.assignment.story_id for p in plans if p.decision.action is Action.UPDATE}
         )
-        return done
-
-    async def apply_many(
-        self, plans: Sequence[Plan], *, timezone: str, now: datetime
-    ) -> list[Plan]:
-        """Carry out decided plans; return them as carried out.
-
-        A NEW plan whose URL or copy another entry claimed first (a race between workers)
-        is decided again against that owner and usually becomes a DUPLICATE: the returned
-        plans say what really happened. Idempotent: applying the same plans twice leaves the
-        same state. UNCHANGED plans are skipped.
-        """
-        plans = await self._claim(
-            [p for p in plans if p.decision.action is not Action.UNCHANGED], now
-        )
-        plans = await self._settle(plans)
-        plans = await self._open(plans)
-        plans = await self._into_live(plans)
-        updates = [
-            (p.assignment.story_id, p.decision.entry_id)
-            for p in plans
-            if p.decision.action is Action.UPDATE
-        ]
-        previous = await self._entries(updates)
-        credits = await self._credits({sid for sid, _eid in updates})
         pipe = self._r.pipeline(transaction=False)
         arrivals: Arrivals = []
         marks: list[tuple[int, str]] = []  # (reply naming the story's merge mark, story)
-        for plan in plans:
+        for plan, entry in zip(plans, entries, strict=True):
             action = plan.decision.action
-            if action in (Action.NEW, Action.UPDATE):
+            if action in (Action.NEW, Action.UPDATE) and entry is not None:
                 reporters = credits.get(plan.decision.entry_id, ())
-                at = await self._queue_entry(
-                    pipe, plan, previous, reporters, arrivals, timezone, now
-                )
+                at = await self._queue_entry(pipe, plan, entry, reporters, arrivals, timezone, now)
                 marks.append((at, plan.assignment.story_id))
             elif action is Action.DUPLICATE:
                 at = await self._queue_duplicate(pipe, plan, arrivals, now)
@@ -312,7 +394,6 @@ class RedisStore(RedisReader, Editing):
         for plan in plans:
             if plan.decision.action is Action.KILL:
                 await self._kill(plan, reason="withdrawn by its source", now=now)
-        return list(plans)
 
     async def merge_bridged(
         self, merges: Sequence[tuple[str, str]], *, now: datetime
@@ -353,207 +434,11 @@ class RedisStore(RedisReader, Editing):
             if live is not None and live != story:
                 await self.finish_merge(story, live, now=now)
 
-    async def _claim(self, plans: list[Plan], now: datetime) -> list[Plan]:
-        """Claim URL and copy for NEW plans, and their place in the near-copy index;
-        re-decide the ones another entry beat."""
-        # A NEW plan already in a story is a source's second copy of an entry it is credited
-        # on: its copy and near copy are that entry's by design, so it claims only its URL.
-        fresh = [p for p in plans if p.decision.action is Action.NEW]
-        if not fresh:
-            return plans
-        second = {id(p) for p in fresh if p.decision.story_id is not None}
-        pipe = self._r.pipeline(transaction=False)
-        for plan in fresh:
-            self.index.queue_claims(pipe, plan.item, _record(plan, plan.item))
-        replies = await self._call(pipe.execute())
-        redone: dict[int, Plan] = {}
-        for n, plan in enumerate(fresh):
-            url_reply, copy_reply = replies[2 * n : 2 * n + 2]
-            evidence = Evidence(by_url=_rival(url_reply, plan), by_copy=_rival(copy_reply, plan))
-            if id(plan) in second:
-                evidence = replace(evidence, by_copy=None)
-            if evidence.by_url is None and evidence.by_copy is None:
-                continue
-            decision = decide(plan.item, evidence, now, self.dedupe)
-            if decision.action is not Action.NEW:
-                owner = evidence.by_url or evidence.by_copy
-                assert owner is not None
-                redone[id(plan)] = await self._lost_race(plan, decision, owner)
-        racing = [p for p in fresh if id(p) not in redone and id(p) not in second and p.item.terms]
-        found = await self._call(
-            self.index.claim_near([(p.item, _record(p, p.item)) for p in racing])
-        )
-        for plan, (before, candidates) in zip(racing, found, strict=True):
-            eid = plan.decision.entry_id
-            won = [c for c in candidates if won_race(c, eid, before)]
-            rival, score, size = nearest(plan.item, won)
-            if rival is None:
-                continue
-            evidence = Evidence(near=rival, near_score=score, near_terms=size)
-            decision = decide(plan.item, evidence, now, self.dedupe)
-            if decision.action is not Action.NEW:  # a near copy stored at the same moment won
-                pipe = self._r.pipeline(transaction=False)
-                self.index.queue_withdraw_near(pipe, plan.item, plan.decision.entry_id)
-                await self._call(pipe.execute())
-                redone[id(plan)] = await self._lost_race(plan, decision, rival)
-        return [redone.get(id(p), p) for p in plans]
-
-    async def _into_live(self, plans: list[Plan]) -> list[Plan]:
-        """Plans for a story an editor merged away after their evidence was read go to the
-        story it was merged into (as readers follow it): an entry written into the story
-        merged away would be in no feed. Read just before the writes, which narrows the
-        window to one round trip."""
-        named = {
-            p.assignment.story_id
-            for p in plans
-            if p.decision.action in (Action.NEW, Action.UPDATE, Action.DUPLICATE)
-            and not p.assignment.new_story
-        }
-        into = await self._call(self.story_index.merges(named)) if named else {}
-        if not into:
-            return plans
-        return [_followed(p, into) for p in plans]
-
-    async def _open(self, plans: list[Plan]) -> list[Plan]:
-        """Stories about to be opened by similarity misses enter the list of recent openings
-        first; an item that finds a story opened a moment earlier by another fetch that it
-        fits (see ingest.similar.rejoin) joins that one instead of opening a second."""
-        opening = [
-            n
-            for n, p in enumerate(plans)
-            if p.decision.action is Action.NEW and p.assignment.new_story and p.linking.vector
-        ]
-        if not opening:
-            return plans
-        found = await self._call(
-            self.story_index.open_stories(
-                [
-                    (plans[n].assignment.story_id, plans[n].linking, to_ms(plans[n].item.published))
-                    for n in opening
-                ]
-            )
-        )
-        policy = self.story_index.policy
-        out = list(plans)
-        into: dict[str, str] = {}
-        for n, prior in zip(opening, found, strict=True):
-            plan = plans[n]
-            weighted = dict(plan.linking.vector)
-            bar = policy.threshold_for(len(plan.item.terms))
-            at_ms = to_ms(plan.item.published)
-            joined = similar.rejoin(weighted, at_ms, plan.assignment.story_id, prior, policy, bar)
-            if joined is not None:
-                into[plan.assignment.story_id] = joined
-                out[n] = replace(plan, assignment=Assignment(joined, new_story=False))
-        await self._call(self.story_index.opened_into(into))
-        return out
-
-    async def _settle(self, plans: list[Plan]) -> list[Plan]:
-        """Credit every copy on an entry that exists. A copy may name an entry still being
-        stored by another worker, and that one may itself yield to a third (near copies
-        arriving together): follow such yields to the entry they settle on, waiting a moment
-        for one in flight. An owner that never appears leaves the copy to be stored as an
-        entry of its own: nothing a source lists is credited on an entry no feed shows."""
-        pending = {n: p for n, p in enumerate(plans) if p.decision.action is Action.DUPLICATE}
-        owners = {
-            n: Known(p.decision.entry_id, p.assignment.story_id, p.decision.version, "")
-            for n, p in pending.items()
-        }
-        settled = await self._follow(owners)
-        held = await self._held_credits(
-            {(o.story_id, o.entry_id, plans[n].item.source_id) for n, o in settled.items()}
-        )
-        out = list(plans)
-        for n, plan in pending.items():
-            owner = settled.get(n)
-            own = entry_id_of(plan.item.source_id, plan.item.identity)
-            if owner is None:  # never stored: the copy is an entry of its own
-                decision = Decision(Action.NEW, own, 1)
-                out[n] = Plan(plan.item, decision, Assignment(plan.assignment.story_id, True))
-                continue
-            credit = (owner.entry_id, plan.item.source_id)
-            if held.get(credit, plan.item.url or "") != (plan.item.url or ""):
-                # The source's second copy of that entry: an entry of its own, in its story.
-                decision = Decision(Action.NEW, own, 1, owner.story_id, "a second copy")
-                out[n] = Plan(plan.item, decision, Assignment(owner.story_id, False))
-                continue
-            held[credit] = plan.item.url or ""
-            if owner.entry_id != plan.decision.entry_id:
-                decision = replace(plan.decision, entry_id=owner.entry_id, story_id=owner.story_id)
-                out[n] = Plan(plan.item, decision, Assignment(owner.story_id, False), plan.known)
-        return out
-
-    async def _held_credits(self, wanted: set[tuple[str, str, str]]) -> dict[tuple[str, str], str]:
-        """(entry, source) -> the link that source is credited with on that entry, if any."""
-        ordered = sorted(wanted)
-        if not ordered:
-            return {}
-        pipe = self._r.pipeline(transaction=False)
-        for story_id, eid, source_id in ordered:
-            pipe.hget(keys.story_also(story_id), f"{eid}\x1f{source_id}")
-        replies = await self._call(pipe.execute())
-        return {
-            (eid, source_id): str(url)
-            for (_sid, eid, source_id), url in zip(ordered, replies, strict=True)
-            if url is not None
-        }
-
-    async def _follow(self, owners: dict[int, Known]) -> dict[int, Known]:
-        """The stored entry each owner settles on, following yields; missing: none appeared."""
-        settled: dict[int, Known] = {}
-        for attempt in range(SETTLE_TRIES):
-            if not owners:
-                break
-            pipe = self._r.pipeline(transaction=False)
-            for owner in owners.values():
-                pipe.hexists(keys.story_entries(owner.story_id), owner.entry_id)
-                pipe.get(keys.yielded(owner.entry_id))
-            replies = await self._call(pipe.execute())
-            waiting = {}
-            for (n, owner), there, onward in zip(
-                owners.items(), replies[::2], replies[1::2], strict=True
-            ):
-                if there:
-                    settled[n] = owner
-                else:
-                    waiting[n] = Known.from_json(onward) if onward else owner
-            moved = any(waiting[n] != owners[n] for n in waiting)
-            owners = waiting
-            if owners and not moved and attempt + 1 < SETTLE_TRIES:
-                await asyncio.sleep(SETTLE_PAUSE * (attempt + 1))
-        return settled
-
-    async def _lost_race(self, plan: Plan, decision: Decision, owner: Known) -> Plan:
-        """Another entry claimed this item's URL, copy or near copy first: file the item as
-        the decision against that entry says, and hand the claims this item did win to that
-        entry (they name an entry that will now never exist)."""
-        claims = [
-            k
-            for k in (
-                keys.item_url(plan.item.url) if plan.item.url else None,
-                keys.copy(plan.item.copy_key) if plan.item.copy_key else None,
-            )
-            if k
-        ]
-        pipe = self._r.pipeline(transaction=False)
-        for key in claims:
-            pipe.get(key)
-        held = await self._call(pipe.execute())
-        pipe = self._r.pipeline(transaction=False)
-        # Items that already yielded to this one follow on to the owner (see _settle).
-        pipe.set(keys.yielded(plan.decision.entry_id), owner.to_json(), px=YIELD_TTL_MS)
-        for key, raw in zip(claims, held, strict=True):
-            if raw and Known.from_json(raw).entry_id == plan.decision.entry_id:
-                pipe.set(key, owner.to_json(), xx=True, px=self.retention.entries_ms)
-        if len(pipe):
-            await self._call(pipe.execute())
-        return Plan(plan.item, decision, Assignment(decision.story_id or owner.story_id, False))
-
     async def _queue_entry(
         self,
         pipe: Any,
         plan: Plan,
-        previous: dict[str, Entry],
+        entry: Entry,
         reporters: Sequence[str],
         arrivals: Arrivals,
         timezone: str,
@@ -563,7 +448,6 @@ class RedisStore(RedisReader, Editing):
         ``reporters``: the other sources credited with the entry, whose feeds list it too and
         so change with it."""
         sid, item = plan.assignment.story_id, plan.item
-        entry = entry_of(item, plan.decision, sid, previous.get(plan.decision.entry_id), now)
         changed_ms = to_ms(entry.updated if plan.assignment.new_story else max(entry.updated, now))
         mark = len(pipe)
         await self._apply_entry(  # with a pipeline client this queues, it does not send
@@ -598,7 +482,7 @@ class RedisStore(RedisReader, Editing):
             arrivals,
         )
         arrivals.append((to_ms(entry.published), keys.story_arrivals(sid), entry.id))
-        record = _record(plan, item, now)
+        record = record_of(plan, now)
         self.story_index.queue_item(
             pipe, item, sid, entry.id, plan.linking, new=plan.decision.action is Action.NEW
         )
@@ -991,40 +875,6 @@ def _rival(reply: Any, plan: Plan) -> Known | None:
     """The holder of a claim, unless it is this plan's own entry."""
     owner = Known.from_json(reply) if reply else None
     return owner if owner is not None and owner.entry_id != plan.decision.entry_id else None
-
-
-def _followed(plan: Plan, into: dict[str, str]) -> Plan:
-    """``plan`` with its story (and its decision's, for a copy) followed through merges."""
-    story = follow(plan.assignment.story_id, into)
-    if story == plan.assignment.story_id:
-        return plan
-    assert story is not None
-    decision = plan.decision
-    if decision.story_id is not None:
-        decision = replace(decision, story_id=follow(decision.story_id, into))
-    return replace(plan, decision=decision, assignment=Assignment(story, False))
-
-
-def _record(plan: Plan, item: Item, now: datetime | None = None) -> Known:
-    """The identity record an applied plan leaves behind."""
-    known, decision = plan.known, plan.decision
-    changes: tuple[int, ...] = known.hash_changes if known else ()
-    explicit = [
-        v for v in ((known.explicit_version if known else None), item.version) if v is not None
-    ]
-    hash_only = known is not None and item.version in (None, known.explicit_version)
-    if hash_only and now is not None and decision.action is Action.UPDATE:
-        changes = (*changes, to_ms(now))[-16:]  # a change without a version: counts to the cap
-    return Known(
-        entry_id=decision.entry_id,
-        story_id=plan.assignment.story_id,
-        version=decision.version,
-        content_hash=item.content_hash,
-        explicit_version=max(explicit) if explicit else None,
-        updated_ms=max(to_ms(item.updated), known.updated_ms if known else 0),
-        source_id=item.source_id,
-        hash_changes=changes,
-    )
 
 
 def _close(recorded: float | None, chosen: float | None) -> bool:

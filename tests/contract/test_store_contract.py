@@ -10,14 +10,15 @@ sources, stories and hosts used here land in different slots on purpose (many id
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as aioredis
 
 from config.sources import Source
 from ingest.fetch.politeness import HostLimit, RedisHostGate
-from ingest.model import Item, Plan
-from ingest.pipeline import plan
+from ingest.model import Item
+from ingest.pipeline import IngestPolicy, plan, store_plans
 from ingest.planner import Lookup
 from ingest.similar import SimilarityPolicy
 from ingest.store.audit import AuditFilter
@@ -64,7 +65,8 @@ async def ingest(store: RedisStore, it: Item, now: datetime = NOW) -> str | None
     plans, _counts = plan(
         [it], evidence, stories, now=now, lookups=lookups, similarity=store.story_index.policy
     )
-    done = await store.apply_many(plans, timezone="UTC", now=now)
+    policy = IngestPolicy(similarity=store.story_index.policy)
+    done = await store_plans(store, plans, timezone="UTC", now=now, policy=policy)
     await store.merge_bridged([m for p in done for m in p.assignment.merges], now=now)
     return done[0].assignment.story_id if done else None
 
@@ -217,7 +219,7 @@ async def test_an_item_decided_before_a_merge_is_stored_in_the_story_merged_into
     assert [p.assignment.story_id for p in plans] == [two]  # decided while two was a story
     later = NOW + timedelta(minutes=3)
     assert await store.merge(one, two, now=later) == 1  # an editor, meanwhile
-    (done,) = await store.apply_many(plans, timezone="UTC", now=later)
+    (done,) = await store_plans(store, plans, timezone="UTC", now=later)
     assert done.assignment.story_id == one
     story = await store.story(one)
     assert story is not None and {e.identity for e in story.entries} == {"a", "b", "c"}
@@ -286,12 +288,15 @@ async def store_as_a_merge_lands(store: RedisStore, late: Item, into: str, other
     assert [p.assignment.story_id for p in plans] == [other]
     later = late.published + timedelta(minutes=1)
 
-    async def too_late(plans: list[Plan]) -> list[Plan]:
-        assert await store.merge(into, other, now=later) >= 1  # marked, listed, moved
-        return plans
+    last_look = store.merges
 
-    store._into_live = too_late  # type: ignore[method-assign]
-    await store.apply_many(plans, timezone="UTC", now=later)
+    async def too_late(stories: Iterable[str]) -> dict[str, str]:
+        found = await last_look(stories)
+        assert await store.merge(into, other, now=later) >= 1  # marked, listed, moved
+        return found
+
+    store.merges = too_late  # type: ignore[method-assign]
+    await store_plans(store, plans, timezone="UTC", now=later)
     gone = await store.story(other)
     assert gone is None or not gone.entries
 

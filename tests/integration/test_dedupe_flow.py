@@ -23,13 +23,13 @@ import redis.asyncio as aioredis
 from config.settings import Settings
 from feeds.render.jsonfeed import rfc3339
 from ingest import compose, keys
-from ingest.codec import MAX_VERSIONS_KEPT
 from ingest.dedupe import DedupePolicy, entry_id
 from ingest.fetch.http import HttpFetcher
 from ingest.fingerprint import DUPLICATE_THRESHOLD, lead, words
 from ingest.model import IngestReport
 from ingest.normalize import copy_key
 from ingest.pipeline import IngestPolicy
+from ingest.versions import MAX_VERSIONS_KEPT
 from tests.support import (
     EARLIER,
     FeedServer,

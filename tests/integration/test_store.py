@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 from config.sources import Source
 from ingest import keys
 from ingest.model import Item
-from ingest.pipeline import plan
+from ingest.pipeline import plan, store_plans
 from ingest.store.entries import RedisStore
 from tests.support.items import make_item
 
@@ -38,7 +38,7 @@ async def ingest(store: RedisStore, it: Item, now: datetime = NOW) -> str | None
     evidence = await store.evidence(it.source_id, [it])
     pages = await store.page_stories([it.page_url] if it.page_url else [])
     plans, _counts = plan([it], evidence, pages, now=now)
-    done = await store.apply_many(plans, timezone="America/Chicago", now=now)
+    done = await store_plans(store, plans, timezone="America/Chicago", now=now)
     return done[0].assignment.story_id if done else None
 
 
@@ -61,9 +61,9 @@ async def test_applying_the_same_item_twice_changes_nothing(
 ) -> None:
     it = item()
     plans, _counts = plan([it], await store.evidence("wire", [it]), {}, now=NOW)
-    await store.apply_many(plans, timezone="UTC", now=NOW)
+    await store_plans(store, plans, timezone="UTC", now=NOW)
     first = await dump_all(rclient)
-    await store.apply_many(plans, timezone="UTC", now=NOW)
+    await store_plans(store, plans, timezone="UTC", now=NOW)
     assert await dump_all(rclient) == first
 
 

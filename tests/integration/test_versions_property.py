@@ -4,7 +4,7 @@ leaves the same stored timeline, and that timeline holds the newest version of e
 Versions are ordered either by an explicit number (ninjs ``version``, with ``versioncreated``
 moving along) or, without one, by strictly increasing updated times; every version of an item
 keeps its published time. Each version arrives alone, is decided by the pure ``plan`` against
-the evidence read from the store, and is stored with ``apply_many``.
+the evidence read from the store, and is stored with ``store_plans``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from ingest.model import Item, RawEntry
 from ingest.normalize import normalize
-from ingest.pipeline import plan
+from ingest.pipeline import plan, store_plans
 from ingest.store.connect import open_redis
 from ingest.store.entries import RedisStore
 
@@ -113,7 +113,7 @@ async def stored_timeline(
             evidence = await store.evidence(item.source_id, [item])
             pages = await store.page_stories([item.page_url] if item.page_url else [])
             plans, _counts = plan([item], evidence, pages, now=now)
-            await store.apply_many(plans, timezone="UTC", now=now)
+            await store_plans(store, plans, timezone="UTC", now=now)
         stories = await store.recent_stories(10, entries=10)
     finally:
         await client.aclose()

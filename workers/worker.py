@@ -57,7 +57,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from config.settings import Settings
@@ -66,7 +65,8 @@ from ingest import keys
 from ingest.dedupe import DedupePolicy
 from ingest.fetch.folder import ingest_folder
 from ingest.fetch.guard import AddressPolicy
-from ingest.fetch.http import FetchLimits, GuardedTransport, HttpFetcher
+from ingest.fetch.http import FetchLimits, HttpFetcher
+from ingest.fetch.hubs import open_hub_client
 from ingest.fetch.politeness import RedisHostGate
 from ingest.fetch.subscriber import RedisSubscriber
 from ingest.health import HealthPolicy
@@ -166,9 +166,7 @@ class Worker:
         )
         policy = AddressPolicy(self.settings.fetch_allow_networks)
         self.fetcher = HttpFetcher(fetch_limits(self.settings), policy=policy)
-        self.hub_http = httpx.AsyncClient(
-            transport=GuardedTransport(policy), timeout=10.0, trust_env=False
-        )
+        self.hub_http = open_hub_client(policy)
         self.subscriber = (
             RedisSubscriber(client, http=self.hub_http, callback_base=self.settings.public_url)
             if self.settings.public_url

@@ -71,6 +71,7 @@ from ingest.store.entries import RedisStore
 from ingest.store.fleet import RedisFleet
 from ingest.store.outage import UNTRANSLATED, RedisWatch, reason, unreachable
 from ingest.store.reads import RedisReader
+from ingest.store.sessions import RedisSessions
 
 log = logging.getLogger("wirefeed.web")
 
@@ -132,6 +133,7 @@ def _lifespan(settings: Settings) -> Callable[[Starlette], Any]:
         http = open_hub_client()  # hubs the operator configured: no address policy
         app.state.redis = client
         app.state.fleet = fleet = RedisFleet(client)
+        app.state.sessions = RedisSessions(client)
         app.state.reader = RedisReader(client)
         app.state.store = RedisStore.from_settings(client, settings)
         app.state.cache = RenderCache(binary)

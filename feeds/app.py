@@ -11,10 +11,11 @@
     GET /metrics                          Prometheus exposition (feeds.metrics)
     GET /ops, /ops.json, /ops/stream      the ops dashboard, its data, its live updates
 
-With Redis unreachable every route answers 503 with ``Retry-After`` (never 500): the store
-and the render cache translate Redis errors into :class:`~ingest.errors.StoreError`, and the
-raw connection errors are caught here too as a last line. The process logs one line when it
-loses Redis and one when it is back (:class:`ingest.store.outage.RedisWatch`).
+With Redis unreachable every route answers 503 with ``Retry-After`` (never 500): the storage
+adapters translate Redis errors into :class:`~ingest.errors.StoreError`, and the raw connection
+errors (:data:`ingest.store.outage.UNTRANSLATED`) are caught here too as a last line. The
+process logs one line when it loses Redis and one when it is back
+(:class:`ingest.store.outage.RedisWatch`).
 
 Feed answers are cached (feeds.cache), carry a strong ETag over their bytes and
 ``Last-Modified``, answer ``If-None-Match`` and ``If-Modified-Since`` with 304
@@ -36,10 +37,6 @@ from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
-import httpx
-import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -69,9 +66,12 @@ from feeds.render.xml import ATOM_TYPE, RSS_TYPE, atom, rss
 from feeds.websub import WebSubPublisher, topics
 from ingest import compose
 from ingest.errors import StoreError
+from ingest.fetch.hubs import open_hub_client
 from ingest.store.connect import open_redis
-from ingest.store.outage import RedisWatch, reason, unreachable
+from ingest.store.fleet import RedisFleet
+from ingest.store.outage import UNTRANSLATED, RedisWatch, reason, unreachable
 from ingest.store.reads import RedisReader
+from ingest.store.sessions import RedisSessions
 
 log = logging.getLogger("wirefeed.web")
 
@@ -103,8 +103,7 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=_lifespan(settings),
         exception_handlers={
             StoreError: _store_unavailable,
-            RedisConnectionError: _store_unavailable,
-            RedisTimeoutError: _store_unavailable,
+            **dict.fromkeys(UNTRANSLATED, _store_unavailable),
             ConnectionError: _store_unavailable,
             HTTPException: _http_error,
         },
@@ -131,8 +130,10 @@ def _lifespan(settings: Settings) -> Callable[[Starlette], Any]:
         binary = await open_redis(
             url, decode_responses=False, patience=math.inf
         )  # rendered bytes are not text
-        http = httpx.AsyncClient(timeout=10.0, trust_env=False)
+        http = open_hub_client()  # hubs the operator configured: no address policy
         app.state.redis = client
+        app.state.fleet = fleet = RedisFleet(client)
+        app.state.sessions = RedisSessions(client)
         app.state.reader = RedisReader(client)
         app.state.store = compose.store(client, settings)
         app.state.cache = RenderCache(binary)
@@ -141,7 +142,7 @@ def _lifespan(settings: Settings) -> Callable[[Starlette], Any]:
         app.state.metrics = WebMetrics(lambda: _live(app)) if settings.metrics else None
         tasks = [
             asyncio.create_task(app.state.hub.run()),
-            asyncio.create_task(_probe(client, watch)),
+            asyncio.create_task(_probe(fleet, watch)),
         ]
         if settings.websub_hubs:
             consumer = f"{socket.gethostname()}:{os.getpid()}"
@@ -160,13 +161,13 @@ def _lifespan(settings: Settings) -> Callable[[Starlette], Any]:
     return lifespan
 
 
-async def _probe(client: aioredis.Redis, watch: RedisWatch) -> None:
+async def _probe(fleet: RedisFleet, watch: RedisWatch) -> None:
     """Ping Redis every few seconds so that its loss and return are logged (once each)
     even when no request comes; a web started while Redis is down says it is waiting."""
     first = True
     while True:
         try:
-            await client.ping()
+            await fleet.ping()
         except Exception as exc:
             reraise_cancellation()  # stopping: not an outage
             if not unreachable(exc):
@@ -361,8 +362,8 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     """Readiness: Redis answers and at least one worker's heartbeat is fresh (three ticks)."""
     try:
-        await request.app.state.redis.ping()
-        workers = await alive_workers(request.app.state.redis, datetime.now(UTC))
+        await request.app.state.fleet.ping()
+        workers = await alive_workers(request.app.state.fleet, datetime.now(UTC))
     except Exception as exc:  # any failure to reach Redis means not ready, whatever its type
         return _not_ready(f"cannot reach Redis: {reason(exc)}")
     if workers == 0:
@@ -385,7 +386,7 @@ async def metrics(request: Request) -> Response:
     if recorder is None:
         return _error(404, "metrics are off (WIREFEED_METRICS=off)")
     try:
-        fleet = await snapshot(request.app.state.redis, request.app.state.store, datetime.now(UTC))
+        fleet = await snapshot(request.app.state.fleet, request.app.state.store, datetime.now(UTC))
     except Exception as exc:
         if not unreachable(exc):
             raise

@@ -8,9 +8,9 @@
                across the fleet (a short Redis lock; the others wait for its result)
 
 A document depends on revisions (``stories``: every story and tag feed, ``story:ID``,
-``source:ID``, ``config``: the source list; read in :meth:`RenderCache._lookup`) that every
-write bumps, so a Redis copy rendered at older revisions is simply not used; nothing has to
-delete it.
+``source:ID``, ``config``: the source list; read by
+:meth:`ingest.store.rendered.RedisRendered.lookup`) that every write bumps, so a Redis copy
+rendered at older revisions is simply not used; nothing has to delete it.
 Local copies are dropped as soon as the story-changed event reaches this process (see
 :mod:`feeds.push`), and are trusted only while that event tail runs.
 """
@@ -25,11 +25,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-
-from ingest import keys
-from ingest.errors import StoreError
+from ingest.store.base import Client
+from ingest.store.rendered import RedisRendered, RenderedCopy
 
 LOCK_MS = 10_000
 WAIT_FOR_OTHERS = 2.0
@@ -89,17 +86,18 @@ class Rendered:
 
 
 class RenderCache:
-    """Two cache levels and single flight, over a binary-safe Redis client owned by the app."""
+    """Two cache levels and single flight, over a binary-safe Redis client owned by the app
+    (the shared copies and the render lock: :class:`ingest.store.rendered.RedisRendered`)."""
 
     def __init__(
         self,
-        client: aioredis.Redis,
+        client: Client,
         *,
         local_size: int = 512,
         local_ttl: float = 5.0,
         redis_ttl_ms: int = 3_600_000,
     ) -> None:
-        self._r = client
+        self._copies = RedisRendered(client)
         self.local_size = local_size
         self.local_ttl = local_ttl
         self.redis_ttl_ms = redis_ttl_ms
@@ -142,10 +140,7 @@ class RenderCache:
         future: asyncio.Future[Rendered | None] = asyncio.get_running_loop().create_future()
         self._inflight[name] = future
         try:
-            try:
-                result = await self._load(name, scopes, render)
-            except RedisError as exc:  # translated once, here, like every store read
-                raise StoreError(f"redis: {type(exc).__name__}: {exc}") from exc
+            result = await self._load(name, scopes, render)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
@@ -164,7 +159,7 @@ class RenderCache:
         if cached is not None and cached.revision == revision:
             self.counts["redis"] += 1
             return cached
-        locked = bool(await self._r.set(keys.render_lock(name), b"1", nx=True, px=LOCK_MS))
+        locked = await self._copies.lock(name, LOCK_MS)
         if not locked:
             waited = await self._wait_for_other(name, scopes, revision)
             if waited is not None:
@@ -180,25 +175,12 @@ class RenderCache:
                 await self._store(name, _with_revision(result, revision))
         finally:
             if locked:
-                await self._r.delete(keys.render_lock(name))
+                await self._copies.unlock(name)
         return None if result is None else _with_revision(result, revision)
 
     async def _lookup(self, name: str, scopes: Sequence[str]) -> tuple[str, Rendered | None]:
-        pipe = self._r.pipeline(transaction=False)
-        for scope in scopes:
-            kind, _, ident = scope.partition(":")
-            if kind == "story":
-                pipe.hget(keys.story_meta(ident), "rev")
-            elif kind == "source":
-                pipe.get(keys.source_revision(ident))
-            elif kind == "config":
-                pipe.get(keys.CONFIG_REVISION)
-            else:
-                pipe.get(keys.REVISION)
-        pipe.hgetall(keys.rendered(name))
-        *revisions, raw = await pipe.execute()
-        revision = ".".join(str(int(r or 0)) for r in revisions)
-        return revision, _decode(raw)
+        revision, copy = await self._copies.lookup(name, scopes)
+        return revision, None if copy is None else _rendered(copy)
 
     async def _wait_for_other(
         self, name: str, scopes: Sequence[str], revision: str
@@ -215,21 +197,15 @@ class RenderCache:
         return None
 
     async def _store(self, name: str, rendered: Rendered) -> None:
-        key = keys.rendered(name)
-        pipe = self._r.pipeline(transaction=True)
-        pipe.hset(
-            key,
-            mapping={
-                b"body": rendered.body,
-                b"gzip": rendered.gzip,
-                b"etag": rendered.etag,
-                b"last_modified": rendered.last_modified,
-                b"type": rendered.media_type,
-                b"revision": rendered.revision,
-            },
+        copy = RenderedCopy(
+            rendered.body,
+            rendered.gzip,
+            rendered.etag,
+            rendered.last_modified,
+            rendered.media_type,
+            rendered.revision,
         )
-        pipe.pexpire(key, self.redis_ttl_ms)
-        await pipe.execute()
+        await self._copies.put(name, copy, self.redis_ttl_ms)
 
     def _remember(self, name: str, epochs: tuple[int, ...], rendered: Rendered) -> None:
         self._local[name] = (time.monotonic(), epochs, rendered)
@@ -249,14 +225,7 @@ def _with_revision(rendered: Rendered, revision: str) -> Rendered:
     )
 
 
-def _decode(raw: dict[bytes, bytes] | None) -> Rendered | None:
-    if not raw or b"body" not in raw:
-        return None
+def _rendered(copy: RenderedCopy) -> Rendered:
     return Rendered(
-        raw[b"body"],
-        raw[b"gzip"],
-        raw[b"etag"].decode(),
-        raw[b"last_modified"].decode(),
-        raw[b"type"].decode(),
-        raw[b"revision"].decode(),
+        copy.body, copy.gzip, copy.etag, copy.last_modified, copy.media_type, copy.revision
     )

@@ -9,7 +9,7 @@ audited exactly as over HTTP with a token.
     POST /desk/logout     ends the session
     GET  /desk            the desk (a page whose script calls /admin/...)
 
-Sessions live in Redis (:func:`ingest.keys.desk_session`, 12 hours) and hold the token's
+Sessions live in Redis (:class:`ingest.store.sessions.RedisSessions`, 12 hours) and hold the token's
 digest, never the token: a token rotated out of the tokens file ends its sessions at the next
 request. The cookie is ``HttpOnly``, ``SameSite=Strict`` and ``Secure`` when the request came
 over HTTPS. CSRF: each session has a random token, written into the page; the admin API accepts
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hmac
 import html
-import json
 import secrets
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -32,7 +31,6 @@ from starlette.routing import Route
 
 from config.tokens import digest
 from feeds import auth
-from ingest import keys
 
 COOKIE = "wf_desk"
 SESSION_SECONDS = 12 * 3600
@@ -66,10 +64,7 @@ async def _session(request: Request) -> dict[str, str] | None:
     sid = request.cookies.get(COOKIE)
     if not sid:
         return None
-    raw = await request.app.state.redis.get(keys.desk_session(sid))
-    if not raw:
-        return None
-    session: dict[str, str] = json.loads(raw)
+    session: dict[str, str] | None = await request.app.state.sessions.get(sid)
     return session
 
 
@@ -104,9 +99,7 @@ async def login(request: Request) -> Response:
         return HTMLResponse(_LOGIN.replace("{error}", message), status_code=401)
     sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     session = {"digest": digest(token), "csrf": csrf}
-    await request.app.state.redis.set(
-        keys.desk_session(sid), json.dumps(session), ex=SESSION_SECONDS
-    )
+    await request.app.state.sessions.put(sid, session, SESSION_SECONDS)
     response = RedirectResponse("/desk", status_code=303)
     response.set_cookie(
         COOKIE,
@@ -123,7 +116,7 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     sid = request.cookies.get(COOKIE)
     if sid:
-        await request.app.state.redis.delete(keys.desk_session(sid))
+        await request.app.state.sessions.drop(sid)
     response = RedirectResponse("/desk/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

@@ -1,4 +1,5 @@
 """What the fleet is doing, read from Redis: sources, workers, schedule lag, reloads, ingest.
+The reads are :class:`ingest.store.fleet.RedisFleet`'s; this module makes them a snapshot.
 
 One snapshot feeds ``/readyz`` (is a worker alive?), the fleet gauges of ``/metrics`` and the
 ``/ops`` dashboard, so the three never disagree. A worker is alive while its heartbeat is
@@ -13,11 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import redis.asyncio as aioredis
-
-from ingest import keys
 from ingest.model import SourceStatus, from_ms, to_ms
 from ingest.store.entries import RedisStore
+from ingest.store.fleet import RedisFleet
 
 HEARTBEAT_SECONDS = 10.0
 """The workers' heartbeat tick (:data:`workers.worker.HEARTBEAT_SECONDS`)."""
@@ -57,37 +56,28 @@ class Fleet:
         }
 
 
-async def alive_workers(client: aioredis.Redis, now: datetime) -> int:
+async def alive_workers(fleet: RedisFleet, now: datetime) -> int:
     """How many workers sent a heartbeat within :data:`FRESH_SECONDS` of ``now``."""
-    since = to_ms(now) - int(FRESH_SECONDS * 1000)
-    count: int = await client.zcount(keys.WORKERS, since, "+inf")
-    return count
+    return await fleet.alive_since(to_ms(now) - int(FRESH_SECONDS * 1000))
 
 
-async def snapshot(client: aioredis.Redis, store: RedisStore, now: datetime) -> Fleet:
+async def snapshot(fleet: RedisFleet, store: RedisStore, now: datetime) -> Fleet:
     """Read the fleet in three round trips (sources, then their statuses, then the rest)."""
     sources = await store.get_sources()
     statuses = await store.source_statuses([s.id for s in sources])
-    pipe = client.pipeline(transaction=False)
-    pipe.zrange(keys.SCHEDULE, 0, -1, withscores=True)
-    pipe.zrange(keys.WORKERS, 0, -1, withscores=True)
-    pipe.hgetall(keys.WORKER_INFO)
-    pipe.zcard(keys.STORIES)
-    pipe.hgetall(keys.RELOADS)
-    pipe.hgetall(keys.INGEST_MINUTES)
-    due, beats, infos, stories, reloads, minutes = await pipe.execute()
-    due_at = {str(sid): int(score) for sid, score in due}
+    state = await fleet.state()
+    due_at = state.due
     now_ms = to_ms(now)
     records = [_source(s.id, s.title, s.enabled, statuses[s.id], due_at.get(s.id)) for s in sources]
     records.sort(key=lambda r: (TROUBLE.get(r["state"], 9), -r["consecutive_failures"], r["id"]))
     overdue = [now_ms - due_at[s.id] for s in sources if s.id in due_at and due_at[s.id] < now_ms]
     return Fleet(
         sources=records,
-        workers=_workers(beats, infos, now_ms),
+        workers=_workers(state.beats, state.infos, now_ms),
         lag_seconds=max(overdue, default=0) / 1000,
-        stories=int(stories),
-        reloads=_reloads(reloads),
-        ingest=_chart(minutes, now_ms),
+        stories=state.stories,
+        reloads=_reloads(state.reloads),
+        ingest=_chart(state.minutes, now_ms),
     )
 
 
@@ -110,7 +100,9 @@ def _source(
     }
 
 
-def _workers(beats: list[Any], infos: dict[str, str], now_ms: int) -> list[dict[str, Any]]:
+def _workers(
+    beats: list[tuple[str, int]], infos: dict[str, str], now_ms: int
+) -> list[dict[str, Any]]:
     found = []
     for worker_id, score in beats:
         try:
@@ -120,7 +112,7 @@ def _workers(beats: list[Any], infos: dict[str, str], now_ms: int) -> list[dict[
         age = (now_ms - int(score)) / 1000
         found.append(
             {
-                "id": str(worker_id),
+                "id": worker_id,
                 "host": info.get("host"),
                 "pid": info.get("pid"),
                 "version": info.get("version"),

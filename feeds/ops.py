@@ -69,7 +69,7 @@ async def page(request: Request) -> Response:
 
 
 async def _json(request: Request) -> dict[str, object]:
-    fleet = await snapshot(request.app.state.redis, request.app.state.store, datetime.now(UTC))
+    fleet = await snapshot(request.app.state.fleet, request.app.state.store, datetime.now(UTC))
     found = fleet.as_json()
     found["redis"] = "ok"
     found["now"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")

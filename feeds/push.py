@@ -2,8 +2,9 @@
 copies) and to server-sent-events clients of ``/events``.
 
 One task per process tails the Redis stream :data:`ingest.keys.EVENTS` (written by every store
-change) and hands each event to every local listener; ``/events`` clients never touch Redis
-themselves, so a thousand of them cost one blocking read. An event names the story, the kind of
+change, read through :class:`ingest.store.events.RedisEvents`) and hands each event to every
+local listener; ``/events`` clients never touch Redis themselves, so a thousand of them cost
+one blocking read. An event names the story, the kind of
 change (new, update, also, correction, kill; an editor's rename, pin, merge, move; config) and
 the sources involved: those whose feeds list the changed entries, and for an editor's change
 every source of every story it touched (their tags' feeds list the stories). The tail adds
@@ -20,40 +21,28 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, replace
-from typing import Any
-
-import redis.asyncio as aioredis
+from dataclasses import replace
 
 from feeds.cache import RenderCache
-from ingest import keys
+from ingest.store.base import Client
+from ingest.store.events import Event, RedisEvents, event_of
 from ingest.store.outage import RedisWatch, unreachable
 from ingest.store.reads import RedisReader
+
+__all__ = [
+    "Event",  # the records live with the stream's reads (ingest.store.events)
+    "EventHub",
+    "event_of",
+    "reraise_cancellation",
+    "sse_stream",
+    "with_story_sources",
+]
 
 log = logging.getLogger("wirefeed.push")
 
 QUEUE_SIZE = 256
 HEARTBEAT = 15.0
 REPLAY_LIMIT = 500
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    id: str
-    story: str
-    kind: str
-    entry: str
-    sources: tuple[str, ...]
-    story_sources: tuple[str, ...] = ()
-    """Every source the story holds entries of, read when the event is taken from the stream
-    (:func:`with_story_sources`): a story change changes the tag feeds of all of them."""
-
-    @property
-    def scopes(self) -> tuple[str, ...]:
-        """The revisions scopes (see :class:`feeds.cache.RenderCache`) this change touched."""
-        if self.kind == "config":
-            return ("config", "stories")
-        return ("stories", f"story:{self.story}", *(f"source:{s}" for s in self.sources))
 
 
 def reraise_cancellation() -> None:
@@ -64,35 +53,21 @@ def reraise_cancellation() -> None:
         raise asyncio.CancelledError
 
 
-def event_of(event_id: str, fields: dict[str, str]) -> Event:
-    sources = tuple(s for s in fields.get("sources", "").split(",") if s)
-    return Event(
-        event_id, fields.get("story", ""), fields.get("kind", ""), fields.get("entry", ""), sources
-    )
-
-
-async def with_story_sources(client: aioredis.Redis, events: list[Event]) -> list[Event]:
+async def with_story_sources(client: Client | RedisEvents, events: list[Event]) -> list[Event]:
     """``events`` with each story's sources filled in: one round trip for the batch."""
+    stream = client if isinstance(client, RedisEvents) else RedisEvents(client)
     stories = sorted({e.story for e in events if e.story and e.kind != "config"})
     if not stories:
         return events
-    pipe = client.pipeline(transaction=False)
-    for story in stories:
-        pipe.smembers(keys.story_sources(story))
-    found = dict(zip(stories, await pipe.execute(), strict=True))
-    return [
-        replace(e, story_sources=tuple(sorted(found[e.story]))) if e.story in found else e
-        for e in events
-    ]
+    found = await stream.story_sources(stories)
+    return [replace(e, story_sources=found[e.story]) if e.story in found else e for e in events]
 
 
 class EventHub:
     """Tails the event stream for this process; ``subscribe`` gives a queue of new events."""
 
-    def __init__(
-        self, client: aioredis.Redis, cache: RenderCache, watch: RedisWatch | None = None
-    ) -> None:
-        self._r = client
+    def __init__(self, client: Client, cache: RenderCache, watch: RedisWatch | None = None) -> None:
+        self._events = RedisEvents(client)
         self.cache = cache
         self.watch = watch
         self._reader = RedisReader(client)
@@ -124,19 +99,16 @@ class EventHub:
         where the stream ends, so that no config event slips between) and at each config
         event, before that event is handed on."""
         if not self._last:
-            newest: Any = await self._r.xrevrange(keys.EVENTS, count=1)
-            start = newest[0][0] if newest else "0-0"
+            start = await self._events.newest_id() or "0-0"
             await self._load_tags()
             self._last = start
         self.cache.tailing = True
-        replies: Any = await self._r.xread({keys.EVENTS: self._last}, block=2000, count=500)
-        for _stream, entries in replies or ():
-            events = [event_of(event_id, fields) for event_id, fields in entries]
-            for event in await with_story_sources(self._r, events):
-                if event.kind == "config":
-                    await self._load_tags()
-                self._last = event.id
-                self._publish(event)
+        events = await self._events.read_after(self._last, count=500, block_ms=2000)
+        for event in await with_story_sources(self._events, events):
+            if event.kind == "config":
+                await self._load_tags()
+            self._last = event.id
+            self._publish(event)
 
     async def _load_tags(self) -> None:
         self.tags = {s.id: s.tags for s in await self._reader.get_sources()}
@@ -169,9 +141,8 @@ class EventHub:
 
     async def since(self, last_id: str) -> list[Event]:
         """Events after ``last_id`` still in the stream (for a reconnecting client)."""
-        entries: Any = await self._r.xrange(keys.EVENTS, min=f"({last_id}", count=REPLAY_LIMIT)
-        events = [event_of(event_id, fields) for event_id, fields in entries]
-        return await with_story_sources(self._r, events)
+        events = await self._events.since(last_id, count=REPLAY_LIMIT)
+        return await with_story_sources(self._events, events)
 
 
 async def sse_stream(

@@ -2,9 +2,10 @@
 
 Each story-changed event names the feeds it touched: all stories, the story's timeline, the
 feeds of the sources involved and of their tags, in every format. Events are read through a
-Redis consumer group, so with several web processes each event is announced once. Topics of
-events that arrive together are announced in one request per hub (repeated ``hub.url``).
-Pings are best effort: a hub that fails is logged and the next change announces again.
+Redis consumer group (:class:`ingest.store.events.RedisEvents`), so with several web processes
+each event is announced once. Topics of events that arrive together are announced in one
+request per hub (repeated ``hub.url``, :func:`ingest.fetch.hubs.post_form`). Pings are best
+effort: a hub that fails is logged and the next change announces again.
 """
 
 from __future__ import annotations
@@ -12,16 +13,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any
 
-import httpx
-import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
-
-from feeds.push import Event, event_of, reraise_cancellation, with_story_sources
+from feeds.push import Event, reraise_cancellation, with_story_sources
 from feeds.queries import FORMATS
 from feeds.render.context import Context
-from ingest import keys
+from ingest.errors import HubError
+from ingest.fetch.hubs import HubClient, post_form
+from ingest.store.base import Client
+from ingest.store.events import RedisEvents
 from ingest.store.reads import RedisReader
 
 log = logging.getLogger("wirefeed.websub")
@@ -48,13 +47,13 @@ class WebSubPublisher:
 
     def __init__(
         self,
-        client: aioredis.Redis,
+        client: Client,
         hubs: Sequence[str],
         base_url: str,
         consumer: str,
-        http: httpx.AsyncClient,
+        http: HubClient,
     ) -> None:
-        self._r = client
+        self._events = RedisEvents(client)
         self.hubs = tuple(hubs)
         self.base_url = base_url
         self.consumer = consumer
@@ -62,11 +61,11 @@ class WebSubPublisher:
         self._reader = RedisReader(client)
 
     async def run(self) -> None:
-        await self._ensure_group()
+        await self._events.create_group(GROUP)
         while True:
             try:
-                replies: Any = await self._r.xreadgroup(
-                    GROUP, self.consumer, {keys.EVENTS: ">"}, count=200, block=2000
+                events = await self._events.read_group(
+                    GROUP, self.consumer, count=200, block_ms=2000
                 )
             except asyncio.CancelledError:
                 raise
@@ -75,20 +74,20 @@ class WebSubPublisher:
                 log.warning("websub: event stream unavailable; retrying", exc_info=True)
                 await asyncio.sleep(1.0)
                 continue
-            for _stream, entries in replies or ():
-                events = [event_of(event_id, fields) for event_id, fields in entries]
-                try:
-                    await self.announce(events)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:  # one bad batch must not stop announcing for good
-                    reraise_cancellation()
-                    log.exception("websub: announcing %d events failed; skipped", len(events))
-                await self._r.xack(keys.EVENTS, GROUP, *(e.id for e in events))
+            if not events:
+                continue
+            try:
+                await self.announce(events)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one bad batch must not stop announcing for good
+                reraise_cancellation()
+                log.exception("websub: announcing %d events failed; skipped", len(events))
+            await self._events.ack(GROUP, [e.id for e in events])
 
     async def announce(self, events: Iterable[Event]) -> list[str]:
         """Ping every hub about the feeds ``events`` changed; returns the topics."""
-        events = await with_story_sources(self._r, list(events))
+        events = await with_story_sources(self._events, list(events))
         sources = await self._reader.get_sources()
         tags = {s.id: s.tags for s in sources}
         ctx = Context(base=self.base_url, source_names={s.id: s.title for s in sources})
@@ -103,16 +102,9 @@ class WebSubPublisher:
     async def _ping(self, hub: str, urls: list[str]) -> None:
         form = {"hub.mode": "publish", "hub.url": urls}  # a list repeats the field
         try:
-            response = await self._http.post(hub, data=form)
-        except httpx.HTTPError as exc:
-            log.warning("websub: hub %s unreachable: %s", hub, exc)
+            status = await post_form(self._http, hub, form)
+        except HubError as exc:
+            log.warning("websub: %s", exc)
             return
-        if response.status_code >= 300:
-            log.warning("websub: hub %s answered HTTP %d", hub, response.status_code)
-
-    async def _ensure_group(self) -> None:
-        try:
-            await self._r.xgroup_create(keys.EVENTS, GROUP, id="$", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        if status >= 300:
+            log.warning("websub: hub %s answered HTTP %d", hub, status)

@@ -22,7 +22,7 @@ from ingest.fetch.http import FetchLimits, HttpFetcher
 from ingest.health import HealthPolicy
 from ingest.pipeline import IngestPolicy
 from ingest.similar import policy_for
-from ingest.store.connect import Client
+from ingest.store.base import Client
 from ingest.store.dedupe_index import Retention
 from ingest.store.entries import RedisStore
 

@@ -1,4 +1,5 @@
-"""The editors' desk: every change an editor or admin makes, audited. Redis I/O.
+"""The editors' desk: every change an editor or admin makes, audited. Redis I/O through the
+store's adapters (:class:`ingest.store.desk.RedisDesk` for what the desk reads and keeps).
 
 The admin API, the web desk and the CLI all call :class:`EditorsDesk`, so the three cover the
 same operations with the same checks, and each change lands in the audit trail
@@ -23,13 +24,12 @@ from datetime import datetime
 from typing import Any
 
 from config.sources import Source, source_fields
-from ingest import keys
-from ingest.model import Entry, Known
-from ingest.store.audit import Actor, RedisAudit
-from ingest.store.connect import get_many
+from ingest.model import Entry
+from ingest.store.audit import Actor
+from ingest.store.desk import RedisDesk, registry_of
 from ingest.store.editing import EditError
 from ingest.store.entries import RedisStore
-from ingest.store.registry import OwnershipError, RedisRegistry
+from ingest.store.registry import OwnershipError
 
 
 class EditorsDesk:
@@ -38,8 +38,9 @@ class EditorsDesk:
     def __init__(self, store: RedisStore, actor: Actor) -> None:
         self.store = store
         self.actor = actor
-        self.audit = RedisAudit(store._r)
-        self.registry = RedisRegistry(store._r, store)
+        self.audit = store.audit
+        self.registry = registry_of(store)
+        self.reads = RedisDesk.of(store)
 
     async def _log(
         self, action: str, target: str, before: Any, after: Any, now: datetime, note: str = ""
@@ -52,17 +53,16 @@ class EditorsDesk:
 
     async def story_state(self, story_id: str) -> dict[str, Any] | None:
         """What an override can change of a story: headline, pin, entries, merged into."""
-        meta = await self.store._call(self.store._r.hgetall(keys.story_meta(story_id)))
-        if not meta:
+        found = await self.reads.story(story_id)
+        if found is None:
             return None
-        ids = await self.store._call(self.store._r.zrevrange(keys.story_timeline(story_id), 0, -1))
         return {
             "story": story_id,
-            "title": meta.get("title", ""),
-            "pinned": meta.get("pinned"),
-            "merged_into": meta.get("merged_into"),
-            "closed": bool(meta.get("closed")),
-            "entries": [str(i) for i in ids],
+            "title": found.title,
+            "pinned": found.pinned,
+            "merged_into": found.merged_into,
+            "closed": found.closed,
+            "entries": list(found.entries),
         }
 
     async def rename(self, story_id: str, title: str, *, now: datetime) -> None:
@@ -98,19 +98,17 @@ class EditorsDesk:
         return new
 
     async def entry_state(self, entry_id: str) -> dict[str, Any] | None:
-        owner = await self.store._call(self.store.index.owner(entry_id))
+        owner = await self.reads.owner(entry_id)
         if owner is None:
             return None
-        tomb = await self.store._call(self.store._r.get(keys.tombstone(entry_id)))
+        tomb = await self.reads.tombstoned(entry_id)
         state: dict[str, Any] = {
             "entry": entry_id,
             "story": owner.story_id,
             "source": owner.source_id,
             "killed": bool(owner.killed or tomb),
         }
-        raw = await self.store._call(
-            self.store._r.hget(keys.story_entries(owner.story_id), entry_id)
-        )
+        raw = await self.reads.entry_json(owner.story_id, entry_id)
         if raw:
             entry = Entry.from_json(raw)
             state["title"] = entry.title
@@ -121,24 +119,19 @@ class EditorsDesk:
         before = await self.entry_state(entry_id)
         raw = None
         if before is not None and not before["killed"]:
-            raw = await self.store._call(
-                self.store._r.hget(keys.story_entries(before["story"]), entry_id)
-            )
+            raw = await self.reads.entry_json(before["story"], entry_id)
         if not await self.store.kill(entry_id, reason=reason, now=now):
             raise EditError("not_found", f"no live entry {entry_id!r}")
         if raw:  # kept as long as the tombstone, for an unkill
             ttl = self.store.retention.tombstones_ms
-            await self.store._call(self.store._r.set(keys.killed_entry(entry_id), raw, px=ttl))
+            await self.reads.keep_killed(entry_id, raw, ttl)
         after = await self.entry_state(entry_id)
         await self._log("entry.kill", entry_id, before, after, now, note=reason)
 
     async def unkill(self, entry_id: str, *, reason: str, now: datetime) -> None:
         """Lift an editor's kill: the tombstone and every killed claim go, and the item comes
         back with its source's next poll (made due now) if the source still lists it."""
-        r = self.store._r
-        tomb, raw = await self.store._call(
-            get_many(r, [keys.tombstone(entry_id), keys.killed_entry(entry_id)])
-        )
+        tomb, raw = await self.reads.killed(entry_id)
         if not tomb:
             raise EditError("not_found", f"no killed entry {entry_id!r}")
         if not raw:
@@ -149,19 +142,7 @@ class EditorsDesk:
             )
         before = await self.entry_state(entry_id)
         entry = Entry.from_json(raw)
-        claims = [keys.item_url(entry.url)] if entry.url else []
-        claims += [keys.copy(entry.copy_key)] if entry.copy_key else []
-        held = await self.store._call(get_many(r, claims))
-        pipe = r.pipeline(transaction=False)
-        for key in (keys.tombstone(entry_id), keys.entry_locator(entry_id)):
-            pipe.delete(key)
-        pipe.delete(keys.identity(entry.source_id, entry.identity))
-        pipe.delete(keys.near_record(entry_id))
-        for key, value in zip(claims, held, strict=True):
-            if value and Known.from_json(value).entry_id == entry_id:
-                pipe.delete(key)
-        pipe.delete(keys.killed_entry(entry_id))
-        await self.store._call(pipe.execute())
+        await self.reads.lift_kill(entry_id, entry)
         with suppress(OwnershipError):  # paused or gone: it comes back when it polls again
             await self.registry.fetch_now(entry.source_id)
         after: dict[str, Any] = {"entry": entry_id, "story": entry.story_id}

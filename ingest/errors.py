@@ -12,6 +12,7 @@
     │   └── FetchHTTPError          the server answered with an unusable status (``status``)
     ├── ParseError                  the document is not a feed we can read (recorded on the source)
     ├── EntryError                  one entry is unusable; it is skipped and counted
+    ├── HubError                    a WebSub hub could not be reached (best effort: logged)
     └── StoreError                  the store refused or lost a write
 
 A bad entry never fails its document, and a bad source never stops a worker: the pipeline catches
@@ -67,6 +68,10 @@ class ParseError(WirefeedError):
 
 class EntryError(WirefeedError):
     """One entry of a document is unusable."""
+
+
+class HubError(WirefeedError):
+    """A WebSub hub could not be reached: refused, reset, timed out, or no such name."""
 
 
 class StoreError(WirefeedError):

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
-import redis
+from ingest.store.connect import answers
 
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes on Linux; leave room
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -175,13 +175,7 @@ class EmbeddedRedis:
     def _answers(self) -> bool:
         if not self.socket.exists():
             return False
-        client = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=1.0)
-        try:
-            return bool(client.ping())
-        except (redis.RedisError, OSError):
-            return False
-        finally:
-            client.close()
+        return answers(unix_socket=str(self.socket), timeout=1.0)
 
     def _log_tail(self) -> str:
         try:

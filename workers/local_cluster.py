@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-import redis
-
+from ingest.errors import StoreError
+from ingest.store.connect import answers, server_command
 from workers.embedded import EmbeddedRedisError, server_binary
 
 SLOTS = 16_384
@@ -86,22 +86,18 @@ class LocalNode:
             start_new_session=True,
         )
 
-    def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5.0)
+    def command(self, *args: str | int) -> str:
+        """Send one command to this node; its reply as text (:class:`StoreError` if refused)."""
+        return server_command("127.0.0.1", self.port, *args)
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise EmbeddedRedisError(f"cluster node on port {self.port} exited")
-            client = self.client()
-            try:
-                if client.ping():
-                    return
-            except (redis.RedisError, OSError):
-                time.sleep(0.05)
-            finally:
-                client.close()
+            if answers(host="127.0.0.1", port=self.port, timeout=5.0):
+                return
+            time.sleep(0.05)
         raise EmbeddedRedisError(f"cluster node on port {self.port} did not answer")
 
     def stop(self, timeout: float = 15.0) -> None:
@@ -163,14 +159,12 @@ class LocalCluster:
         for n, node in enumerate(self.nodes):
             first = n * share
             last = SLOTS - 1 if n == len(self.nodes) - 1 else first + share - 1
-            with node.client() as client:
-                client.execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)
+            node.command("CLUSTER", "ADDSLOTSRANGE", first, last)
 
     def _meet(self) -> None:
         first = self.nodes[0]
-        with first.client() as client:
-            for node in self.nodes[1:]:
-                client.execute_command("CLUSTER", "MEET", "127.0.0.1", node.port)
+        for node in self.nodes[1:]:
+            first.command("CLUSTER", "MEET", "127.0.0.1", node.port)
 
     def wait_ok(self, timeout: float = 30.0) -> None:
         """Until every node says the cluster is up and knows every other node."""
@@ -183,11 +177,9 @@ class LocalCluster:
 
     def _node_ok(self, node: LocalNode) -> bool:
         try:
-            with node.client() as client:
-                info = client.execute_command("CLUSTER", "INFO")
-        except (redis.RedisError, OSError):
+            text = node.command("CLUSTER", "INFO")
+        except StoreError:
             return False
-        text = info.decode() if isinstance(info, bytes) else str(info)
         fields = dict(line.split(":", 1) for line in text.split() if ":" in line)
         return (
             fields.get("cluster_state") == "ok"

@@ -57,14 +57,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from config.settings import Settings
 from config.sources import Source, SourcesError, SourcesFile, StoryRule, load_sources
 from ingest import compose, keys
 from ingest.fetch.folder import ingest_folder
-from ingest.fetch.http import GuardedTransport
+from ingest.fetch.hubs import open_hub_client
 from ingest.fetch.politeness import RedisHostGate
 from ingest.fetch.subscriber import RedisSubscriber
 from ingest.model import IngestReport, SourceStatus
@@ -161,9 +160,7 @@ class Worker:
         )
         policy = compose.address_policy(self.settings)
         self.fetcher = compose.fetcher(self.settings)
-        self.hub_http = httpx.AsyncClient(
-            transport=GuardedTransport(policy), timeout=10.0, trust_env=False
-        )
+        self.hub_http = open_hub_client(policy)
         self.subscriber = (
             RedisSubscriber(client, http=self.hub_http, callback_base=self.settings.public_url)
             if self.settings.public_url

@@ -17,11 +17,10 @@ Errors: a server that cannot be reached or answers nonsense while we probe it is
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import math
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, ParamSpec, TypeVar, cast
+from collections.abc import Sequence
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
@@ -32,16 +31,12 @@ from redis.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from ingest.errors import StoreError
-
-P = ParamSpec("P")
-T = TypeVar("T")
-
-Client = aioredis.Redis
-"""An open client of one server or a cluster (see :func:`open_redis`), for code outside this
-package that holds one without importing redis."""
+from ingest.store.base import Client, SyncClient, translated, translating
 
 __all__ = [
     "Client",
+    "SyncClient",
+    "answers",
     "cluster_masters",
     "flush_all",
     "is_cluster",
@@ -49,6 +44,7 @@ __all__ = [
     "open_sync",
     "queue_gets",
     "queue_script",
+    "server_command",
     "translated",
     "translating",
 ]
@@ -237,25 +233,38 @@ def queue_script(pipe: Any, script: Any, names: str | Sequence[str], *args: Any)
     pipe.evalsha(script.sha, len(names), *names, *args)
 
 
-def translating(
-    method: Callable[P, Coroutine[Any, Any, T]],
-) -> Callable[P, Coroutine[Any, Any, T]]:
-    """Decorate an async method that talks to Redis: its Redis errors come out as
-    :class:`StoreError` (cause kept, so outage handling still sees what it was)."""
-
-    @functools.wraps(method)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return await method(*args, **kwargs)
-        except RedisError as exc:
-            raise StoreError(f"redis: {type(exc).__name__}: {exc}") from exc
-
-    return wrapper
-
-
-async def translated(awaitable: Any) -> Any:
-    """Await ``awaitable``; a Redis error comes out as :class:`StoreError` (its cause kept)."""
+def answers(
+    *,
+    unix_socket: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 6379,
+    timeout: float = 1.0,
+) -> bool:
+    """Whether the server on ``unix_socket`` (or at ``host:port``) answers ``PING`` within
+    ``timeout`` seconds: a blocking probe for the processes that start servers, never raises."""
+    client = (
+        redis.Redis(unix_socket_path=unix_socket, socket_timeout=timeout)
+        if unix_socket is not None
+        else redis.Redis(host=host, port=port, socket_timeout=timeout)
+    )
     try:
-        return await awaitable
-    except RedisError as exc:
-        raise StoreError(f"redis: {type(exc).__name__}: {exc}") from exc
+        return bool(client.ping())
+    except (RedisError, OSError):
+        return False
+    finally:
+        client.close()
+
+
+def server_command(host: str, port: int, *args: str | int, timeout: float = 5.0) -> str:
+    """Send one command to the server at ``host:port`` (blocking) and return its reply as text:
+    what the local cluster is assembled with (``CLUSTER ADDSLOTSRANGE``, ``MEET``, ``INFO``).
+    A server that cannot be reached or refuses is a :class:`StoreError`."""
+    with redis.Redis(host=host, port=port, socket_timeout=timeout) as client:
+        try:
+            reply = client.execute_command(*args)
+        except (RedisError, OSError) as exc:
+            raise StoreError(
+                f"redis at {host}:{port}: {' '.join(map(str, args[:2]))}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+    return reply.decode() if isinstance(reply, bytes) else str(reply)

@@ -21,6 +21,11 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 _UNREACHABLE = (RedisConnectionError, RedisTimeoutError, BusyLoadingError, ConnectionError)
 
+UNTRANSLATED: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
+"""The Redis client's own "cannot reach" errors, for a last line of defence (the web app's
+exception handlers) against one that escaped an adapter untranslated; what adapters raise
+is a :class:`~ingest.errors.StoreError`."""
+
 
 def unreachable(exc: BaseException) -> bool:
     """Whether ``exc`` (or what it was translated from) says Redis cannot be reached now."""

@@ -13,22 +13,16 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-
 from config.sources import Source
 from ingest import keys
 from ingest.codec import story_of
-from ingest.errors import StoreError
 from ingest.model import Entry, Story, from_ms
+from ingest.store.base import RedisAdapter
 from ingest.store.connect import get_many
 
 
-class RedisReader:
+class RedisReader(RedisAdapter):
     """Read-only queries; :class:`ingest.store.entries.RedisStore` adds the writes."""
-
-    def __init__(self, client: aioredis.Redis) -> None:
-        self._r = client
 
     async def get_sources(self, source_ids: Iterable[str] | None = None) -> list[Source]:
         """The configured sources (all, or those of ``source_ids`` that exist), sorted by id."""
@@ -188,9 +182,3 @@ class RedisReader:
                 ordered.append(str(sid))
         more = len(ordered) > offset + limit
         return await self.stories(ordered[offset : offset + limit], entries=entries), more
-
-    async def _call(self, awaitable: Any) -> Any:
-        try:
-            return await awaitable
-        except RedisError as exc:
-            raise StoreError(f"redis: {type(exc).__name__}: {exc}") from exc

@@ -89,11 +89,13 @@ class Script:
     rest: tuple[str, ...] = ()
     sha: str = field(init=False, repr=False)
     loadable: _Loadable = field(init=False, repr=False, compare=False)
+    _arg_names: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         sha = hashlib.sha1(self.source.encode(), usedforsecurity=False).hexdigest()  # Redis's id
         object.__setattr__(self, "sha", sha)
         object.__setattr__(self, "loadable", _Loadable(sha, self.source))
+        object.__setattr__(self, "_arg_names", frozenset(self.args))
 
     def argv(self, keys: Sequence[Arg], args: Mapping[str, Arg], rest: Sequence[Arg]) -> list[Arg]:
         """KEYS then ARGV as sent, after checking them against the declaration."""
@@ -102,9 +104,9 @@ class Script:
                 f"script {self.name}: {len(keys)} keys given, it declares {len(self.keys)} "
                 f"({', '.join(self.keys) or 'none'})"
             )
-        if args.keys() != set(self.args):
-            missing = sorted(set(self.args) - args.keys())
-            unknown = sorted(args.keys() - set(self.args))
+        if args.keys() != self._arg_names:
+            missing = sorted(self._arg_names - args.keys())
+            unknown = sorted(args.keys() - self._arg_names)
             raise ValueError(f"script {self.name}: ARGV missing {missing}, unknown {unknown}")
         if len(rest) % max(len(self.rest), 1) or (rest and not self.rest):
             raise ValueError(

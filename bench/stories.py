@@ -81,14 +81,12 @@ from ingest import fingerprint, keys, similar
 from ingest.dedupe import Evidence, decide, entry_id
 from ingest.model import Action, Assignment, Decision, Item, RawEntry, to_ms
 from ingest.normalize import normalize
+from ingest.store import scripts
 from ingest.store.dedupe_index import Retention
 from ingest.store.entries import RedisStore
 from ingest.store.story_index import (
-    ADD_PROFILE,
     CANDIDATES,
-    COUNT_TERMS,
     DEEP_TERMS,
-    INDEX_TERM,
     SHALLOW,
     TERM_CAP,
     RedisStoryIndex,
@@ -321,8 +319,8 @@ def load(url: str, size: int, df: dict[str, int], total: int) -> float:
     for n in range(0, len(fields), 10_000):
         client.hset(keys.DOC_FREQUENCY, mapping={t: df[t] for t in fields[n : n + 10_000]})
     client.set(keys.DOC_TOTAL, total)
-    for script in (INDEX_TERM, COUNT_TERMS, ADD_PROFILE):  # the chunks run them by SHA
-        client.script_load(script)
+    for script in (scripts.INDEX_TERM, scripts.COUNT_TERMS, scripts.ADD_PROFILE):  # run by SHA
+        client.script_load(script.source)
     conn = client.connection_pool.get_connection()
     conn.connect()
     sock = conn._sock  # raw: per-reply parsing in redis-py would be the bottleneck here

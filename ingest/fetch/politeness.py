@@ -25,28 +25,8 @@ import redis.asyncio as aioredis
 
 from config.settings import HostLimit
 from ingest import keys
+from ingest.store import scripts
 from ingest.store.connect import translating
-
-_ACQUIRE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local lease, conc, rpm = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-if conc > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-  if redis.call('ZCARD', KEYS[1]) >= conc then return {0, 'concurrency', 500} end
-end
-if rpm > 0 then
-  local step = 60000 / rpm
-  local tat = math.max(tonumber(redis.call('GET', KEYS[2]) or '0'), now)
-  if tat > now then return {0, 'rate', math.ceil(tat - now)} end
-  redis.call('SET', KEYS[2], tostring(tat + step), 'PX', math.ceil(step) + 1000)
-end
-if conc > 0 then
-  redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], lease * 2)
-end
-return {1, 'ok', 0}
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +55,6 @@ class RedisHostGate:
     limits: Mapping[str, HostLimit] = field(default_factory=dict)
     lease_seconds: float = 300.0
 
-    def __post_init__(self) -> None:
-        self._acquire = self.client.register_script(_ACQUIRE)
-
     def limit_for(self, host: str) -> HostLimit:
         return self.limits.get(host, self.default)
 
@@ -89,9 +66,16 @@ class RedisHostGate:
         if limit.concurrency <= 0 and limit.per_minute <= 0:
             return Permit(host, granted=True)  # unlimited: no shared state to consult
         token = uuid.uuid4().hex
-        reply: Any = await self._acquire(
+        reply: Any = await scripts.run(
+            self.client,
+            scripts.ACQUIRE,
             keys=[keys.host_in_flight(host), keys.host_rate(host)],
-            args=[token, int(self.lease_seconds * 1000), limit.concurrency, limit.per_minute],
+            args={
+                "token": token,
+                "lease_ms": int(self.lease_seconds * 1000),
+                "concurrency": limit.concurrency,
+                "per_minute": limit.per_minute,
+            },
         )
         granted, reason, wait_ms = int(reply[0]), str(reply[1]), int(reply[2])
         if granted:

@@ -43,7 +43,6 @@ __all__ = [
     "open_redis",
     "open_sync",
     "queue_gets",
-    "queue_script",
     "server_command",
     "translated",
     "translating",
@@ -51,52 +50,41 @@ __all__ = [
 
 
 class _ScriptedCluster(AsyncRedisCluster):
-    """A cluster client whose pipelines make sure every node has our scripts.
+    """A cluster client whose pipelines make sure every node has the scripts queued on them.
 
     On one server a pipeline sends ``SCRIPT EXISTS`` for the scripts queued on it and loads the
-    missing ones (redis-py's ``Pipeline.scripts``); a cluster pipeline has no such thing, and a
-    node that restarted (or a node a script never ran on) answers ``NOSCRIPT``. So this client
-    remembers the scripts registered on it, and each of its pipelines checks them on every
-    master before it runs (one ``SCRIPT EXISTS`` per master), loading what is missing.
+    missing ones (redis-py's ``Pipeline.scripts``, which :func:`ingest.store.scripts.queue`
+    fills); a cluster pipeline has no such thing, and a node that restarted (or a node a script
+    never ran on) answers ``NOSCRIPT``. So each pipeline of this client keeps the same
+    ``scripts`` and checks them on every master before it runs (one ``SCRIPT EXISTS`` per
+    master), loading what is missing.
     """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.wirefeed_scripts: dict[str, Any] = {}
-
-    def register_script(self, script: Any) -> Any:
-        registered = super().register_script(script)
-        self.wirefeed_scripts[registered.sha] = registered.script
-        return registered
 
     def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> Any:
         """A pipeline; ``transaction=True`` is a MULTI/EXEC on one node, whose keys must all
         be in one slot (redis-py refuses it otherwise, before sending anything)."""
         return _ScriptedPipeline(self, bool(transaction))  # type: ignore[abstract]
 
-    async def ensure_scripts(self) -> None:
-        shas = list(self.wirefeed_scripts)
-        if not shas:
-            return
-        present = await self.script_exists(*shas)
-        for sha, there in zip(shas, present, strict=True):
-            if not there:
-                await self.script_load(self.wirefeed_scripts[sha])
-
 
 class _ScriptedPipeline(AsyncClusterPipeline):
-    """See :class:`_ScriptedCluster`. ``scripts`` is there so callers can queue by SHA the way
-    they do on one server; the client's registry is what gets loaded."""
+    """See :class:`_ScriptedCluster`. ``scripts``: what was queued by SHA to be checked (each
+    with the ``sha`` and ``script`` of redis-py's script objects)."""
 
     def __init__(self, client: _ScriptedCluster, transaction: bool) -> None:
         super().__init__(client, transaction or None)
         self.scripts: set[Any] = set()
 
     async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> Any:
-        client = self.cluster_client
-        if len(self) and isinstance(client, _ScriptedCluster):
-            await client.ensure_scripts()
+        if len(self) and self.scripts:
+            await self._load_scripts(list(self.scripts))
         return await super().execute(raise_on_error, allow_redirections)
+
+    async def _load_scripts(self, scripts: list[Any]) -> None:
+        client = self.cluster_client  # SCRIPT EXISTS and SCRIPT LOAD go to every master
+        present = await client.script_exists(*(s.sha for s in scripts))
+        for script, there in zip(scripts, present, strict=True):
+            if not there:
+                await client.script_load(script.script)
 
 
 log = logging.getLogger("wirefeed.redis")
@@ -218,19 +206,6 @@ async def get_many(client: Any, names: Sequence[str]) -> list[Any]:
     pipe = client.pipeline(transaction=False)
     queue_gets(pipe, names)
     return list(await pipe.execute())
-
-
-def queue_script(pipe: Any, script: Any, names: str | Sequence[str], *args: Any) -> None:
-    """Queue ``script`` on the key(s) ``names`` on ``pipe``, by its SHA, with the pipeline
-    making sure the server (or every master) has it before it runs. On a pipeline that cannot
-    (a cluster pipeline not opened by :func:`open_redis`) the body is sent (``EVAL``)."""
-    names = [names] if isinstance(names, str) else list(names)
-    scripts = getattr(pipe, "scripts", None)
-    if scripts is None:
-        pipe.eval(script.script, len(names), *names, *args)
-        return
-    scripts.add(script)
-    pipe.evalsha(script.sha, len(names), *names, *args)
 
 
 def answers(

@@ -30,6 +30,7 @@ import redis.asyncio as aioredis
 from ingest import fingerprint, keys
 from ingest.dedupe import Evidence, NearRecord, entry_id
 from ingest.model import Item, Known, to_ms
+from ingest.store import scripts
 from ingest.store.connect import queue_gets
 
 BUCKET_CAP = 24
@@ -54,25 +55,12 @@ class Retention:
         return int(self.tombstones * 1000)
 
 
-# One key (an LSH bucket): the bucket as it was, then this entry at its head. Per bucket, of
-# two racing entries exactly one sees the other: the one whose script ran second.
-_ENTER_BUCKET = """
-local prior = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
-redis.call('LREM', KEYS[1], 0, ARGV[1])
-redis.call('LPUSH', KEYS[1], ARGV[1])
-redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return prior
-"""
-
-
 class RedisIndex:
     """Evidence reads and index writes over one Redis client owned by the caller."""
 
     def __init__(self, client: aioredis.Redis, retention: Retention) -> None:
         self._r = client
         self.retention = retention
-        self._enter_bucket = client.register_script(_ENTER_BUCKET)
 
     async def evidence(self, source_id: str, items: Sequence[Item]) -> list[Evidence]:
         """The evidence for each of ``items`` (of one source), in order."""
@@ -203,8 +191,11 @@ class RedisIndex:
             bands = fingerprint.band_keys(fingerprint.signature(item.terms))
             bands_of.append(bands)
             for band in bands:
-                await self._enter_bucket(
-                    keys=[keys.lsh_band(band)], args=[record.entry_id, BUCKET_CAP, ttl], client=pipe
+                scripts.queue(
+                    pipe,
+                    scripts.ENTER_BUCKET,
+                    keys=[keys.lsh_band(band)],
+                    args={"entry_id": record.entry_id, "cap": BUCKET_CAP, "ttl_ms": ttl},
                 )
         replies = iter(await pipe.execute())
         seen: list[dict[str, set[str]]] = []  # per claim: band -> entries there before it

@@ -24,6 +24,7 @@ import redis.asyncio as aioredis
 from ingest import keys, similar
 from ingest.errors import WirefeedError
 from ingest.model import Entry, Known, Story, to_ms
+from ingest.store import scripts
 from ingest.store.dedupe_index import RedisIndex, Retention
 from ingest.stories import story_id_for
 from ingest.text import xml_safe
@@ -55,7 +56,6 @@ class Editing:
     _r: aioredis.Redis
     retention: Retention
     index: RedisIndex
-    _apply_entry: Any
 
     async def _call(self, awaitable: Any) -> Any:  # pragma: no cover - RedisReader's
         raise NotImplementedError
@@ -295,24 +295,25 @@ class Editing:
         self, pipe: Any, entry: Entry, meta: dict[str, str], now: datetime
     ) -> None:
         sid = entry.story_id
-        await self._apply_entry(
+        scripts.queue(
+            pipe,
+            scripts.APPLY_ENTRY,
             keys=[
                 keys.story_meta(sid),
                 keys.story_timeline(sid),
                 keys.story_entries(sid),
                 keys.story_sources(sid),
             ],
-            args=[
-                entry.id,
-                to_ms(entry.published),
-                entry.to_json(),
-                to_ms(now),
-                to_ms(entry.first_seen),
-                meta.get("timezone", "UTC"),
-                entry.source_id,
-                self.retention.entries_ms,
-            ],
-            client=pipe,
+            args={
+                "entry_id": entry.id,
+                "published_ms": to_ms(entry.published),
+                "entry_json": entry.to_json(),
+                "changed_ms": to_ms(now),
+                "first_seen_ms": to_ms(entry.first_seen),
+                "timezone": meta.get("timezone", "UTC"),
+                "source_id": entry.source_id,
+                "ttl_ms": self.retention.entries_ms,
+            },
         )
 
     async def _repoint(self, entries: Sequence[Entry], source: str, target: str) -> None:

@@ -28,38 +28,10 @@ import redis.asyncio as aioredis
 
 from ingest import keys
 from ingest.model import Item, from_ms, to_ms
+from ingest.store import scripts
 
 _SEP = "\x1f"
 
-# KEYS[1] due zset, KEYS[2] held hash; ARGV[1] now (ms), ARGV[2] limit, ARGV[3] lease (ms).
-# Claims due items by pushing their time a lease ahead (a worker that dies before publishing
-# leaves them due again once the lease is over); returns member, record, member, record...
-_TAKE_DUE = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-local out = {}
-local lease = tonumber(ARGV[1]) + tonumber(ARGV[3])
-for _, member in ipairs(due) do
-  local record = redis.call('HGET', KEYS[2], member)
-  if record then
-    redis.call('ZADD', KEYS[1], lease, member)
-    table.insert(out, member)
-    table.insert(out, record)
-  else
-    redis.call('ZREM', KEYS[1], member)
-  end
-end
-return out
-"""
-
-
-# KEYS[1] due, KEYS[2] held; ARGV[1] member, ARGV[2] the record that was published.
-_DONE = """
-if redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[2] then
-  redis.call('HDEL', KEYS[2], ARGV[1])
-  redis.call('ZREM', KEYS[1], ARGV[1])
-end
-return 1
-"""
 LEASE_SECONDS = 30.0
 """How long a claimed held item is a worker's to publish before another may."""
 
@@ -111,7 +83,6 @@ class RedisEmbargoes:
 
     def __init__(self, client: aioredis.Redis) -> None:
         self.client = client
-        self._take = client.register_script(_TAKE_DUE)
 
     async def hold(self, items: Sequence[Item]) -> None:
         """Hold ``items`` (each embargoed) until their time; a held older version is replaced
@@ -143,8 +114,11 @@ class RedisEmbargoes:
         """Claim items whose embargo is over at ``now``: each goes to exactly one caller for
         ``lease`` seconds; the caller publishes it, then calls :meth:`done`. A caller that
         dies first leaves it to whoever claims it after the lease (publishing is idempotent)."""
-        raw = await self._take(
-            keys=[keys.EMBARGO_DUE, keys.EMBARGO_HELD], args=[to_ms(now), limit, int(lease * 1000)]
+        raw = await scripts.run(
+            self.client,
+            scripts.TAKE_DUE,
+            keys=[keys.EMBARGO_DUE, keys.EMBARGO_HELD],
+            args={"now_ms": to_ms(now), "limit": limit, "lease_ms": int(lease * 1000)},
         )
         return [_held(record) for record in raw[1::2]]
 
@@ -153,7 +127,12 @@ class RedisEmbargoes:
         pipe = self.client.pipeline(transaction=False)
         for one in held:
             member = _member(one.source_id, one.item.identity)
-            pipe.eval(_DONE, 2, keys.EMBARGO_DUE, keys.EMBARGO_HELD, member, item_to_json(one.item))
+            scripts.queue(
+                pipe,
+                scripts.FORGET_RELEASED,
+                keys=[keys.EMBARGO_DUE, keys.EMBARGO_HELD],
+                args={"member": member, "record": item_to_json(one.item)},
+            )
         if held:
             await pipe.execute()
 

@@ -42,6 +42,7 @@ from ingest.model import (
 )
 from ingest.planner import Lookup
 from ingest.similar import SimilarityPolicy
+from ingest.store import scripts
 from ingest.store.audit import Actor, RedisAudit
 from ingest.store.connect import queue_gets
 from ingest.store.dedupe_index import RedisIndex, Retention
@@ -60,70 +61,6 @@ SETTLE_PAUSE = 0.05
 """Seconds: how long a copy waits (growing each try, about a second in all) for the entry it
 is a copy of, stored at the same moment by another worker, to appear."""
 YIELD_TTL_MS = 3_600_000
-
-# One slot: KEYS share the {story:ID} tag. Returns the story's updated time (ms) and the
-# story it was merged into ('' if none): an entry written after a merge marked its story is
-# left behind by that merge, and the writer finishes the merge (RedisStore._finish_merges).
-_APPLY_ENTRY = """
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-redis.call('SADD', KEYS[4], ARGV[7])
-redis.call('HSETNX', KEYS[1], 'created', ARGV[5])
-redis.call('HSETNX', KEYS[1], 'timezone', ARGV[6])
-local current = tonumber(redis.call('HGET', KEYS[1], 'updated') or '0')
-local updated = math.max(current, tonumber(ARGV[4]))
-redis.call('HSET', KEYS[1], 'updated', updated)
-redis.call('HINCRBY', KEYS[1], 'rev', 1)
-for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[8]) end
-return {updated, redis.call('HGET', KEYS[1], 'merged_into') or ''}
-"""
-
-# One slot. Removes an entry and its "also reported by" credits; returns what is left, the
-# removed entry's JSON and the story's updated time.
-_KILL_ENTRY = """
-local raw = redis.call('HGET', KEYS[3], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZREM', KEYS[5], ARGV[1])
-local prefix = ARGV[1] .. string.char(31)
-local also = {}
-for _, field in ipairs(redis.call('HKEYS', KEYS[4])) do
-  if string.sub(field, 1, #prefix) == prefix then
-    redis.call('HDEL', KEYS[4], field)
-    table.insert(also, string.sub(field, #prefix + 1))
-  end
-end
-local current = tonumber(redis.call('HGET', KEYS[1], 'updated') or '0')
-local updated = math.max(current, tonumber(ARGV[2]))
-redis.call('HSET', KEYS[1], 'updated', updated)
-redis.call('HINCRBY', KEYS[1], 'rev', 1)
-return {redis.call('ZCARD', KEYS[2]), raw or '', updated, also}
-"""
-
-
-# One key: the order of arrival that archive pages are cut in (see keys.story_arrivals). A
-# member arriving keeps its place; a new one is placed by its published time, but never before
-# one already there (it goes last instead): pages already complete never change.
-_ARRIVE = """
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
-local score = tonumber(ARGV[2])
-local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if last[2] and tonumber(last[2]) >= score then score = tonumber(last[2]) + 1 end
-redis.call('ZADD', KEYS[1], score, ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return 1
-"""
-
-# One slot: a story changed without a new entry (another source's copy credited): its
-# updated time moves forward (never back) and its revision up. Returns the story it was
-# merged into ('' if none), as _APPLY_ENTRY does.
-_TOUCH_STORY = """
-local current = tonumber(redis.call('HGET', KEYS[1], 'updated') or '0')
-redis.call('HSET', KEYS[1], 'updated', math.max(current, tonumber(ARGV[1])))
-redis.call('HINCRBY', KEYS[1], 'rev', 1)
-return redis.call('HGET', KEYS[1], 'merged_into') or ''
-"""
-
 
 Arrivals = list[tuple[int, str, str]]
 """Archive-order placements queued by one batch: (published ms, arrivals key, member)."""
@@ -145,10 +82,6 @@ class RedisStore(RedisReader, Editing):
         self.index = RedisIndex(client, self.retention)
         self.story_index = RedisStoryIndex(client, self.retention, similarity or SimilarityPolicy())
         self.audit = RedisAudit(client)
-        self._apply_entry = client.register_script(_APPLY_ENTRY)
-        self._kill_entry = client.register_script(_KILL_ENTRY)
-        self._touch_story = client.register_script(_TOUCH_STORY)
-        self._arrive = client.register_script(_ARRIVE)
         self.embargoes = RedisEmbargoes(client)
 
     # -- ingest side -------------------------------------------------------------------------
@@ -450,24 +383,25 @@ class RedisStore(RedisReader, Editing):
         sid, item = plan.assignment.story_id, plan.item
         changed_ms = to_ms(entry.updated if plan.assignment.new_story else max(entry.updated, now))
         mark = len(pipe)
-        await self._apply_entry(  # with a pipeline client this queues, it does not send
+        scripts.queue(
+            pipe,
+            scripts.APPLY_ENTRY,
             keys=[
                 keys.story_meta(sid),
                 keys.story_timeline(sid),
                 keys.story_entries(sid),
                 keys.story_sources(sid),
             ],
-            args=[
-                entry.id,
-                to_ms(entry.published),
-                entry.to_json(),
-                changed_ms,
-                to_ms(entry.first_seen),
-                timezone,
-                item.source_id,
-                self.retention.entries_ms,
-            ],
-            client=pipe,
+            args={
+                "entry_id": entry.id,
+                "published_ms": to_ms(entry.published),
+                "entry_json": entry.to_json(),
+                "changed_ms": changed_ms,
+                "first_seen_ms": to_ms(entry.first_seen),
+                "timezone": timezone,
+                "source_id": item.source_id,
+                "ttl_ms": self.retention.entries_ms,
+            },
         )
         pipe.zadd(keys.STORIES, {sid: changed_ms}, gt=True)  # the same max the script keeps
         if item.page_url:
@@ -526,8 +460,15 @@ class RedisStore(RedisReader, Editing):
         """Place what arrived in the archive orders, oldest published first, so the items of
         one batch keep their published order among themselves."""
         for published_ms, key, member in sorted(arrivals):
-            await self._arrive(
-                keys=[key], args=[member, published_ms, self.retention.entries_ms], client=pipe
+            scripts.queue(
+                pipe,
+                scripts.ARRIVE,
+                keys=[key],
+                args={
+                    "member": member,
+                    "published_ms": published_ms,
+                    "ttl_ms": self.retention.entries_ms,
+                },
             )
 
     async def _queue_duplicate(
@@ -541,7 +482,9 @@ class RedisStore(RedisReader, Editing):
         pipe.pexpire(keys.story_also(sid), self.retention.entries_ms)
         pipe.sadd(keys.story_sources(sid), item.source_id)
         mark = len(pipe)
-        await self._touch_story(keys=[keys.story_meta(sid)], args=[to_ms(now)], client=pipe)
+        scripts.queue(
+            pipe, scripts.TOUCH_STORY, keys=[keys.story_meta(sid)], args={"now_ms": to_ms(now)}
+        )
         pipe.zadd(keys.STORIES, {sid: to_ms(now)}, gt=True)
         self._queue_source_feed(
             pipe,
@@ -611,7 +554,9 @@ class RedisStore(RedisReader, Editing):
         reporters: list[str] = []
         if sid:
             left, raw, updated, also = await self._call(
-                self._kill_entry(
+                scripts.run(
+                    self._r,
+                    scripts.KILL_ENTRY,
                     keys=[
                         keys.story_meta(sid),
                         keys.story_timeline(sid),
@@ -619,7 +564,7 @@ class RedisStore(RedisReader, Editing):
                         keys.story_also(sid),
                         keys.story_arrivals(sid),
                     ],
-                    args=[entry_id, to_ms(now)],
+                    args={"entry_id": entry_id, "now_ms": to_ms(now)},
                 )
             )
             removed = Entry.from_json(raw) if raw else None

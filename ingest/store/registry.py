@@ -28,20 +28,13 @@ import redis.asyncio as aioredis
 from config.sources import Source
 from ingest import keys
 from ingest.errors import WirefeedError
+from ingest.store import scripts
 from ingest.store.connect import get_many
 from ingest.store.entries import RedisStore
 
 log = logging.getLogger("wirefeed.sources")
 
 FILE, API = "file", "api"
-
-# ARGV: (source id, "nx" or "lt") pairs: nx schedules a new source, lt pulls one forward.
-_SCHEDULE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for i = 1, #ARGV, 2 do redis.call('ZADD', KEYS[1], string.upper(ARGV[i + 1]), now, ARGV[i]) end
-return now
-"""
 
 
 class OwnershipError(WirefeedError):
@@ -58,7 +51,6 @@ class RedisRegistry:
     def __init__(self, client: aioredis.Redis, store: RedisStore) -> None:
         self._r = client
         self.store = store
-        self._schedule = client.register_script(_SCHEDULE)
 
     async def publish_file(self, sources: Sequence[Source]) -> list[Source]:
         """Record ``sources`` as the file's, and return the composed configured set (which
@@ -190,7 +182,9 @@ class RedisRegistry:
             raise OwnershipError("not_found", f"no source {source_id!r}")
         if not found.enabled:
             raise OwnershipError("conflict", f"source {source_id!r} is paused: resume it first")
-        await self.store._call(self._schedule(keys=[keys.SCHEDULE], args=[source_id, "lt"]))
+        await self.store._call(
+            scripts.run(self._r, scripts.SCHEDULE_NOW, keys=[keys.SCHEDULE], rest=[source_id, "lt"])
+        )
 
     async def check_api_owned(self, source_id: str, verb: str) -> None:
         """Raise unless ``source_id`` exists and the API owns it (``verb``: for the message)."""
@@ -220,7 +214,9 @@ class RedisRegistry:
             if sid in enabled and sid in current:
                 args += [sid, "lt"]
         if args:
-            await self.store._call(self._schedule(keys=[keys.SCHEDULE], args=args))
+            await self.store._call(
+                scripts.run(self._r, scripts.SCHEDULE_NOW, keys=[keys.SCHEDULE], rest=args)
+            )
 
 
 def _file_owned(source_id: str, verb: str) -> str:

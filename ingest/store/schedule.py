@@ -22,93 +22,11 @@ from redis.exceptions import NoScriptError
 
 from config.sources import Source
 from ingest import keys
+from ingest.store import scripts
 from ingest.store.connect import translating
 
-_NOW = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-"""
-
-_CLAIM = (
-    _NOW
-    + """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
-local lease = now + tonumber(ARGV[2])
-local leased = {}
-for i, id in ipairs(due) do
-  leased[2 * i - 1], leased[2 * i] = lease, id
-end
-for first = 1, #leased, 1000 do  -- one ZADD per 500 sources (unpack's stack is bounded)
-  redis.call('ZADD', KEYS[1], 'XX', unpack(leased, first, math.min(first + 999, #leased)))
-end
-return {lease, due}
-"""
-)
-
-_RESCHEDULE = (
-    _NOW
-    + """
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not score or tonumber(score) ~= tonumber(ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[3]), ARGV[1])
-return 1
-"""
-)
-
-# ARGV: (source id, lease held, delay ms or -1 to drop it) for each source. Returns 1 for each
-# whose lease was still ours (and so was moved or dropped), else 0.
-_SETTLE = (
-    _NOW
-    + """
-local ids = {}
-for i = 1, #ARGV / 3 do ids[i] = ARGV[3 * i - 2] end
-local scores = redis.call('ZMSCORE', KEYS[1], unpack(ids))
-local held, moves, drops = {}, {}, {}
-for i, id in ipairs(ids) do
-  held[i] = 0
-  if scores[i] and tonumber(scores[i]) == tonumber(ARGV[3 * i - 1]) then
-    held[i] = 1
-    local delay = tonumber(ARGV[3 * i])
-    if delay < 0 then
-      drops[#drops + 1] = id
-    else
-      moves[#moves + 1] = now + delay
-      moves[#moves + 1] = id
-    end
-  end
-end
-if #moves > 0 then redis.call('ZADD', KEYS[1], 'XX', unpack(moves)) end
-if #drops > 0 then redis.call('ZREM', KEYS[1], unpack(drops)) end
-return held
-"""
-)
 SETTLE_BATCH = 500
 """Sources settled by one script call (Lua's unpack has a bounded stack)."""
-
-_RENEW = (
-    _NOW
-    + """
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not score or tonumber(score) ~= tonumber(ARGV[2]) then return 0 end
-local lease = now + tonumber(ARGV[3])
-redis.call('ZADD', KEYS[1], 'XX', lease, ARGV[1])
-return lease
-"""
-)
-
-_DROP = """
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not score or tonumber(score) ~= tonumber(ARGV[2]) then return 0 end
-return redis.call('ZREM', KEYS[1], ARGV[1])
-"""
-
-_SYNC = (
-    _NOW
-    + """
-for i = 1, #ARGV do redis.call('ZADD', KEYS[1], 'NX', now, ARGV[i]) end
-return now
-"""
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,12 +42,6 @@ class RedisSchedule:
 
     def __init__(self, client: aioredis.Redis) -> None:
         self._r = client
-        self._claim = client.register_script(_CLAIM)
-        self._reschedule = client.register_script(_RESCHEDULE)
-        self._renew = client.register_script(_RENEW)
-        self._sync = client.register_script(_SYNC)
-        self._drop = client.register_script(_DROP)
-        self._settle = client.register_script(_SETTLE)
 
     @translating
     async def sync(self, sources: Sequence[Source]) -> None:
@@ -140,22 +52,34 @@ class RedisSchedule:
         if stale:
             await self._r.zrem(keys.SCHEDULE, *stale)
         if enabled:
-            await self._sync(keys=[keys.SCHEDULE], args=enabled)
+            await scripts.run(self._r, scripts.SYNC, keys=[keys.SCHEDULE], rest=enabled)
 
     @translating
     async def claim(self, limit: int, lease_seconds: float) -> list[Claim]:
         """Atomically take up to ``limit`` due sources, leasing each for ``lease_seconds``."""
         if limit <= 0:
             return []
-        reply: list[Any] = await self._claim(keys=[keys.SCHEDULE], args=[limit, _ms(lease_seconds)])
+        reply: list[Any] = await scripts.run(
+            self._r,
+            scripts.CLAIM,
+            keys=[keys.SCHEDULE],
+            args={"limit": limit, "lease_ms": _ms(lease_seconds)},
+        )
         lease, due = reply
         return [Claim(str(source_id), int(lease)) for source_id in due]
 
     @translating
     async def reschedule(self, claim: Claim, delay_seconds: float) -> bool:
         """Make the claimed source due again ``delay_seconds`` from now; False if we lost it."""
-        done = await self._reschedule(
-            keys=[keys.SCHEDULE], args=[claim.source_id, claim.lease, _ms(delay_seconds)]
+        done = await scripts.run(
+            self._r,
+            scripts.RESCHEDULE,
+            keys=[keys.SCHEDULE],
+            args={
+                "source_id": claim.source_id,
+                "lease": claim.lease,
+                "delay_ms": _ms(delay_seconds),
+            },
         )
         return bool(done)
 
@@ -168,7 +92,9 @@ class RedisSchedule:
         """
         batches = [moves[i : i + SETTLE_BATCH] for i in range(0, len(moves), SETTLE_BATCH)]
         for batch in batches:
-            pipe.evalsha(self._settle.sha, 1, keys.SCHEDULE, *_settle_args(batch))
+            scripts.queue(
+                pipe, scripts.SETTLE, keys=[keys.SCHEDULE], rest=_settle_args(batch), check=False
+            )
         return len(batches)
 
     @translating
@@ -191,7 +117,9 @@ class RedisSchedule:
         for n, reply in enumerate(replies):
             batch = moves[n * SETTLE_BATCH : (n + 1) * SETTLE_BATCH]
             if isinstance(reply, NoScriptError):
-                reply = await self._settle(keys=[keys.SCHEDULE], args=_settle_args(batch))
+                reply = await scripts.run(
+                    self._r, scripts.SETTLE, keys=[keys.SCHEDULE], rest=_settle_args(batch)
+                )
             elif isinstance(reply, Exception):
                 raise reply
             held.extend(bool(flag) for flag in reply)
@@ -200,13 +128,21 @@ class RedisSchedule:
     @translating
     async def drop(self, claim: Claim) -> bool:
         """Take a claimed source off the schedule (gone, or no longer configured)."""
-        return bool(await self._drop(keys=[keys.SCHEDULE], args=[claim.source_id, claim.lease]))
+        args: dict[str, scripts.Arg] = {"source_id": claim.source_id, "lease": claim.lease}
+        return bool(await scripts.run(self._r, scripts.DROP, keys=[keys.SCHEDULE], args=args))
 
     @translating
     async def renew(self, claim: Claim, lease_seconds: float) -> Claim | None:
         """Extend a lease still held; ``None`` if it was lost (expired and claimed elsewhere)."""
-        lease = await self._renew(
-            keys=[keys.SCHEDULE], args=[claim.source_id, claim.lease, _ms(lease_seconds)]
+        lease = await scripts.run(
+            self._r,
+            scripts.RENEW,
+            keys=[keys.SCHEDULE],
+            args={
+                "source_id": claim.source_id,
+                "lease": claim.lease,
+                "lease_ms": _ms(lease_seconds),
+            },
         )
         return Claim(claim.source_id, int(lease)) if lease else None
 

@@ -34,7 +34,8 @@ from config.sources import StoryRule
 from ingest import keys, similar
 from ingest.model import Item, Known, Linking, to_ms
 from ingest.planner import Lookup
-from ingest.store.connect import queue_gets, queue_script
+from ingest.store import scripts
+from ingest.store.connect import queue_gets
 from ingest.store.dedupe_index import Retention
 from ingest.stories import StoryEvidence, rule_for, story_keys
 
@@ -45,55 +46,6 @@ CANDIDATES = 5
 OPENING_TERMS = 24
 """Terms of an opening item's vector kept in the list of openings (the heaviest)."""
 
-# One term's list of recent stories (KEYS[1]): ARGV story, item time ms, cap, ttl ms.
-INDEX_TERM = """
-redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
-redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[3]) - 1)
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1
-"""
-# The document frequencies (KEYS[1], a hash): one more item holds each term of ARGV.
-COUNT_TERMS = """
-for _, term in ipairs(ARGV) do redis.call('HINCRBY', KEYS[1], term, 1) end
-return #ARGV
-"""
-
-
-# One slot (the story's keys): add an entry's unit vector to the story's centroid, once per
-# entry. KEYS: profile, meta, contributed; ARGV: entry id, item ms, half-life ms, cap, ttl ms,
-# then term, weight pairs. The entry's weight doubles every half-life after the centroid's
-# origin (the first entry's time; see ingest.similar.scale, which this mirrors), so recent
-# entries outweigh old ones; the lightest terms beyond the cap are dropped. The meta hash
-# keeps the span of item times the story covers.
-ADD_PROFILE = """
-if redis.call('SADD', KEYS[3], ARGV[1]) == 0 then return 0 end
-redis.call('PEXPIRE', KEYS[3], ARGV[5])
-local at = tonumber(ARGV[2])
-redis.call('HSETNX', KEYS[2], 't0', ARGV[2])
-local t0 = tonumber(redis.call('HGET', KEYS[2], 't0'))
-local d = (at - t0) / tonumber(ARGV[3])
-if d > 900 then d = 900 elseif d < -900 then d = -900 end
-local k = 2 ^ d
-for i = 6, #ARGV, 2 do redis.call('ZINCRBY', KEYS[1], tonumber(ARGV[i + 1]) * k, ARGV[i]) end
-redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[4]) - 1)
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-local first = tonumber(redis.call('HGET', KEYS[2], 'first') or ARGV[2])
-local last = tonumber(redis.call('HGET', KEYS[2], 'last') or ARGV[2])
-redis.call('HSET', KEYS[2], 'first', math.min(first, at), 'last', math.max(last, at))
-return 1
-"""
-
-
-# The list of recent story openings (KEYS[1]): the list as it was, then this opening at its
-# head. ARGV: opening (JSON), cap, ttl ms. Of two openings at the same moment, exactly one
-# sees the other: the one whose script ran second.
-OPEN_STORY = """
-local prior = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
-redis.call('LPUSH', KEYS[1], ARGV[1])
-redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return prior
-"""
 OPENINGS = 64
 """Recent openings kept: far more than the stories opened while one poll is being stored."""
 OPENINGS_TTL_MS = 10 * 60 * 1000
@@ -108,10 +60,6 @@ class RedisStoryIndex:
         self._r = client
         self.retention = retention
         self.policy = policy
-        self._index_term = client.register_script(INDEX_TERM)
-        self._count_terms = client.register_script(COUNT_TERMS)
-        self._add_profile = client.register_script(ADD_PROFILE)
-        self._open_story = client.register_script(OPEN_STORY)
 
     async def evidence(
         self, source_id: str, items: Sequence[Item], rules: Sequence[StoryRule], now_ms: int
@@ -258,10 +206,11 @@ class RedisStoryIndex:
         for story_id, linking, at_ms in openings:
             heaviest = sorted(linking.vector, key=lambda tw: (-tw[1], tw[0]))[:OPENING_TERMS]
             record = similar.Opening(story_id, dict(heaviest), at_ms)
-            await self._open_story(
+            scripts.queue(
+                pipe,
+                scripts.OPEN_STORY,
                 keys=[keys.STORY_OPENINGS],
-                args=[record.to_json(), OPENINGS, OPENINGS_TTL_MS],
-                client=pipe,
+                args={"opening_json": record.to_json(), "cap": OPENINGS, "ttl_ms": OPENINGS_TTL_MS},
             )
         replies = await pipe.execute()
         found = [[similar.Opening.from_json(raw) for raw in prior] for prior in replies]
@@ -318,26 +267,32 @@ class RedisStoryIndex:
             pipe.hsetnx(keys.story_meta(story_id), "title", linking.title)
         if linking.vector:
             pairs = [str(x) for term, weight in linking.vector for x in (term, repr(weight))]
-            pipe.scripts.add(self._add_profile)
-            pipe.evalsha(
-                self._add_profile.sha,
-                3,
-                keys.story_profile(story_id),
-                keys.story_meta(story_id),
-                keys.story_contributed(story_id),
-                entry_id,
-                at_ms,
-                int(self.policy.half_life_hours * 3_600_000),
-                similar.PROFILE_TERMS,
-                ttl,
-                *pairs,
+            scripts.queue(
+                pipe,
+                scripts.ADD_PROFILE,
+                keys=[
+                    keys.story_profile(story_id),
+                    keys.story_meta(story_id),
+                    keys.story_contributed(story_id),
+                ],
+                args={
+                    "entry_id": entry_id,
+                    "item_ms": at_ms,
+                    "half_life_ms": int(self.policy.half_life_hours * 3_600_000),
+                    "cap": similar.PROFILE_TERMS,
+                    "ttl_ms": ttl,
+                },
+                rest=pairs,
             )
         for term in linking.top_terms:
-            queue_script(
-                pipe, self._index_term, keys.term_stories(term), story_id, at_ms, TERM_CAP, ttl
+            scripts.queue(
+                pipe,
+                scripts.INDEX_TERM,
+                keys=[keys.term_stories(term)],
+                args={"story_id": story_id, "item_ms": at_ms, "cap": TERM_CAP, "ttl_ms": ttl},
             )
         if new and item.terms:
-            queue_script(pipe, self._count_terms, keys.DOC_FREQUENCY, *item.terms)
+            scripts.queue(pipe, scripts.COUNT_TERMS, keys=[keys.DOC_FREQUENCY], rest=item.terms)
             pipe.incr(keys.DOC_TOTAL)
         if item.rolling and "#" in item.identity:
             parent = item.identity.split("#", 1)[0]

@@ -59,7 +59,7 @@ from ingest.dedupe import DedupePolicy, Evidence, decide
 from ingest.model import Action, Item, Known, RawEntry, to_ms
 from ingest.normalize import normalize
 from ingest.store.dedupe_index import BUCKET_CAP, RedisIndex, Retention
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from ingest.stories import assign
 
 LEVELS = (10_000, 100_000, 1_000_000)

@@ -32,7 +32,7 @@ from ingest import keys
 from ingest.fetch.guard import AddressPolicy
 from ingest.fetch.http import FetchLimits, HttpFetcher
 from ingest.pipeline import ingest_source
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 
 COMMON = tuple(
     """council harbor agency river officials storm bridge crews residents minister court report

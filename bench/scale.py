@@ -26,7 +26,7 @@ from typing import Any
 from common import write_results
 
 from ingest.store.connect import flush_all, open_redis
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from tests.support import FeedServer, Reply, feed_server
 from tests.support.fleet import Fleet, Script
 from workers.embedded import EmbeddedRedis

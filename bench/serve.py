@@ -55,7 +55,7 @@ from common import ROOT, RUN_CLOCK, free_port, redis_server, write_results
 from config.sources import Source
 from ingest.model import FetchResult, Validators
 from ingest.pipeline import ingest_source
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 
 FEED_PATH = "/feeds/stories.atom"
 PUBLIC_URL = "http://wirefeed.bench"  # fixed, so the bytes do not depend on the port

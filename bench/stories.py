@@ -83,7 +83,7 @@ from ingest.model import Action, Assignment, Decision, Item, RawEntry, to_ms
 from ingest.normalize import normalize
 from ingest.store import scripts
 from ingest.store.dedupe_index import Retention
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from ingest.store.story_index import (
     CANDIDATES,
     DEEP_TERMS,

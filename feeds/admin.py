@@ -58,7 +58,7 @@ from ingest.pipeline import preview_source
 from ingest.search import StoryQuery, limit, search_stories, story_json, when
 from ingest.store.audit import Actor, AuditFilter
 from ingest.store.editing import EditError
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from ingest.store.registry import OwnershipError
 from ingest.text import xml_safe
 

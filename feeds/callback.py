@@ -22,7 +22,7 @@ from ingest import compose
 from ingest.errors import ParseError
 from ingest.fetch.subscriber import RedisSubscriber
 from ingest.pipeline import ingest_document
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 
 log = logging.getLogger("wirefeed.callback")
 

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ingest.model import SourceStatus, from_ms, to_ms
-from ingest.store.entries import RedisStore
 from ingest.store.fleet import RedisFleet
+from ingest.store.redis_store import RedisStore
 
 HEARTBEAT_SECONDS = 10.0
 """The workers' heartbeat tick (:data:`workers.worker.HEARTBEAT_SECONDS`)."""

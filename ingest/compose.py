@@ -24,7 +24,7 @@ from ingest.pipeline import IngestPolicy
 from ingest.similar import policy_for
 from ingest.store.base import Client
 from ingest.store.dedupe_index import Retention
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 
 
 def ingest_policy(settings: Settings, rules: Sequence[StoryRule] = ()) -> IngestPolicy:

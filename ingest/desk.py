@@ -28,7 +28,7 @@ from ingest.model import Entry
 from ingest.store.audit import Actor
 from ingest.store.desk import RedisDesk, registry_of
 from ingest.store.editing import EditError
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from ingest.store.registry import OwnershipError
 
 

@@ -1,6 +1,6 @@
 """What each user of storage needs from it: the ports, split by who calls them.
 
-:class:`~ingest.store.entries.RedisStore` implements them all over one Redis or Redis
+:class:`~ingest.store.redis_store.RedisStore` implements them all over one Redis or Redis
 Cluster; :mod:`ingest.pipeline` sees only :class:`IngestStore`, so the path of an item is
 read from what it calls there. Adapters return records (our model, the evidence as read, what
 a claim found); every verdict is a pure function of :mod:`ingest.dedupe`,

@@ -11,7 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from ingest.store.connect import flush_all, open_redis
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from tests.support import FeedServer, feed_server
 from workers.embedded import EmbeddedRedis
 

@@ -18,7 +18,7 @@ from ingest.desk import EditorsDesk
 from ingest.store.audit import Actor
 from ingest.store.connect import open_redis
 from ingest.store.editing import EditError
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from workers.embedded import redis_url
 
 T = TypeVar("T")

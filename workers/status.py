@@ -10,7 +10,7 @@ from typing import Any
 from config.sources import Source
 from ingest.model import SourceStatus, from_ms
 from ingest.store.connect import open_redis
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from ingest.store.schedule import RedisSchedule
 
 _COLUMNS = (

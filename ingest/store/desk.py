@@ -16,7 +16,7 @@ from ingest.model import Entry, Known
 from ingest.store.base import Client, RedisAdapter
 from ingest.store.connect import get_many
 from ingest.store.dedupe_index import RedisIndex
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from ingest.store.registry import RedisRegistry
 
 

@@ -1,6 +1,6 @@
 """Editors' overrides of what the machine assembled: rename, merge, split, pin, close (kill and
-correct live in :mod:`ingest.store.entries`). Redis I/O, mixed into
-:class:`ingest.store.entries.RedisStore`.
+correct live in :mod:`ingest.store.entries`). Redis I/O, a part of
+:class:`ingest.store.redis_store.RedisStore`.
 
 Overrides survive re-ingestion because they change what later decisions read: a renamed story
 keeps the editor's headline (automatic headlines never overwrite it); a moved entry's identity
@@ -19,13 +19,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from ingest import keys, similar
 from ingest.errors import WirefeedError
-from ingest.model import Entry, Known, Story, to_ms
+from ingest.model import Entry, Known, to_ms
 from ingest.store import scripts
-from ingest.store.dedupe_index import RedisIndex, Retention
+from ingest.store.timeline import RedisTimeline
 from ingest.stories import story_id_for
 from ingest.text import xml_safe
 
@@ -50,24 +48,8 @@ class EditError(WirefeedError):
         self.kind = kind
 
 
-class Editing:
-    """The editing half of :class:`~ingest.store.entries.RedisStore` (see the module docstring)."""
-
-    _r: aioredis.Redis
-    retention: Retention
-    index: RedisIndex
-
-    async def _call(self, awaitable: Any) -> Any:  # pragma: no cover - RedisReader's
-        raise NotImplementedError
-
-    def _event(self, pipe: Any, story_id: str, kind: str, entry_id: str, *sources: str) -> None:
-        raise NotImplementedError  # pragma: no cover - RedisStore's
-
-    async def story(self, story_id: str, *, entries: int = 200) -> Story | None:
-        raise NotImplementedError  # pragma: no cover - RedisReader's
-
-    async def _queue_arrivals(self, pipe: Any, arrivals: list[tuple[int, str, str]]) -> None:
-        raise NotImplementedError  # pragma: no cover - RedisStore's
+class Editing(RedisTimeline):
+    """Editors' overrides of what the machine assembled (see the module docstring)."""
 
     async def rename(self, story_id: str, title: str, *, now: datetime) -> None:
         """The editor's headline for a story; an empty title hands it back to the machine."""

@@ -1,4 +1,5 @@
-"""The Redis implementation of the storage ports (:mod:`ingest.ports`): :class:`RedisStore`.
+"""What ingestion stores in Redis: :class:`RedisEntries`, a part of
+:class:`~ingest.store.redis_store.RedisStore`.
 
 Layout: see :mod:`ingest.keys`. Writes are idempotent and ordered so that a worker dying between
 any two of them leaves a state that a replay of the same item repairs rather than duplicates:
@@ -23,11 +24,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-import redis.asyncio as aioredis
-
-from config.sources import Source, StoryRule
+from config.sources import StoryRule
 from ingest import keys, similar
-from ingest.codec import status_changes, status_fields, status_of
 from ingest.dedupe import Evidence, NearRecord
 from ingest.model import (
     Action,
@@ -37,23 +35,20 @@ from ingest.model import (
     Item,
     Known,
     Plan,
-    SourceStatus,
     to_ms,
 )
 from ingest.planner import Lookup
 from ingest.similar import SimilarityPolicy
 from ingest.store import scripts
-from ingest.store.audit import Actor, RedisAudit
-from ingest.store.connect import queue_gets
-from ingest.store.dedupe_index import RedisIndex, Retention
+from ingest.store.audit import Actor
+from ingest.store.base import Client
+from ingest.store.dedupe_index import Retention
 from ingest.store.editing import EditError, Editing
 from ingest.store.embargo import Held, RedisEmbargoes, split
-from ingest.store.reads import RedisReader
-from ingest.store.story_index import RedisStoryIndex
+from ingest.store.timeline import Arrivals
 from ingest.stories import StoryEvidence, follow
 from ingest.versions import record_of
 
-EVENTS_MAXLEN = 10_000
 MACHINE = Actor("wirefeed", "machine", "worker")
 """Who the audit log names for what the machine changes on its own (automatic merges)."""
 SETTLE_TRIES = 6
@@ -62,29 +57,20 @@ SETTLE_PAUSE = 0.05
 is a copy of, stored at the same moment by another worker, to appear."""
 YIELD_TTL_MS = 3_600_000
 
-Arrivals = list[tuple[int, str, str]]
-"""Archive-order placements queued by one batch: (published ms, arrivals key, member)."""
 
-
-class RedisStore(RedisReader, Editing):
-    """:class:`Store` over one Redis (or Redis Cluster) connection owned by the caller: the
-    writes here, the reads in :class:`~ingest.store.reads.RedisReader`."""
+class RedisEntries(Editing):
+    """What ingestion stores: the evidence reads, the race claims and the writes of settled
+    plans (the steps of :func:`ingest.pipeline.store_plans`), kills and corrections."""
 
     def __init__(
         self,
-        client: aioredis.Redis,
+        client: Client,
         *,
         retention: Retention | None = None,
         similarity: SimilarityPolicy | None = None,
     ) -> None:
-        super().__init__(client)
-        self.retention = retention or Retention()
-        self.index = RedisIndex(client, self.retention)
-        self.story_index = RedisStoryIndex(client, self.retention, similarity or SimilarityPolicy())
-        self.audit = RedisAudit(client)
+        super().__init__(client, retention=retention, similarity=similarity)
         self.embargoes = RedisEmbargoes(client)
-
-    # -- ingest side -------------------------------------------------------------------------
 
     async def hold_embargoed(self, items: Sequence[Item], now: datetime) -> list[Item]:
         """Hold the items embargoed past ``now`` (see :mod:`ingest.store.embargo`) and return the
@@ -434,43 +420,6 @@ class RedisStore(RedisReader, Editing):
         self._event(pipe, sid, plan.decision.action.value, entry.id, item.source_id, *reporters)
         return mark
 
-    def _queue_source_feed(
-        self,
-        pipe: Any,
-        source_id: str,
-        story_id: str,
-        entry_id: str,
-        published_ms: int,
-        changed_ms: int,
-        arrivals: Arrivals,
-    ) -> None:
-        """Index an entry in its source's feed and the story in the source's story list, and
-        bump the revisions that tell caches of rendered feeds they are stale."""
-        ttl = self.retention.entries_ms
-        member = f"{story_id}:{entry_id}"
-        pipe.zadd(keys.source_entries(source_id), {member: published_ms})
-        pipe.pexpire(keys.source_entries(source_id), ttl)
-        arrivals.append((published_ms, keys.source_arrivals(source_id), member))
-        pipe.zadd(keys.source_stories(source_id), {story_id: changed_ms}, gt=True)
-        pipe.pexpire(keys.source_stories(source_id), ttl)
-        pipe.incr(keys.source_revision(source_id))
-        pipe.incr(keys.REVISION)
-
-    async def _queue_arrivals(self, pipe: Any, arrivals: Arrivals) -> None:
-        """Place what arrived in the archive orders, oldest published first, so the items of
-        one batch keep their published order among themselves."""
-        for published_ms, key, member in sorted(arrivals):
-            scripts.queue(
-                pipe,
-                scripts.ARRIVE,
-                keys=[key],
-                args={
-                    "member": member,
-                    "published_ms": published_ms,
-                    "ttl_ms": self.retention.entries_ms,
-                },
-            )
-
     async def _queue_duplicate(
         self, pipe: Any, plan: Plan, arrivals: Arrivals, now: datetime
     ) -> int:
@@ -610,13 +559,6 @@ class RedisStore(RedisReader, Editing):
             self._event(pipe, sid, "kill", entry_id, *reporters)
         await self._call(pipe.execute())
 
-    def _queue_deleted(self, pipe: Any, key: str, member: str, now_ms: int) -> None:
-        """Record a kill in a feed's tombstone set, dropping those past the window."""
-        window = self.retention.tombstones_ms
-        pipe.zadd(key, {member: now_ms})
-        pipe.zremrangebyscore(key, "-inf", now_ms - window)
-        pipe.pexpire(key, window)
-
     async def correct(self, entry_id: str, *, note: str | None, now: datetime) -> bool:
         """An editor's correction flag on an entry: republished with a new updated time and
         the note. False when no such entry is known."""
@@ -646,167 +588,12 @@ class RedisStore(RedisReader, Editing):
         await self._call(pipe.execute())
         return True
 
-    def _event(self, pipe: Any, story_id: str, kind: str, entry_id: str, *sources: str) -> None:
-        """Tell listeners (push, caches) that a story changed, and for which sources' feeds."""
-        pipe.xadd(
-            keys.EVENTS,
-            {"story": story_id, "kind": kind, "entry": entry_id, "sources": ",".join(sources)},
-            maxlen=EVENTS_MAXLEN,
-            approximate=True,
-        )
-
     async def trim(self, now: datetime) -> int:
         """Forget stories whose last change is older than the retention window (their keys
         expire on their own); returns how many left the index."""
         horizon = to_ms(now) - self.retention.entries_ms
         removed: int = await self._call(self._r.zremrangebyscore(keys.STORIES, "-inf", horizon))
         return removed
-
-    async def _entries(self, wanted: Sequence[tuple[str, str]]) -> dict[str, Entry]:
-        if not wanted:
-            return {}
-        pipe = self._r.pipeline(transaction=False)
-        for story_id, entry_id in wanted:
-            pipe.hget(keys.story_entries(story_id), entry_id)
-        raws = await self._call(pipe.execute())
-        return {
-            eid: Entry.from_json(raw)
-            for (_sid, eid), raw in zip(wanted, raws, strict=True)
-            if raw is not None
-        }
-
-    async def _credits(self, story_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
-        """For the entries of ``story_ids``: the other sources credited with each (they
-        carried a copy, so their feeds list the entry too)."""
-        wanted = sorted(story_ids)
-        pipe = self._r.pipeline(transaction=False)
-        for story_id in wanted:
-            pipe.hkeys(keys.story_also(story_id))
-        found: dict[str, list[str]] = {}
-        for fields in await self._call(pipe.execute()) if wanted else []:
-            for field in fields:
-                entry_id, _, source_id = str(field).partition("\x1f")
-                found.setdefault(entry_id, []).append(source_id)
-        return {entry_id: tuple(sorted(sources)) for entry_id, sources in found.items()}
-
-    async def source_status(self, source_id: str) -> SourceStatus:
-        raw: dict[str, str] = await self._call(self._r.hgetall(keys.source_status(source_id)))
-        return status_of(source_id, raw)
-
-    async def source_statuses(self, source_ids: Sequence[str]) -> dict[str, SourceStatus]:
-        """The statuses of ``source_ids`` in one round trip (unknown ones come back new)."""
-        pipe = self._r.pipeline(transaction=False)
-        for source_id in source_ids:
-            pipe.hgetall(keys.source_status(source_id))
-        raws = await self._call(pipe.execute()) if source_ids else []
-        return {sid: status_of(sid, raw) for sid, raw in zip(source_ids, raws, strict=True)}
-
-    async def sources_and_statuses(
-        self, source_ids: Sequence[str]
-    ) -> tuple[dict[str, Source], dict[str, SourceStatus]]:
-        """The configs of those of ``source_ids`` still configured, and the statuses of all
-        (unknown ones come back new), in one round trip."""
-        if not source_ids:
-            return {}, {}
-        pipe = self._r.pipeline(transaction=False)
-        count = queue_gets(pipe, [keys.source_config(sid) for sid in source_ids])
-        for source_id in source_ids:
-            pipe.hgetall(keys.source_status(source_id))
-        replies = await self._call(pipe.execute())
-        configs, raws = replies[:count], replies[count:]
-        sources = {
-            sid: Source.from_json(raw)
-            for sid, raw in zip(source_ids, configs, strict=True)
-            if raw is not None
-        }
-        statuses = {sid: status_of(sid, raw) for sid, raw in zip(source_ids, raws, strict=True)}
-        return sources, statuses
-
-    async def set_state(self, source_id: str, state: str) -> None:
-        """Set a source's state alone (for example ``paused`` when it is disabled)."""
-        await self._call(self._r.hset(keys.source_status(source_id), "state", state))
-
-    async def note_schedule(
-        self, status: SourceStatus, interval: float | None, reason: str
-    ) -> None:
-        """Record the interval just chosen and why, for status displays."""
-        pipe = self._r.pipeline(transaction=False)
-        self.queue_note(pipe, status, interval, reason)
-        if len(pipe):
-            await self._call(pipe.execute())
-
-    def queue_note(
-        self, pipe: Any, status: SourceStatus, interval: float | None, reason: str
-    ) -> None:
-        """Queue :meth:`note_schedule`'s write; nothing when the reason is the same and the
-        interval within jitter of the recorded one, so a steady source costs no write."""
-        if status.interval_reason == reason and _close(status.interval, interval):
-            return
-        key = keys.source_status(status.source_id)
-        if interval is None:
-            pipe.hdel(key, "interval")
-            pipe.hset(key, "interval_reason", reason)
-        else:
-            pipe.hset(key, mapping={"interval_reason": reason, "interval": f"{interval:.3f}"})
-
-    async def save_status(self, status: SourceStatus, previous: SourceStatus | None = None) -> None:
-        """Make the stored status of ``status.source_id`` equal ``status``.
-
-        With ``previous`` (what is stored now, as read earlier by this lease holder) only the
-        fields that differ are written: an unchanged poll costs one small HSET.
-        """
-        key = keys.source_status(status.source_id)
-        if previous is None:
-            pipe = self._r.pipeline(transaction=True)
-            pipe.delete(key)
-            pipe.hset(key, mapping=status_fields(status))
-            await self._call(pipe.execute())
-            return
-        pipe = self._r.pipeline(transaction=False)
-        self.queue_status(pipe, status, previous)
-        if len(pipe):
-            await self._call(pipe.execute())
-
-    def queue_status(self, pipe: Any, status: SourceStatus, previous: SourceStatus) -> None:
-        """Queue on ``pipe`` the writes that turn the stored ``previous`` into ``status``."""
-        key = keys.source_status(status.source_id)
-        changed, dropped = status_changes(previous, status)
-        if dropped:
-            pipe.hdel(key, *dropped)
-        if changed:
-            pipe.hset(key, mapping=changed)
-
-    async def put_sources(self, sources: Sequence[Source]) -> None:
-        """Make ``sources`` the configured set: write each config, forget the others. Feeds
-        show source names and tags, so a changed configuration bumps their revisions."""
-        wanted = {s.id for s in sources}
-        current = {str(m) for m in await self._call(self._r.smembers(keys.SOURCES))}
-        read = self._r.pipeline(transaction=False)
-        queue_gets(read, [keys.source_config(s.id) for s in sources])  # one slot per source
-        before = await self._call(read.execute()) if sources else []
-        pipe = self._r.pipeline(transaction=False)
-        changed = False
-        for source, old in zip(sources, before, strict=True):
-            if old != source.to_json():
-                pipe.set(keys.source_config(source.id), source.to_json())
-                pipe.incr(keys.source_revision(source.id))
-                changed = True
-        if wanted:
-            pipe.sadd(keys.SOURCES, *wanted)
-        for gone in current - wanted:
-            pipe.srem(keys.SOURCES, gone)
-            pipe.delete(keys.source_config(gone))
-            changed = True
-        if changed:
-            pipe.incr(keys.REVISION)
-            pipe.incr(keys.CONFIG_REVISION)
-            pipe.xadd(
-                keys.EVENTS,
-                {"story": "", "kind": "config", "entry": "", "sources": ""},
-                maxlen=EVENTS_MAXLEN,
-                approximate=True,
-            )
-        await self._call(pipe.execute())
 
 
 def _merge_mark(reply: Any) -> str:
@@ -820,9 +607,3 @@ def _rival(reply: Any, plan: Plan) -> Known | None:
     """The holder of a claim, unless it is this plan's own entry."""
     owner = Known.from_json(reply) if reply else None
     return owner if owner is not None and owner.entry_id != plan.decision.entry_id else None
-
-
-def _close(recorded: float | None, chosen: float | None) -> bool:
-    if recorded is None or chosen is None:
-        return recorded is chosen
-    return abs(recorded - chosen) <= 0.25 * max(recorded, chosen)

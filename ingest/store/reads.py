@@ -22,7 +22,7 @@ from ingest.store.connect import get_many
 
 
 class RedisReader(RedisAdapter):
-    """Read-only queries; :class:`ingest.store.entries.RedisStore` adds the writes."""
+    """Read-only queries; :class:`ingest.store.redis_store.RedisStore` adds the writes."""
 
     async def get_sources(self, source_ids: Iterable[str] | None = None) -> list[Source]:
         """The configured sources (all, or those of ``source_ids`` that exist), sorted by id."""

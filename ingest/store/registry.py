@@ -30,7 +30,7 @@ from ingest import keys
 from ingest.errors import WirefeedError
 from ingest.store import scripts
 from ingest.store.connect import get_many
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 
 log = logging.getLogger("wirefeed.sources")
 

@@ -23,7 +23,7 @@ from ingest.planner import Lookup
 from ingest.similar import SimilarityPolicy
 from ingest.store.audit import AuditFilter
 from ingest.store.connect import open_redis
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from ingest.store.schedule import RedisSchedule
 from ingest.stories import StoryEvidence
 from tests.support.items import make_item

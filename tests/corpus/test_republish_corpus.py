@@ -33,7 +33,7 @@ from feeds.render.xml import atom, rss
 from ingest import keys
 from ingest.model import FetchResult, Validators
 from ingest.pipeline import ingest_source
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from tests.support import CORPORA, corpus, declared_headers
 from tests.support.lakeshore import PARSE, VALIDATE
 

@@ -17,7 +17,7 @@ from playwright.async_api import async_playwright
 from config.sources import Source
 from ingest.fetch.http import FetchLimits, HttpFetcher
 from ingest.pipeline import ingest_source
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from tests.support import (
     LOOPBACK,
     FeedServer,

@@ -34,7 +34,7 @@ import redis.asyncio as aioredis
 from ingest import keys
 from ingest.fingerprint import DUPLICATE_THRESHOLD, lead, words
 from ingest.model import Entry
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from tests.support import (
     SESSION,
     LoopbackServer,

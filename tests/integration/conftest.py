@@ -13,7 +13,7 @@ import pytest
 
 from config.settings import Settings
 from ingest.fetch.http import FetchLimits, HttpFetcher
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from tests.support import LOOPBACK, FeedServer, serve_app
 from tests.support.desk import POLLED, TOKEN, Desk, Newsroom, client, open_newsroom
 from tests.support.lakeshore import MiniHub, mini_hub

@@ -20,7 +20,7 @@ from config.settings import Settings
 from config.sources import Source
 from ingest.fetch.http import FetchLimits, HttpFetcher
 from ingest.pipeline import ingest_source
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from tests.support import (
     FIXED,
     LOOPBACK,

@@ -29,7 +29,7 @@ from config.sources import Source
 from ingest.model import FetchResult, Validators
 from ingest.pipeline import ingest_source
 from ingest.store.connect import flush_all, open_redis
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 WORDS = tuple(

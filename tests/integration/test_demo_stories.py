@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from config.sources import Source
 from ingest.model import FetchResult, Validators
 from ingest.pipeline import ingest_source
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from workers.demo import _RENDERERS, SOURCES, Wire
 
 STARTED = datetime(2026, 11, 30, 8, 0, tzinfo=UTC).timestamp()

@@ -26,7 +26,7 @@ from config.settings import Settings
 from config.sources import Source
 from config.tokens import digest
 from ingest import keys
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from ingest.store.registry import RedisRegistry
 from tests.support import Reply, Wire, atom, child_env, serve_app
 from tests.support.desk import LEAK_TITLE, SOURCES, Newsroom, client

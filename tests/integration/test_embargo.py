@@ -27,7 +27,7 @@ from ingest.normalize import normalize
 from ingest.parse import parse
 from ingest.pipeline import ingest_source, release_embargoed
 from ingest.store.embargo import item_from_json, item_to_json
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from tests.support import FeedServer, Reply, child_env, serve_app, until
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)

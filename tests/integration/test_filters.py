@@ -15,7 +15,7 @@ import pytest
 from config.sources import Source, SourcesError, check_source
 from ingest.fetch.http import HttpFetcher
 from ingest.pipeline import ingest_source
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from tests.support import FIXED as NOW
 from tests.support import FeedServer, Reply, Wire, atom, json_feed, rss
 

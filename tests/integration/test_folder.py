@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 
 from config.sources import Source
 from ingest.fetch.folder import candidates, ingest_folder, scan
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 

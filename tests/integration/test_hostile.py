@@ -29,7 +29,7 @@ from ingest.fetch.http import FetchLimits, HttpFetcher
 from ingest.health import HealthPolicy
 from ingest.model import Entry, IngestReport, SourceStatus
 from ingest.pipeline import IngestPolicy, ingest_source
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from tests import hostile as h
 from tests.support import LOOPBACK
 from tests.support.hostile import HostileServer, hostile_server, watch_opens

@@ -21,7 +21,7 @@ from feeds.render.doc import urn
 from ingest.fetch.http import HttpFetcher
 from ingest.parse import parse
 from ingest.pipeline import ingest_source
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from tests.support import FeedServer, Reply
 from tests.unit.validate import validate_atom, validate_jsonfeed
 

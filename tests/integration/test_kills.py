@@ -21,7 +21,7 @@ from ingest.dedupe import DedupePolicy, entry_id
 from ingest.fetch.http import HttpFetcher
 from ingest.pipeline import IngestPolicy
 from ingest.store.dedupe_index import Retention
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from tests.support import EARLIER, FeedServer, Wire, atom, json_feed, ninjs, ninjs_item, rss, until
 from tests.support import FIXED as NOW
 from tests.support.desk import (

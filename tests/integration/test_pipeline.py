@@ -11,7 +11,7 @@ from config.sources import Source
 from ingest import keys
 from ingest.fetch.http import HttpFetcher
 from ingest.pipeline import ingest_source
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from tests.support import FeedServer, Reply
 from tests.support.clock import SESSION
 

@@ -11,7 +11,7 @@ from config.sources import Source
 from ingest import keys
 from ingest.model import Item
 from ingest.pipeline import plan, store_plans
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from tests.support.items import make_item
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)

@@ -27,7 +27,7 @@ from ingest.fetch.http import HttpFetcher
 from ingest.model import Entry, IngestReport, Story
 from ingest.pipeline import IngestPolicy
 from ingest.similar import SimilarityPolicy
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from tests.support import (
     FeedServer,
     feeds,

@@ -21,7 +21,7 @@ from ingest.model import Item, RawEntry
 from ingest.normalize import normalize
 from ingest.pipeline import plan, store_plans
 from ingest.store.connect import open_redis
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 BASE = NOW - timedelta(days=1)

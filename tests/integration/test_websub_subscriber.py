@@ -35,7 +35,7 @@ from ingest.discovery import discover
 from ingest.fetch.http import HttpFetcher
 from ingest.fetch.subscriber import RedisSubscriber
 from ingest.model import Validators
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 TOKEN = "t0k3n"

@@ -21,7 +21,7 @@ from ingest.dedupe import entry_id
 from ingest.fetch.http import HttpFetcher
 from ingest.model import Entry, IngestReport
 from ingest.pipeline import IngestPolicy, ingest_source
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from tests.support.clock import FIXED, SESSION
 from tests.support.feeds import Wire, json_feed, rss
 from tests.support.servers import FeedServer, Reply

@@ -31,7 +31,7 @@ from html import escape
 from pathlib import Path
 
 from ingest.store.connect import open_redis
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from tests.support.clock import SESSION
 from tests.support.servers import FeedServer, Reply
 from tests.support.workers import child_env

@@ -24,7 +24,7 @@ from config.sources import Source
 from ingest.fetch.http import FetchLimits, HttpFetcher
 from ingest.model import IngestReport
 from ingest.pipeline import ingest_source
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 from tests.support import feeds
 from tests.support.clock import SESSION
 from tests.support.servers import LOOPBACK, FeedServer, LoopbackServer, Reply

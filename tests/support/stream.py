@@ -31,7 +31,7 @@ from config.sources import Source
 from ingest.model import FetchResult, Validators
 from ingest.pipeline import IngestPolicy, ingest_source
 from ingest.similar import SimilarityPolicy
-from ingest.store.entries import RedisStore
+from ingest.store.redis_store import RedisStore
 
 STREAM = Path(__file__).resolve().parents[1] / "fixtures" / "stories" / "stream.yaml"
 FEED_LENGTH = 8

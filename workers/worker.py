@@ -61,7 +61,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from config.settings import Settings
 from config.sources import Source, SourcesError, SourcesFile, StoryRule, load_sources
-from ingest import compose, keys
+from ingest import compose
 from ingest.fetch.folder import ingest_folder
 from ingest.fetch.hubs import open_hub_client
 from ingest.fetch.politeness import RedisHostGate
@@ -69,9 +69,10 @@ from ingest.fetch.subscriber import RedisSubscriber
 from ingest.model import IngestReport, SourceStatus
 from ingest.pipeline import IngestPolicy, ingest_source, release_embargoed
 from ingest.store.connect import open_redis
+from ingest.store.fleet import RedisFleet
 from ingest.store.outage import RedisWatch, unreachable, wait_until_up
 from ingest.store.registry import RedisRegistry
-from ingest.store.schedule import Claim, RedisSchedule
+from ingest.store.schedule import Claim, Finished, RedisSchedule
 from workers.metrics import WorkerMetrics
 from workers.timing import TimingPolicy, next_delay
 from workers.version import VERSION
@@ -152,6 +153,7 @@ class Worker:
         self._client = client
         self.store = compose.store(client, self.settings)
         self.schedule = RedisSchedule(client)
+        self.fleet = RedisFleet(client)
         self.gate = RedisHostGate(
             client,
             self.settings.host_limit,
@@ -192,7 +194,7 @@ class Worker:
     async def _start_up(self, stop: asyncio.Event, sources: list[Source] | None) -> bool:
         """Wait for Redis, then publish ``sources``; again if Redis goes away meanwhile.
         False when ``stop`` came first."""
-        while await wait_until_up(self._client.ping, self.watch, stop=stop):
+        while await wait_until_up(self.fleet.ping, self.watch, stop=stop):
             try:
                 if sources is not None:
                     await self.publish_sources(sources)
@@ -206,10 +208,7 @@ class Worker:
 
     async def _leave(self) -> None:
         await self._drain()
-        pipe = self._client.pipeline(transaction=False)
-        pipe.zrem(keys.WORKERS, self.id)
-        pipe.hdel(keys.WORKER_INFO, self.id)
-        await pipe.execute()
+        await self.fleet.leave(self.id)
 
     async def reload(self, path: Path) -> bool:
         """Apply the sources file at ``path`` now: new sources scheduled, removed ones
@@ -248,18 +247,10 @@ class Worker:
                 message,
                 extra={"event": "reload_refused"},
             )
-        pipe = self._client.pipeline(transaction=False)
-        pipe.hincrby(keys.RELOADS, "ok" if ok else "failed", 1)
-        pipe.hset(
-            keys.RELOADS,
-            mapping={
-                "at": int(time.time() * 1000),
-                "result": "ok" if ok else "refused",
-                "message": message[:2000],
-                "by": self.id,
-            },
+        at_ms = int(time.time() * 1000)
+        await self.watch.guard(
+            lambda: self.fleet.note_reload(ok, message, self.id, at_ms), "recording the reload"
         )
-        await self.watch.guard(pipe.execute, "recording the reload")
 
     async def publish_sources(self, sources: list[Source]) -> None:
         """Make ``sources`` the configured set and bring the schedule in line with it.
@@ -488,47 +479,31 @@ class Worker:
         batch, self._finished = self._finished, []
         if not batch:
             return
-        pipe = self._client.pipeline(transaction=False)
-        moves: list[tuple[Claim, float | None]] = []
-        reasons = []
-        for job, report in batch:
-            seconds, reason = self._queue_finished(pipe, job, report)
-            moves.append((job.claim, seconds))
-            reasons.append(reason)
+        finished = [self._finished_poll(job, report) for job, report in batch]
         taken = sum(report.new + report.updated for _job, report in batch)
-        if taken:
-            pipe.hincrby(keys.INGEST_MINUTES, str(int(time.time() // 60) * 60_000), taken)
-        writes = len(pipe)  # statuses first: a source is claimable again only once saved
-        self.schedule.queue_settle(pipe, moves)
         try:
-            replies = await pipe.execute(raise_on_error=False)
-            for reply in replies[:writes]:
-                if isinstance(reply, Exception):
-                    raise reply
-            held = await self.schedule.settled(replies[writes:], moves)
+            held = await self.schedule.settle_polls(
+                finished, taken=taken, minute_ms=int(time.time() // 60) * 60_000
+            )
         except Exception as exc:  # Redis unreachable: polled again once it answers
-            self._failed(exc, f"saving {len(batch)} finished polls", [c for c, _ in moves])
+            self._failed(exc, f"saving {len(batch)} finished polls", [f.claim for f in finished])
             return
-        for (claim, seconds), reason, landed in zip(moves, reasons, held, strict=True):
-            if seconds is None:
-                log.warning("source %s: %s", claim.source_id, reason)
+        for poll, landed in zip(finished, held, strict=True):
+            if poll.seconds is None:
+                log.warning("source %s: %s", poll.claim.source_id, poll.reason)
             elif not landed:
                 self.metrics.lease("lost")
-                log.warning("source %s: lease lost before rescheduling", claim.source_id)
+                log.warning("source %s: lease lost before rescheduling", poll.claim.source_id)
 
-    def _queue_finished(
-        self, pipe: Any, job: _Job, report: IngestReport
-    ) -> tuple[float | None, str]:
-        """Queue a finished job's status and note; its next delay (None: drop) and why."""
+    def _finished_poll(self, job: _Job, report: IngestReport) -> Finished:
+        """A finished job's status, its next delay (None: drop) and why."""
         job.settled = True  # from here its lease is this flush's to hand back
         after = report.after or job.status
         delay = next_delay(job.source, after, report, self.timing_policy)
         seconds = delay.seconds
         if job.pushed and seconds is not None:  # pushes come at once; polls are the backstop
             seconds = max(seconds, job.source.interval_bounds[1])
-        self.store.queue_status(pipe, after, job.status)
-        self.store.queue_note(pipe, after, seconds, delay.reason)
-        return seconds, delay.reason
+        return Finished(job.claim, after, job.status, seconds, delay.reason)
 
     def _failed(self, exc: Exception, what: str, claims: Sequence[Claim] = ()) -> None:
         """An unreachable Redis is one line for the whole outage (and ``claims``, whose polls
@@ -596,15 +571,8 @@ class Worker:
             "polls": self.polls,
             "config": self.config_note,
         }
-        pipe = self._client.pipeline(transaction=False)
-        pipe.zadd(keys.WORKERS, {self.id: now_ms})
-        pipe.hset(keys.WORKER_INFO, self.id, json.dumps(info))
-        pipe.hkeys(keys.INGEST_MINUTES)
-        replies = await pipe.execute()
         oldest = (int(now.timestamp() // 60) - CHART_MINUTES) * 60_000
-        stale = [m for m in replies[-1] if int(m) < oldest]
-        if stale:
-            await self._client.hdel(keys.INGEST_MINUTES, *stale)
+        await self.fleet.beat(self.id, now_ms, json.dumps(info), oldest)
         self.metrics.redis_up.set(1)
 
     async def _drain(self, grace: float = 10.0) -> None:

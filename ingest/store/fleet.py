@@ -32,7 +32,42 @@ class FleetState:
 
 
 class RedisFleet(RedisAdapter):
-    """Reads of the workers' traces over a text client (``decode_responses=True``)."""
+    """The workers' traces over a text client (``decode_responses=True``): each worker writes
+    its own (:meth:`beat`, :meth:`leave`, :meth:`note_reload`), the web app reads them all."""
+
+    async def beat(self, worker_id: str, now_ms: int, info: str, keep_from_ms: int) -> None:
+        """Worker ``worker_id`` is alive at ``now_ms`` and reports ``info`` (JSON text);
+        minutes of the ingest chart before ``keep_from_ms`` are forgotten."""
+        pipe = self._r.pipeline(transaction=False)
+        pipe.zadd(keys.WORKERS, {worker_id: now_ms})
+        pipe.hset(keys.WORKER_INFO, worker_id, info)
+        pipe.hkeys(keys.INGEST_MINUTES)
+        replies = await self._call(pipe.execute())
+        stale = [m for m in replies[-1] if int(m) < keep_from_ms]
+        if stale:
+            await self._call(self._r.hdel(keys.INGEST_MINUTES, *stale))
+
+    async def leave(self, worker_id: str) -> None:
+        """Worker ``worker_id`` stopped: it is no longer counted or shown."""
+        pipe = self._r.pipeline(transaction=False)
+        pipe.zrem(keys.WORKERS, worker_id)
+        pipe.hdel(keys.WORKER_INFO, worker_id)
+        await self._call(pipe.execute())
+
+    async def note_reload(self, ok: bool, message: str, by: str, at_ms: int) -> None:
+        """A reload of the sources file by worker ``by``: applied or refused, and why."""
+        pipe = self._r.pipeline(transaction=False)
+        pipe.hincrby(keys.RELOADS, "ok" if ok else "failed", 1)
+        pipe.hset(
+            keys.RELOADS,
+            mapping={
+                "at": at_ms,
+                "result": "ok" if ok else "refused",
+                "message": message[:2000],
+                "by": by,
+            },
+        )
+        await self._call(pipe.execute())
 
     async def ping(self) -> None:
         """Return once Redis answers; a :class:`~ingest.errors.StoreError` if it does not."""

@@ -22,8 +22,10 @@ from redis.exceptions import NoScriptError
 
 from config.sources import Source
 from ingest import keys
+from ingest.model import SourceStatus
 from ingest.store import scripts
 from ingest.store.connect import translating
+from ingest.store.sources import queue_note, queue_status
 
 SETTLE_BATCH = 500
 """Sources settled by one script call (Lua's unpack has a bounded stack)."""
@@ -35,6 +37,18 @@ class Claim:
 
     source_id: str
     lease: int
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """A finished poll to settle: the claim it ran under, the source's status before and
+    after it, the seconds until the next poll (None: drop the source) and why."""
+
+    claim: Claim
+    status: SourceStatus
+    previous: SourceStatus
+    seconds: float | None
+    reason: str
 
 
 class RedisSchedule:
@@ -105,6 +119,31 @@ class RedisSchedule:
         pipe = self._r.pipeline(transaction=False)
         self.queue_settle(pipe, moves)
         return await self.settled(await pipe.execute(raise_on_error=False), moves)
+
+    @translating
+    async def settle_polls(
+        self, finished: Sequence[Finished], *, taken: int = 0, minute_ms: int = 0
+    ) -> list[bool]:
+        """Settle finished polls in one pipeline: save each status and schedule note, count
+        the ``taken`` items in the minute starting ``minute_ms`` (for the ops chart), and
+        reschedule (or drop) each source while its lease is still ours. Statuses go first, so
+        a source is claimable again only once its status is saved. Whether each move landed."""
+        if not finished:
+            return []
+        pipe = self._r.pipeline(transaction=False)
+        for poll in finished:
+            queue_status(pipe, poll.status, poll.previous)
+            queue_note(pipe, poll.status, poll.seconds, poll.reason)
+        if taken:
+            pipe.hincrby(keys.INGEST_MINUTES, str(minute_ms), taken)
+        writes = len(pipe)
+        moves = [(poll.claim, poll.seconds) for poll in finished]
+        self.queue_settle(pipe, moves)
+        replies = await pipe.execute(raise_on_error=False)
+        for reply in replies[:writes]:
+            if isinstance(reply, Exception):
+                raise reply
+        return await self.settled(replies[writes:], moves)
 
     @translating
     async def settled(

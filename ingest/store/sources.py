@@ -66,23 +66,9 @@ class RedisSources(RedisAdapter):
     ) -> None:
         """Record the interval just chosen and why, for status displays."""
         pipe = self._r.pipeline(transaction=False)
-        self.queue_note(pipe, status, interval, reason)
+        queue_note(pipe, status, interval, reason)
         if len(pipe):
             await self._call(pipe.execute())
-
-    def queue_note(
-        self, pipe: Any, status: SourceStatus, interval: float | None, reason: str
-    ) -> None:
-        """Queue :meth:`note_schedule`'s write; nothing when the reason is the same and the
-        interval within jitter of the recorded one, so a steady source costs no write."""
-        if status.interval_reason == reason and _close(status.interval, interval):
-            return
-        key = keys.source_status(status.source_id)
-        if interval is None:
-            pipe.hdel(key, "interval")
-            pipe.hset(key, "interval_reason", reason)
-        else:
-            pipe.hset(key, mapping={"interval_reason": reason, "interval": f"{interval:.3f}"})
 
     async def save_status(self, status: SourceStatus, previous: SourceStatus | None = None) -> None:
         """Make the stored status of ``status.source_id`` equal ``status``.
@@ -98,18 +84,9 @@ class RedisSources(RedisAdapter):
             await self._call(pipe.execute())
             return
         pipe = self._r.pipeline(transaction=False)
-        self.queue_status(pipe, status, previous)
+        queue_status(pipe, status, previous)
         if len(pipe):
             await self._call(pipe.execute())
-
-    def queue_status(self, pipe: Any, status: SourceStatus, previous: SourceStatus) -> None:
-        """Queue on ``pipe`` the writes that turn the stored ``previous`` into ``status``."""
-        key = keys.source_status(status.source_id)
-        changed, dropped = status_changes(previous, status)
-        if dropped:
-            pipe.hdel(key, *dropped)
-        if changed:
-            pipe.hset(key, mapping=changed)
 
     async def put_sources(self, sources: Sequence[Source]) -> None:
         """Make ``sources`` the configured set: write each config, forget the others. Feeds
@@ -142,6 +119,30 @@ class RedisSources(RedisAdapter):
                 approximate=True,
             )
         await self._call(pipe.execute())
+
+
+def queue_note(pipe: Any, status: SourceStatus, interval: float | None, reason: str) -> None:
+    """Queue the write of :meth:`RedisSources.note_schedule`; nothing when the reason is the
+    same and the interval within jitter of the recorded one, so a steady source costs no
+    write."""
+    if status.interval_reason == reason and _close(status.interval, interval):
+        return
+    key = keys.source_status(status.source_id)
+    if interval is None:
+        pipe.hdel(key, "interval")
+        pipe.hset(key, "interval_reason", reason)
+    else:
+        pipe.hset(key, mapping={"interval_reason": reason, "interval": f"{interval:.3f}"})
+
+
+def queue_status(pipe: Any, status: SourceStatus, previous: SourceStatus) -> None:
+    """Queue on ``pipe`` the writes that turn the stored ``previous`` into ``status``."""
+    key = keys.source_status(status.source_id)
+    changed, dropped = status_changes(previous, status)
+    if dropped:
+        pipe.hdel(key, *dropped)
+    if changed:
+        pipe.hset(key, mapping=changed)
 
 
 def _close(recorded: float | None, chosen: float | None) -> bool:

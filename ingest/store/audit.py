@@ -16,12 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-
 from ingest import keys
-from ingest.errors import StoreError
 from ingest.model import from_ms, to_ms
+from ingest.store.base import RedisAdapter
 
 AUDIT_MAXLEN = 100_000
 SCAN_LIMIT = 10_000
@@ -91,11 +88,8 @@ class AuditFilter:
         return not (self.until is not None and record.at >= self.until)
 
 
-class RedisAudit:
+class RedisAudit(RedisAdapter):
     """Writes and reads the audit stream over a client owned by the caller."""
-
-    def __init__(self, client: aioredis.Redis) -> None:
-        self._r = client
 
     async def record(
         self,
@@ -120,18 +114,14 @@ class RedisAudit:
             "after": json.dumps(after, sort_keys=True),
             "note": note,
         }
-        try:
-            found = await self._r.xadd(keys.AUDIT, fields, maxlen=AUDIT_MAXLEN, approximate=True)  # type: ignore[arg-type]
-        except RedisError as exc:
-            raise StoreError(f"redis: {type(exc).__name__}: {exc}") from exc
+        found = await self._call(
+            self._r.xadd(keys.AUDIT, fields, maxlen=AUDIT_MAXLEN, approximate=True)  # type: ignore[arg-type]
+        )
         return str(found)
 
     async def query(self, wanted: AuditFilter) -> list[AuditRecord]:
         """The newest records ``wanted`` keeps, newest first, at most ``wanted.limit``."""
-        try:
-            raw: Any = await self._r.xrevrange(keys.AUDIT, count=SCAN_LIMIT)
-        except RedisError as exc:
-            raise StoreError(f"redis: {type(exc).__name__}: {exc}") from exc
+        raw: Any = await self._call(self._r.xrevrange(keys.AUDIT, count=SCAN_LIMIT))
         found = []
         for rid, fields in raw:
             record = _record(str(rid), fields)

@@ -81,11 +81,10 @@ class RedisStoryIndex:
             for item, lookup in zip(items, lookups, strict=True)
         ]
         loose = [n for n, ev in enumerate(found) if not _linked(ev)]
-        for n, candidates in zip(
-            loose, await self._similar([lookups[n] for n in loose]), strict=True
-        ):
+        shortlisted, merged = await self._similar([lookups[n] for n in loose])
+        for n, candidates in zip(loose, shortlisted, strict=True):
             found[n] = replace(found[n], candidates=candidates)
-        return await self._with_merges(found), lookups
+        return await self._with_merges(found, merged), lookups
 
     def _explicit(self, item: Item, lookup: Lookup, replies: Any) -> StoryEvidence:
         stories: list[str | None] = [next(replies) for _ in lookup.keys]
@@ -116,11 +115,12 @@ class RedisStoryIndex:
 
     async def _similar(
         self, lookups: Sequence[Lookup]
-    ) -> list[tuple[tuple[str, similar.Profile], ...]]:
+    ) -> tuple[list[tuple[tuple[str, similar.Profile], ...]], dict[str, str]]:
         """For each lookup, the stories most like it (the shortlist of its terms' votes),
-        with their profiles: what :func:`ingest.stories.judged` scores."""
+        with their profiles: what :func:`ingest.stories.judged` scores. Also, for every story
+        shortlisted, the story it was merged into ('' if none), read with its profile."""
         if not lookups:
-            return []
+            return [], {}
         window = self.policy.window_ms
         tops = [similar.top_terms(lk.weights) for lk in lookups]
         pipe = self._r.pipeline(transaction=False)
@@ -143,53 +143,66 @@ class RedisStoryIndex:
                 for story in next(replies):
                     votes[story] += weight
             shortlists.append(_shortlist(votes))
-        profiles = await self._profiles(sorted({s for sl in shortlists for s in sl}))
-        return [
+        profiles, merged = await self._profiles(sorted({s for sl in shortlists for s in sl}))
+        shortlisted = [
             tuple((s, profiles[s]) for s in shortlist if s in profiles) for shortlist in shortlists
         ]
+        return shortlisted, merged
 
-    async def _profiles(self, stories: Sequence[str]) -> dict[str, similar.Profile]:
+    async def _profiles(
+        self, stories: Sequence[str]
+    ) -> tuple[dict[str, similar.Profile], dict[str, str]]:
+        """The profiles of ``stories``, and the story each was merged into ('' if none)."""
         if not stories:
-            return {}
+            return {}, {}
         pipe = self._r.pipeline(transaction=False)
+        fields = ["first", "last", "closed", "created", "edited", "merged_into"]
         for story in stories:
             pipe.zrange(keys.story_profile(story), 0, -1, withscores=True)
-            pipe.hmget(keys.story_meta(story), ["first", "last", "closed", "created", "edited"])
+            pipe.hmget(keys.story_meta(story), fields)
         replies = await pipe.execute()
         found = {}
+        merged = {}
         for n, story in enumerate(stories):
-            first, last, closed, created, edited = replies[2 * n + 1]
+            first, last, closed, created, edited, into = replies[2 * n + 1]
+            merged[story] = str(into or "")
             # A story an editor closed is closed to similarity: an empty centroid scores 0.
             centroid = {} if closed else {str(t): float(w) for t, w in replies[2 * n]}
             found[story] = similar.Profile(
                 centroid, int(first or 0), int(last or 0), int(created or 0), bool(edited)
             )
-        return found
+        return found, merged
 
-    async def merges(self, stories: Iterable[str]) -> dict[str, str]:
+    async def merges(
+        self, stories: Iterable[str], known: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
         """Story -> the story it was merged into, for those of ``stories`` merged away and
-        for the stories those were merged into in turn (up to five steps); see :func:`follow`."""
-        into: dict[str, str] = {}
-        named = set(stories)
+        for the stories those were merged into in turn (up to five steps); see
+        :func:`ingest.stories.follow`. ``known``: stories whose mark was read already (with
+        their profiles), to the story each was merged into ('' if none)."""
+        into = {s: m for s, m in (known or {}).items() if m}
+        asked = set(known or ())
+        named = set(stories) | set(into.values())
         for _ in range(5):  # merged into a story that was merged again
-            ask = sorted(named - into.keys())
+            ask = sorted(named - into.keys() - asked)
             if not ask:
                 break
             pipe = self._r.pipeline(transaction=False)
             for story in ask:
                 pipe.hget(keys.story_meta(story), "merged_into")
             found = {s: str(m) for s, m in zip(ask, await pipe.execute(), strict=True) if m}
+            asked.update(ask)
             into.update(found)
             named = set(found.values())
         return into
 
-    async def _with_merges(self, found: list[StoryEvidence]) -> list[StoryEvidence]:
-        """The evidence with the merges of every story it names (see :meth:`merges`)."""
+    async def _with_merges(
+        self, found: list[StoryEvidence], merged: Mapping[str, str]
+    ) -> list[StoryEvidence]:
+        """The evidence with the merges of every story it names (see :meth:`merges`);
+        ``merged``: the marks of the candidates, read with their profiles."""
         into = await self.merges(
-            s
-            for ev in found
-            for s in (ev.rule, ev.linked, ev.keyed, ev.page, *(c for c, _ in ev.candidates or ()))
-            if s
+            (s for ev in found for s in (ev.rule, ev.linked, ev.keyed, ev.page) if s), merged
         )
         if not into:
             return found

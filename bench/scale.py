@@ -122,8 +122,9 @@ def main() -> None:
     figures["items"] = sum(len(v) for v in script.expected.values())
     figures["sources"] = args.sources
     figures["note"] = (
-        "shared 2-core machine loaded by other work: compare the ratios of one run, not the "
-        "absolute figures; the on-schedule figure is the measured steady poll rate x 60"
+        "2-core machine, each configuration a short run: figures differ by up to 20 % from "
+        "run to run, so compare the ratios of one run, not single figures; the on-schedule "
+        "figure is the measured steady poll rate x 60"
     )
     write_results("scale", figures)
 

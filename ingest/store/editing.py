@@ -22,7 +22,6 @@ from typing import Any
 from ingest import keys, similar
 from ingest.errors import WirefeedError
 from ingest.model import Entry, Known, to_ms
-from ingest.store import scripts
 from ingest.store.timeline import RedisTimeline
 from ingest.stories import story_id_for
 from ingest.text import xml_safe
@@ -276,27 +275,7 @@ class Editing(RedisTimeline):
     async def _write_moved(
         self, pipe: Any, entry: Entry, meta: dict[str, str], now: datetime
     ) -> None:
-        sid = entry.story_id
-        scripts.queue(
-            pipe,
-            scripts.APPLY_ENTRY,
-            keys=[
-                keys.story_meta(sid),
-                keys.story_timeline(sid),
-                keys.story_entries(sid),
-                keys.story_sources(sid),
-            ],
-            args={
-                "entry_id": entry.id,
-                "published_ms": to_ms(entry.published),
-                "entry_json": entry.to_json(),
-                "changed_ms": to_ms(now),
-                "first_seen_ms": to_ms(entry.first_seen),
-                "timezone": meta.get("timezone", "UTC"),
-                "source_id": entry.source_id,
-                "ttl_ms": self.retention.entries_ms,
-            },
-        )
+        self._queue_apply_entry(pipe, entry, to_ms(now), meta.get("timezone", "UTC"))
 
     async def _repoint(self, entries: Sequence[Entry], source: str, target: str) -> None:
         """Identity records, locators, claims and near-copy records that name

@@ -369,26 +369,7 @@ class RedisEntries(Editing):
         sid, item = plan.assignment.story_id, plan.item
         changed_ms = to_ms(entry.updated if plan.assignment.new_story else max(entry.updated, now))
         mark = len(pipe)
-        scripts.queue(
-            pipe,
-            scripts.APPLY_ENTRY,
-            keys=[
-                keys.story_meta(sid),
-                keys.story_timeline(sid),
-                keys.story_entries(sid),
-                keys.story_sources(sid),
-            ],
-            args={
-                "entry_id": entry.id,
-                "published_ms": to_ms(entry.published),
-                "entry_json": entry.to_json(),
-                "changed_ms": changed_ms,
-                "first_seen_ms": to_ms(entry.first_seen),
-                "timezone": timezone,
-                "source_id": item.source_id,
-                "ttl_ms": self.retention.entries_ms,
-            },
-        )
+        self._queue_apply_entry(pipe, entry, changed_ms, timezone)
         pipe.zadd(keys.STORIES, {sid: changed_ms}, gt=True)  # the same max the script keeps
         if item.page_url:
             pipe.set(keys.page_story(item.page_url), sid, nx=True, px=self.retention.entries_ms)

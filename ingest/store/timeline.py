@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ingest import keys
-from ingest.model import Entry
+from ingest.model import Entry, to_ms
 from ingest.similar import SimilarityPolicy
 from ingest.store import scripts
 from ingest.store.audit import RedisAudit
@@ -43,6 +43,32 @@ class RedisTimeline(RedisReader):
         self.index = RedisIndex(client, self.retention)
         self.story_index = RedisStoryIndex(client, self.retention, similarity or SimilarityPolicy())
         self.audit = RedisAudit(client)
+
+    def _queue_apply_entry(self, pipe: Any, entry: Entry, changed_ms: int, timezone: str) -> None:
+        """Queue the write of ``entry`` into its story (entries hash, timeline, meta, sources:
+        one slot), the story's change dated ``changed_ms``; the reply names the story it was
+        merged into, if any (see :data:`ingest.store.scripts.APPLY_ENTRY`)."""
+        sid = entry.story_id
+        scripts.queue(
+            pipe,
+            scripts.APPLY_ENTRY,
+            keys=[
+                keys.story_meta(sid),
+                keys.story_timeline(sid),
+                keys.story_entries(sid),
+                keys.story_sources(sid),
+            ],
+            args={
+                "entry_id": entry.id,
+                "published_ms": to_ms(entry.published),
+                "entry_json": entry.to_json(),
+                "changed_ms": changed_ms,
+                "first_seen_ms": to_ms(entry.first_seen),
+                "timezone": timezone,
+                "source_id": entry.source_id,
+                "ttl_ms": self.retention.entries_ms,
+            },
+        )
 
     def _event(self, pipe: Any, story_id: str, kind: str, entry_id: str, *sources: str) -> None:
         """Tell listeners (push, caches) that a story changed, and for which sources' feeds."""

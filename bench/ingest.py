@@ -1,38 +1,63 @@
-"""End-to-end ingestion throughput against bare feedparser, on the same bytes.
+"""Ingest throughput, CPU and memory per item: a real worker against reader and bare feedparser.
 
-    python bench/ingest.py [--feeds 40] [--items 100] [--concurrency 8]
+    python bench/ingest.py [--feeds 40] [--items 100] [--rounds 3] [--concurrency 8]
 
-Generated RSS feeds (100 items each, a few paragraphs of HTML per item, invented text; every
-item distinct, so each is a new entry) are served from a separate process on loopback. We
-measure items per second through the whole pipeline (fetch | parse | normalize | dedupe |
-assign | store into a real Redis) and, in the same run, items per second of bare
-``feedparser.parse`` over the same bytes. The ratio says what the rest of the pipeline costs on
-top of parsing. Results: bench/results/ingest.json.
+Generated RSS feeds (``--items`` items each, a few paragraphs of HTML per item, invented text;
+every item distinct, so each is a new entry of its own story) are served from a threaded
+server process on loopback with a large listen backlog (``python -m http.server`` has a backlog
+of 5, which drops connects at eight parallel fetches and costs one-second retries).
+
+Two workloads, on the same bytes for every arm:
+
+* ``new``: every item of every feed is new to an empty database;
+* ``repoll``: then every feed again with a tenth of its items new (the oldest tenth drop out),
+  so nine in ten items are unchanged.
+
+Three arms, in alternating order from round to round, each on a fresh database:
+
+* ``wirefeed``: a real ``wirefeed worker`` process (``python -m workers.cli worker``) with the
+  feeds as its sources, against a real Redis. Timed from the moment the feeds are in place
+  until every item is stored; its CPU is the worker's and the Redis server's, counted apart;
+  Redis commands and bytes (``INFO``) are counted per item;
+* ``reader``: reader 3.26 into SQLite, installed by the bench in its own virtualenv
+  (``var/bench/reader-venv``), ``update_feeds(workers=--concurrency)`` in a process of its own;
+* ``feedparser``: bare ``feedparser.parse`` over the same bytes, in this process.
+
+Prints items per second, CPU per item and the ratios, medians over the rounds, and writes
+bench/results/ingest.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import io
+import json
+import os
 import random
+import shutil
+import statistics
+import subprocess
+import sys
 import tempfile
+import textwrap
 import time
 from datetime import timedelta
 from email.utils import format_datetime
-from ipaddress import ip_network
 from pathlib import Path
+from typing import Any
 
 import feedparser
-import redis.asyncio as aioredis
-from common import RUN_CLOCK, redis_server, static_server, write_results
+from common import ROOT, RUN_CLOCK, free_port, redis_server, write_results
 
-from config.sources import Source
 from ingest import keys
-from ingest.fetch.guard import AddressPolicy
-from ingest.fetch.http import FetchLimits, HttpFetcher
-from ingest.pipeline import ingest_source
-from ingest.store.redis_store import RedisStore
+from ingest.store.connect import open_sync
+from tests.support.workers import child_env
+
+READER = ("reader==3.26", "sgmllib3k")
+"""reader and what its vendored feedparser imports (sgmllib is gone from the standard library)."""
+READER_VENV = ROOT / "var" / "bench" / "reader-venv"
+WORKLOADS = ("new", "repoll")
+SPY = ("py-spy", "record", "--nonblocking", "--rate", "50")
 
 COMMON = tuple(
     """council harbor agency river officials storm bridge crews residents minister court report
@@ -60,23 +85,24 @@ def sentence(rng: random.Random, n: int) -> str:
     return " ".join(words).capitalize() + "."
 
 
-def make_feed(feed_no: int, items: int, rng: random.Random) -> bytes:
-    rows = []
-    for n in range(items):
-        paragraphs = "".join(
-            f"<p>{' '.join(sentence(rng, rng.randint(12, 24)) for _ in range(3))}</p>"
-            for _ in range(rng.randint(3, 5))
-        )
-        # Newest first, a minute apart, all before the run's clock (40 x 100 items: 2.8 days).
-        at = RUN_CLOCK - timedelta(minutes=feed_no * items + n + 1)
-        when = format_datetime(at, usegmt=True)
-        rows.append(
-            f'<item><guid isPermaLink="false">bench-{feed_no}-{n}</guid>'
-            f"<title>{sentence(rng, 9)}</title>"
-            f"<link>https://news.example/{feed_no}/{n}?utm_source=bench</link>"
-            f"<description><![CDATA[{paragraphs}]]></description>"
-            f"<pubDate>{when}</pubDate></item>"
-        )
+def make_item(feed_no: int, n: int, rng: random.Random) -> str:
+    """Item ``n`` of feed ``feed_no``: a minute older than item ``n - 1``, before the run's
+    clock (so inside the retention window whatever day it runs)."""
+    paragraphs = "".join(
+        f"<p>{' '.join(sentence(rng, rng.randint(12, 24)) for _ in range(3))}</p>"
+        for _ in range(rng.randint(3, 5))
+    )
+    at = RUN_CLOCK - timedelta(minutes=feed_no * 1000 + n + 1)
+    return (
+        f'<item><guid isPermaLink="false">bench-{feed_no}-{n}</guid>'
+        f"<title>{sentence(rng, 9)}</title>"
+        f"<link>https://news.example/{feed_no}/{n}?utm_source=bench</link>"
+        f"<description><![CDATA[{paragraphs}]]></description>"
+        f"<pubDate>{format_datetime(at, usegmt=True)}</pubDate></item>"
+    )
+
+
+def make_feed(feed_no: int, rows: list[str]) -> bytes:
     return (
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
         f"<title>Bench wire {feed_no}</title><link>https://news.example/</link>"
@@ -84,81 +110,365 @@ def make_feed(feed_no: int, items: int, rng: random.Random) -> bytes:
     ).encode()
 
 
-def bare_feedparser(bodies: list[bytes]) -> tuple[int, float]:
-    started = time.perf_counter()
-    count = sum(len(feedparser.parse(io.BytesIO(b), sanitize_html=False).entries) for b in bodies)
-    return count, time.perf_counter() - started
+def workloads(feeds: int, items: int) -> dict[str, list[bytes]]:
+    """Per workload, each feed's document. The re-poll has ``items // 10`` new items on top
+    (numbered below the first document's, so newer) and the oldest as many dropped."""
+    rng = random.Random(2026)
+    fresh = items // 10
+    new, repoll = [], []
+    for f in range(feeds):
+        rows = [make_item(f, n + fresh, rng) for n in range(items)]
+        top = [make_item(f, n, rng) for n in range(fresh)]
+        new.append(make_feed(f, rows))
+        repoll.append(make_feed(f, top + rows[: items - fresh]))
+    return {"new": new, "repoll": repoll}
 
 
-async def pipeline(
-    redis_url: str, base: str, feeds: int, concurrency: int
-) -> tuple[int, float, int]:
-    client = aioredis.from_url(redis_url, decode_responses=True)
-    await client.flushdb()
-    store = RedisStore(client)
-    fetcher = HttpFetcher(FetchLimits(), policy=AddressPolicy(allow=(ip_network("127.0.0.0/8"),)))
-    gate = asyncio.Semaphore(concurrency)
-    now = RUN_CLOCK
+SERVER = textwrap.dedent(
+    """
+    import functools, sys
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
-    async def one(n: int) -> int:
-        async with gate:
-            source = Source(id=f"bench-{n}", url=f"{base}/feed-{n}.xml")
-            report = await ingest_source(source, fetcher=fetcher, store=store, now=now)
-            assert report.status == "ok", report
-            # Distinct generated items are all new; anything else would measure another path.
-            assert report.new == report.entries, report
-            return report.new
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
 
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 1024
+        daemon_threads = True
+
+    handler = functools.partial(Quiet, directory=sys.argv[2])
+    Server(("127.0.0.1", int(sys.argv[1])), handler).serve_forever()
+    """
+)
+
+
+class FeedFiles:
+    """The feeds as files, served by a threaded server process with a large backlog."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", SERVER, str(self.port), str(root)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not self._answers():
+            time.sleep(0.05)
+
+    def _answers(self) -> bool:
+        import socket
+
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+        except OSError:
+            return False
+        return True
+
+    def url(self, n: int) -> str:
+        return f"http://127.0.0.1:{self.port}/feed-{n}.xml"
+
+    def publish(self, bodies: list[bytes]) -> None:
+        for n, body in enumerate(bodies):
+            target = self.root / f"feed-{n}.xml"
+            partial = target.with_suffix(".part")
+            partial.write_bytes(body)
+            partial.replace(target)  # a fetch sees the old file or the new one, never half
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class RedisCounters:
+    """Commands, CPU and memory of the Redis server, from INFO."""
+
+    def __init__(self, url: str) -> None:
+        self.client = open_sync(url)
+
+    def read(self) -> dict[str, float]:
+        stats = self.client.info("commandstats")
+        calls = sum(
+            int(v["calls"])
+            for k, v in stats.items()
+            if not k.startswith(("cmdstat_info", "cmdstat_config", "cmdstat_zcard"))
+        )
+        cpu = self.client.info("cpu")
+        memory = self.client.info("memory")
+        return {
+            "commands": float(calls),
+            "cpu": float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"]),
+            "bytes": float(memory["used_memory"]),
+        }
+
+    def stored(self, feeds: int) -> int:
+        pipe = self.client.pipeline(transaction=False)
+        for n in range(feeds):
+            pipe.zcard(keys.source_entries(f"bench-{n}"))
+        return sum(int(c) for c in pipe.execute())
+
+
+def wirefeed_arm(
+    url: str, files: FeedFiles, docs: dict[str, list[bytes]], tmp: Path, profile: Path | None
+) -> dict:
+    """Both workloads through one real worker process on an empty database; with
+    ``profile``, py-spy samples the worker into that file (a flame graph, SVG)."""
+    open_sync(url).execute_command("FLUSHALL", "SYNC")  # freed now, not lazily: an empty baseline
+    feeds, items = len(docs["new"]), docs_items(docs["new"][0])
+    fresh = items // 10
+    lines = ["sources:"]
+    for n in range(feeds):
+        lines += [f"  - id: bench-{n}", f"    url: {files.url(n)}"]
+        lines += ["    interval: 1", "    min_interval: 1", "    max_interval: 1"]
+    sources = tmp / "sources.yaml"
+    sources.write_text("\n".join(lines) + "\n")
+    counters = RedisCounters(url)
+    results: dict[str, dict[str, float]] = {}
+    files.publish(docs["new"])
+    before, started = counters.read(), time.perf_counter()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "workers.cli", "worker"],
+        env=child_env(
+            WIREFEED_REDIS_URL=url,
+            WIREFEED_SOURCES=str(sources),
+            WIREFEED_FETCH_ALLOW_NETWORKS="127.0.0.0/8",
+            WIREFEED_LOG_LEVEL="WARNING",
+            WIREFEED_HOST_CONCURRENCY="0",
+            WIREFEED_HOST_PER_MINUTE="0",
+        ),
+        cwd=ROOT,
+        stdout=(tmp / "worker.log").open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    spy = (
+        subprocess.Popen(
+            [*SPY, "-o", str(profile), "-p", str(worker.pid)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if profile is not None
+        else None
+    )
     try:
-        started = time.perf_counter()
-        count = sum(await asyncio.gather(*(one(n) for n in range(feeds))))
-        elapsed = time.perf_counter() - started
-        # The items are unrelated: each should make a story of its own.
-        return count, elapsed, int(await client.zcard(keys.STORIES))
+        for workload, want in (("new", feeds * items), ("repoll", feeds * (items + fresh))):
+            if workload == "repoll":
+                cpu0 = cpu_seconds(worker.pid)
+                before, started = counters.read(), time.perf_counter()
+                files.publish(docs["repoll"])
+            else:
+                cpu0 = 0.0  # the process's start-up is part of a first ingest
+            deadline = time.monotonic() + 900
+            while counters.stored(feeds) < want:
+                if worker.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"the worker stopped or stalled: see {tmp / 'worker.log'}")
+                time.sleep(0.02)
+            elapsed = time.perf_counter() - started
+            after = counters.read()
+            results[workload] = {
+                "items": feeds * items,
+                "new_items": feeds * (items if workload == "new" else fresh),
+                "seconds": elapsed,
+                "worker_cpu": cpu_seconds(worker.pid) - cpu0,
+                "redis_cpu": after["cpu"] - before["cpu"],
+                "commands": after["commands"] - before["commands"],
+                "bytes": after["bytes"] - before["bytes"],
+            }
     finally:
-        await fetcher.aclose()
-        await client.aclose()
+        worker.terminate()
+        worker.wait(60)
+        if spy is not None:
+            spy.wait(30)
+    return results
+
+
+def docs_items(body: bytes) -> int:
+    return body.count(b"<item>")
+
+
+READER_SCRIPT = textwrap.dedent(
+    """
+    import json, os, resource, sys, time
+    from reader import make_reader
+
+    db, workers, urls = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+    reader = make_reader(db)
+    for url in urls:
+        reader.add_feed(url, exist_ok=True)
+
+    def cpu():
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    cpu0, started = cpu(), time.perf_counter()
+    reader.update_feeds(workers=workers, scheduled=False)  # every feed, due or not
+    elapsed, spent = time.perf_counter() - started, cpu() - cpu0
+    counts = reader.get_entry_counts()
+    reader.close()
+    print(json.dumps({"seconds": elapsed, "cpu": spent, "entries": counts.total,
+                      "bytes": os.path.getsize(db)}))
+    """
+)
+
+
+def reader_python() -> Path:
+    """The virtualenv's interpreter, with reader installed there on first use."""
+    python = READER_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(READER_VENV)], check=True)
+    probe = subprocess.run([str(python), "-c", "import reader, sgmllib"], capture_output=True)
+    if probe.returncode != 0:
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", *READER], check=True, cwd=ROOT
+        )
+    return python
+
+
+def reader_arm(files: FeedFiles, docs: dict[str, list[bytes]], tmp: Path, workers: int) -> dict:
+    python = reader_python()
+    db = tmp / "reader.sqlite"
+    db.unlink(missing_ok=True)
+    feeds, items = len(docs["new"]), docs_items(docs["new"][0])
+    urls = [files.url(n) for n in range(feeds)]
+    results: dict[str, dict[str, float]] = {}
+    size = 0
+    for workload in WORKLOADS:
+        files.publish(docs[workload])
+        time.sleep(1.1)  # a whole second on: Last-Modified must change for a re-poll
+        out = subprocess.run(
+            [str(python), "-c", READER_SCRIPT, str(db), str(workers), *urls],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        got = json.loads(out.stdout)
+        new = feeds * (items if workload == "new" else items // 10)
+        results[workload] = {
+            "items": feeds * items,
+            "new_items": new,
+            "seconds": got["seconds"],
+            "cpu": got["cpu"],
+            "entries": got["entries"],
+            "bytes": got["bytes"] - size,
+        }
+        size = got["bytes"]
+    return results
+
+
+def feedparser_arm(docs: dict[str, list[bytes]]) -> dict:
+    results = {}
+    for workload in WORKLOADS:
+        cpu0, started = time.process_time(), time.perf_counter()
+        count = sum(
+            len(feedparser.parse(io.BytesIO(b), sanitize_html=False).entries)
+            for b in docs[workload]
+        )
+        results[workload] = {
+            "items": count,
+            "seconds": time.perf_counter() - started,
+            "cpu": time.process_time() - cpu0,
+        }
+    return results
+
+
+def summary(runs: dict[str, list[dict]]) -> dict[str, Any]:
+    """Medians over the rounds, per arm and workload."""
+    out: dict[str, Any] = {}
+    for arm, rounds in runs.items():
+        out[arm] = {}
+        for workload in WORKLOADS:
+            rows = [r[workload] for r in rounds]
+            items = rows[0]["items"]
+            figures = {
+                "items_per_s": round(statistics.median(items / r["seconds"] for r in rows), 1),
+                "runs_items_per_s": [round(items / r["seconds"], 1) for r in rows],
+            }
+            cpu_keys = ["worker_cpu", "redis_cpu"] if arm == "wirefeed" else ["cpu"]
+            for key in cpu_keys:
+                figures[f"{key}_ms_per_item"] = round(
+                    statistics.median(1000 * r[key] / items for r in rows), 3
+                )
+            if arm == "wirefeed":
+                figures["commands_per_item"] = round(
+                    statistics.median(r["commands"] / items for r in rows), 1
+                )
+            if "bytes" in rows[0]:
+                figures["bytes_per_new_item"] = round(
+                    statistics.median(r["bytes"] / r["new_items"] for r in rows)
+                )
+            out[arm][workload] = figures
+    for workload in WORKLOADS:
+        ours = out["wirefeed"][workload]["items_per_s"]
+        out[f"ratio_to_reader_{workload}"] = round(ours / out["reader"][workload]["items_per_s"], 3)
+        out[f"ratio_to_feedparser_{workload}"] = round(
+            ours / out["feedparser"][workload]["items_per_s"], 3
+        )
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=40)
     parser.add_argument("--items", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="sample the worker of the first round with py-spy into this SVG (needs py-spy)",
+    )
     args = parser.parse_args()
-    rng = random.Random(2026)
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp_path = Path(tmp)
-        (tmp_path / "www").mkdir()
-        bodies = []
-        for n in range(args.feeds):
-            body = make_feed(n, args.items, rng)
-            (tmp_path / "www" / f"feed-{n}.xml").write_bytes(body)
-            bodies.append(body)
-        with redis_server(tmp_path / "redis") as url, static_server(tmp_path / "www") as base:
-            bare_items, bare_s = bare_feedparser(bodies)
-            e2e_items, e2e_s, stories = asyncio.run(
-                pipeline(url, base, args.feeds, args.concurrency)
-            )
-    figures = {
+    if args.profile is not None and shutil.which("py-spy") is None:
+        parser.error("--profile needs py-spy on the PATH (pip install py-spy)")
+    docs = workloads(args.feeds, args.items)
+    runs: dict[str, list[dict]] = {"wirefeed": [], "reader": [], "feedparser": []}
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        files = FeedFiles(tmp / "www")
+        try:
+            with redis_server(tmp / "redis") as url:
+                for n in range(args.rounds):
+                    order = ["wirefeed", "reader", "feedparser"]
+                    for arm in order if n % 2 == 0 else order[::-1]:
+                        if arm == "wirefeed":
+                            profile = args.profile if n == 0 else None
+                            runs[arm].append(wirefeed_arm(url, files, docs, tmp, profile))
+                        elif arm == "reader":
+                            runs[arm].append(reader_arm(files, docs, tmp, args.concurrency))
+                        else:
+                            runs[arm].append(feedparser_arm(docs))
+                        print(f"round {n + 1}: {arm} done", flush=True)
+        finally:
+            files.stop()
+    figures: dict[str, Any] = {
         "feeds": args.feeds,
         "items_per_feed": args.items,
-        "mean_feed_bytes": sum(map(len, bodies)) // len(bodies),
-        "pipeline_items": e2e_items,
-        "pipeline_items_per_s": round(e2e_items / e2e_s, 1),
-        "bare_feedparser_items_per_s": round(bare_items / bare_s, 1),
-        "stories_made": stories,
+        "rounds": args.rounds,
+        "mean_feed_bytes": sum(map(len, docs["new"])) // args.feeds,
+        **summary(runs),
     }
-    figures["ratio_pipeline_to_bare"] = round(
-        figures["pipeline_items_per_s"] / figures["bare_feedparser_items_per_s"], 3
-    )
     path = write_results("ingest", figures)
-    print(f"feeds: {args.feeds} x {args.items} items, mean {figures['mean_feed_bytes']} bytes")
-    print(f"pipeline (fetch..store): {figures['pipeline_items_per_s']:>9} items/s")
-    print(f"bare feedparser.parse:   {figures['bare_feedparser_items_per_s']:>9} items/s")
-    print(f"ratio pipeline / bare:   {figures['ratio_pipeline_to_bare']:>9}")
-    print(f"stories made:            {stories:>9} (of {e2e_items} unrelated items)")
-    print(f"written to {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    for workload in WORKLOADS:
+        print(f"{workload}:")
+        for arm in ("wirefeed", "reader", "feedparser"):
+            row = figures[arm][workload]
+            cpu = {k: v for k, v in row.items() if k.endswith("_ms_per_item")}
+            print(f"  {arm:<10} {row['items_per_s']:>9} items/s  cpu ms/item {cpu}")
+        print(
+            f"  wirefeed / reader {figures[f'ratio_to_reader_{workload}']}, "
+            f"/ feedparser {figures[f'ratio_to_feedparser_{workload}']}; "
+            f"redis commands/item {figures['wirefeed'][workload]['commands_per_item']}, "
+            f"bytes/new item {figures['wirefeed'][workload].get('bytes_per_new_item')}"
+        )
+    print(f"written to {path}")
 
 
 if __name__ == "__main__":

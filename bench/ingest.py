@@ -51,7 +51,7 @@ from common import ROOT, RUN_CLOCK, free_port, redis_server, write_results
 
 from ingest import keys
 from ingest.store.connect import open_sync
-from tests.support.workers import child_env
+from tests.support.fleet import Fleet
 
 READER = ("reader==3.26", "sgmllib3k")
 """reader and what its vendored feedparser imports (sgmllib is gone from the standard library)."""
@@ -235,20 +235,8 @@ def wirefeed_arm(
     results: dict[str, dict[str, float]] = {}
     files.publish(docs["new"])
     before, started = counters.read(), time.perf_counter()
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "workers.cli", "worker"],
-        env=child_env(
-            WIREFEED_REDIS_URL=url,
-            WIREFEED_SOURCES=str(sources),
-            WIREFEED_FETCH_ALLOW_NETWORKS="127.0.0.0/8",
-            WIREFEED_LOG_LEVEL="WARNING",
-            WIREFEED_HOST_CONCURRENCY="0",
-            WIREFEED_HOST_PER_MINUTE="0",
-        ),
-        cwd=ROOT,
-        stdout=(tmp / "worker.log").open("ab"),
-        stderr=subprocess.STDOUT,
-    )
+    fleet = Fleet(url, sources, 1, lease=120.0, log=tmp / "worker.log")
+    (worker,) = fleet.processes
     spy = (
         subprocess.Popen(
             [*SPY, "-o", str(profile), "-p", str(worker.pid)],
@@ -283,8 +271,7 @@ def wirefeed_arm(
                 "bytes": after["bytes"] - before["bytes"],
             }
     finally:
-        worker.terminate()
-        worker.wait(60)
+        fleet.stop()
         if spy is not None:
             spy.wait(30)
     return results

@@ -69,15 +69,18 @@ def normalize(raw: RawEntry, source_id: str, *, now: datetime, base_url: str | N
     url = canonical_url(raw.link, base_url, keep_fragment=True) if raw.link else None
     summary = sanitize(raw.summary or "", page or base_url)
     content = sanitize(raw.content or "", page or base_url)
-    if content and html_to_text(content) == html_to_text(summary):
-        summary = ""  # RSS feeds often repeat the description as content
-    title = _title(raw.title, content or summary)
+    # Each field is converted to text once: the text serves the repeat check, the title,
+    # the content hash and the item's own text.
+    summary_text, content_text = html_to_text(summary), html_to_text(content)
+    if content and content_text == summary_text:
+        summary, summary_text = "", ""  # RSS feeds often repeat the description as content
+    text = content_text if content else summary_text
+    title = _title(raw.title, text if content or summary else None)
     if not title and not url and raw.status == "usable":
         raise EntryError("entry has no title, no text and no link")
     published, updated, dated = _times(raw, now)
-    content_hash = hash_content(title, summary, content, url)
+    content_hash = _hash_texts(title, summary_text, content_text, url)
     identity, kind = identity_of(raw.native_id, url, content_hash)
-    text = html_to_text(content or summary)
     correction, note = correction_of(raw, title, text)
     return Item(
         source_id=source_id,
@@ -185,7 +188,12 @@ def identity_of(
 
 def hash_content(title: str, summary: str, content: str, url: str | None) -> str:
     """A hash of what a reader sees, leaving dates out, so re-sent copies hash alike."""
-    material = "\x1f".join((title, html_to_text(summary), html_to_text(content), url or ""))
+    return _hash_texts(title, html_to_text(summary), html_to_text(content), url)
+
+
+def _hash_texts(title: str, summary_text: str, content_text: str, url: str | None) -> str:
+    """:func:`hash_content` of fields already converted to text."""
+    material = "\x1f".join((title, summary_text, content_text, url or ""))
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
@@ -267,12 +275,13 @@ def _name_source(title: str, text: str) -> str:
     return text if title_case else f"{title}. {text}"
 
 
-def _title(raw_title: str | None, body_html: str) -> str:
+def _title(raw_title: str | None, body_text: str | None) -> str:
+    """The entry's title, or the opening words of its text (``None``: it has no body)."""
     title = collapse(raw_title or "")
     if title:
         return shorten(title, MAX_TITLE)  # parsers hand us plain text
     # JSON Feed and some RSS items have no title: use the opening words of the text.
-    return shorten(html_to_text(body_html), 90) if body_html else ""
+    return shorten(body_text, 90) if body_text is not None else ""
 
 
 def _times(raw: RawEntry, now: datetime) -> tuple[datetime, datetime, bool]:

@@ -24,6 +24,7 @@ vanished from the article is simply not mentioned again.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -183,6 +184,27 @@ class _Blocks(HTMLParser):
         self._flush()
 
 
+_TAG = re.compile(r"<[^>]*>")
+_OPAQUE = ("<!--", "<script", "<style")
+"""Markup whose text a tag-stripping regex gets wrong: such a block takes the full path."""
+
+
+def _may_head(block: str) -> bool:
+    """False when ``block`` cannot be a time heading, found without parsing its HTML.
+
+    A heading's text is at most 40 characters (stripped as :func:`parse_heading` strips it).
+    Stripping tags with a regex keeps every
+    character of the block's real text, and the real text has at most one more space per tag
+    (at block ends), so a stripped text longer than 40 plus the count of tags is no heading.
+    Most blocks of most items are paragraphs, and this keeps the HTML parser off them.
+    """
+    lowered = block.lower()
+    if any(mark in lowered for mark in _OPAQUE):
+        return True
+    rough = collapse(html.unescape(_TAG.sub("", block))).strip(" :–—-")
+    return len(rough) - block.count("<") <= 40
+
+
 def blocks_of(fragment: str) -> list[str]:
     parser = _Blocks()
     parser.feed(fragment)
@@ -203,7 +225,9 @@ def split(fragment: str, reference: datetime, tz: str) -> Article | None:
     """Split ``fragment`` at its time headings; ``None`` if it is not a rolling article.
     ``reference`` is when the item was last updated (dates for times without one)."""
     blocks = blocks_of(fragment)
-    marks = [(n, parse_heading(html_to_text(b))) for n, b in enumerate(blocks)]
+    marks = [
+        (n, parse_heading(html_to_text(b)) if _may_head(b) else None) for n, b in enumerate(blocks)
+    ]
     heads = [(n, stamp) for n, stamp in marks if stamp is not None]
     if len(heads) < MIN_HEADINGS:
         return None

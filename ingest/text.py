@@ -49,6 +49,8 @@ _ABBREVIATIONS = frozenset(
 def html_to_text(fragment: str) -> str:
     """The readable text of an HTML fragment, entities decoded, whitespace collapsed; blocks
     (paragraphs, headings, list items, line breaks) are kept apart by a space."""
+    if not fragment:
+        return ""
     spaced = _BLOCK_END.sub(r"\1 ", fragment)
     stripped = nh3.clean(spaced, tags=set(), clean_content_tags={"script", "style"})
     return collapse(html.unescape(stripped))

@@ -226,7 +226,16 @@ class RedisStoryIndex:
                 args={"opening_json": record.to_json(), "cap": OPENINGS, "ttl_ms": OPENINGS_TTL_MS},
             )
         replies = await pipe.execute()
-        found = [[similar.Opening.from_json(raw) for raw in prior] for prior in replies]
+        # Every reply lists the openings entered before it: decode each one once, not once
+        # per reply that lists it.
+        decoded: dict[str | bytes, similar.Opening] = {}
+        found = [
+            [
+                decoded.get(raw) or decoded.setdefault(raw, similar.Opening.from_json(raw))
+                for raw in prior
+            ]
+            for prior in replies
+        ]
         named = sorted({o.story_id for prior in found for o in prior})
         into: dict[str, str] = {}
         if named:

@@ -27,7 +27,8 @@ from hypothesis import strategies as st
 
 from ingest.model import Item, RawEntry
 from ingest.normalize import normalize
-from ingest.rolling import Stamp, blocks_of, expand, parse_heading, sections, split
+from ingest.rolling import Stamp, _may_head, blocks_of, expand, parse_heading, sections, split
+from ingest.text import html_to_text
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rolling"
 ARTICLES = sorted(p.stem for p in FIXTURES.glob("*.yaml"))
@@ -528,3 +529,50 @@ def test_the_lookalike_is_one_plain_item() -> None:
 )
 def test_the_story_headline_drops_the_rolling_prefix(name: str, headline: str) -> None:
     assert {i.article_title for v in versions(name) for i in v.items} == {headline}
+
+
+# -- the cheap pre-check that keeps the HTML parser off paragraphs -------------------------------
+
+HEADINGS = ("9:40 p.m.", "3 p.m.", "noon", "Nov. 28, 9:40 p.m.", "21:40", "2026-11-28 21:40")
+WRAPS = (
+    "<p>{}</p>",
+    "<h3><b>{}</b></h3>",
+    "<li>{}<br></li>",
+    "<p>— — {} — —</p>",
+    "<div>{}:</div>",
+)
+
+
+def _entities(text: str, every: int) -> str:
+    """``text`` with every ``every``-th character written as a numeric reference."""
+    return "".join(f"&#{ord(c):07d};" if n % every == 0 else c for n, c in enumerate(text))
+
+
+@given(
+    st.sampled_from(HEADINGS),
+    st.sampled_from(WRAPS),
+    st.integers(1, 5),
+    st.text(alphabet=" \n\t:–-", max_size=30),
+)
+@settings(max_examples=300, deadline=None)
+def test_the_pre_check_never_rules_out_a_heading(heading, wrap, every, padding):
+    block = wrap.format(padding + _entities(heading, every) + padding)
+    if parse_heading(html_to_text(block)) is not None:
+        assert _may_head(block), block
+
+
+@given(st.text(max_size=120), st.sampled_from(WRAPS))
+@settings(max_examples=300, deadline=None)
+def test_the_pre_check_agrees_with_the_full_path_on_any_text(text, wrap):
+    block = wrap.format(text)
+    if parse_heading(html_to_text(block)) is not None:
+        assert _may_head(block), block
+
+
+def test_the_pre_check_rules_out_paragraphs_and_keeps_opaque_markup():
+    paragraph = "<p>Crews worked through the night to clear the <b>harbor road</b> of debris.</p>"
+    assert not _may_head(paragraph)
+    assert _may_head("<p><!-- long comment that a regex would read as text > x -->9:40 p.m.</p>")
+    assert _may_head(
+        "<p><script>var a = 'a long script that is no text at all';</script>3 p.m.</p>"
+    )

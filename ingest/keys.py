@@ -206,6 +206,12 @@ def source_entries(source_id: str) -> str:
     return f"{PREFIX}:{{src:{source_id}}}:entries"
 
 
+def source_seen(source_id: str) -> str:
+    """Sorted set: digests of the raw entries the source sent (see :mod:`ingest.unchanged`),
+    scored by when a document last carried each (ms)."""
+    return f"{PREFIX}:{{src:{source_id}}}:seen"
+
+
 def source_arrivals(source_id: str) -> str:
     """Sorted set: the members of :func:`source_entries` -> when each first arrived (ms); the
     order archive pages of the source's feed are cut in."""

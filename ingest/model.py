@@ -167,6 +167,8 @@ class Item:
     """For a section of a rolling article: the article's intro, the story's lede."""
     embargoed: datetime | None = None
     """Not to be published before this time (UTC); see :mod:`ingest.store.embargo`."""
+    raw_digest: str | None = None
+    """The digest of the raw entry this item was made from (see :mod:`ingest.unchanged`)."""
 
     @property
     def killed(self) -> bool:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from config.sources import Source, StoryRule
-from ingest import filters, freshness, health, races, rolling
+from ingest import filters, freshness, health, races, rolling, unchanged
 from ingest.dedupe import DedupePolicy, repair_identities
 from ingest.discovery import Discovery, discover
 from ingest.errors import EntryError, FetchError, FetchHTTPError, ParseError
@@ -46,6 +46,7 @@ from ingest.model import (
     Item,
     ParsedFeed,
     Plan,
+    RawEntry,
     SourceStatus,
     Validators,
 )
@@ -153,7 +154,7 @@ async def _fetched(
         return report, health.succeeded(status, result, now, policy.health, ttl=status.ttl)
     started = time.perf_counter()
     try:
-        feed, items, skipped = await asyncio.to_thread(_read, source, result, now, policy)
+        feed, items, read = await _read_new(source, result, store, now, policy)
         found = await asyncio.to_thread(_discovered, result)
     except ParseError as exc:
         report = IngestReport(
@@ -174,10 +175,11 @@ async def _fetched(
     if collided:  # ids that collide once are not trusted again for this source
         status = replace(status, ids_unreliable=1)
     parsed = time.perf_counter() - started
-    items = await _articles(source, items, store, now)
-    items, filtered = filters.apply(source, items)  # blocked items are never stored
+    made = await _articles(source, items, store, now)
+    items, filtered = filters.apply(source, made)  # blocked items are never stored
     free = await store.hold_embargoed(items, now)
-    stored = await _store_items(source, free, store=store, now=now, policy=policy)
+    stored, done = await _store_items(source, free, store=store, now=now, policy=policy)
+    await _remember(store, source, made, done, now)  # last: every item is stored
     report = replace(
         stored,
         filtered=filtered,
@@ -186,7 +188,8 @@ async def _fetched(
         topic=found.topic if found else None,
         http_status=result.status,
         entries=len(feed.entries),
-        skipped=stored.skipped + skipped,
+        unchanged=stored.unchanged + read.seen,
+        skipped=stored.skipped + read.skipped,
         floors=_with_ttl(floors, feed.ttl),
         parse_seconds=parsed,
     )
@@ -238,11 +241,58 @@ def _read(
     source: Source, result: FetchResult, now: datetime, policy: IngestPolicy
 ) -> tuple[ParsedFeed, list[Item], int]:
     """Parse and normalize one document (CPU only: runs in a thread)."""
+    feed = _parse(source, result)
+    entries = [(e, None) for e in feed.entries[: policy.max_entries]]
+    items, skipped = _normalize_all(entries, source, result.url, now)
+    return feed, items, skipped + len(feed.entries) - len(entries)
+
+
+def _parse(source: Source, result: FetchResult) -> ParsedFeed:
     # The document's own URL is the base for its relative links (RFC 3986 5.1.3).
     headers = {"content-location": result.url, **result.headers}
-    feed = parse(result.body, headers, source.kind, ninjs_version=source.ninjs_version)
-    items, skipped = _normalize_all(feed, source, result.url, now, policy.max_entries)
-    return feed, items, skipped
+    return parse(result.body, headers, source.kind, ninjs_version=source.ninjs_version)
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What reading a document found besides its new items."""
+
+    seen: int
+    """Raw entries the source sent before, unchanged: not normalized, counted as unchanged."""
+    skipped: int
+    """Entries left out: past ``max_entries``, or with nothing to show."""
+
+
+async def _read_new(
+    source: Source, result: FetchResult, store: IngestStore, now: datetime, policy: IngestPolicy
+) -> tuple[ParsedFeed, list[Item], _Read]:
+    """Parse a document and normalize the entries the source did not send before (see
+    :mod:`ingest.unchanged`); parsing and normalizing run in a thread."""
+    feed = await asyncio.to_thread(_parse, source, result)
+    entries = feed.entries[: policy.max_entries]
+    digests = unchanged.raw_digests(source, result.url, entries)
+    seen = await store.seen_entries(source.id, [d for d in digests if d])
+    todo = [(e, d) for e, d in zip(entries, digests, strict=True) if d is None or d not in seen]
+    items, skipped = await asyncio.to_thread(_normalize_all, todo, source, result.url, now)
+    left_out = len(feed.entries) - len(entries)
+    return feed, items, _Read(len(entries) - len(todo), skipped + left_out)
+
+
+async def _remember(
+    store: IngestStore, source: Source, items: Sequence[Item], done: Sequence[Plan], now: datetime
+) -> None:
+    """Record the raw entries of ``items`` as seen, once they are stored: all but those of
+    items killed, blocked or expired, which take the full path each time they come."""
+    refused = {p.item.raw_digest for p in done if p.decision.action in _REFUSED}
+    digests = {i.raw_digest for i in items if i.raw_digest and i.raw_digest not in refused}
+    await store.mark_seen(source.id, sorted(d for d in digests if d), _ms(now))
+
+
+_REFUSED = (Action.KILL, Action.BLOCKED, Action.EXPIRED)
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
 
 
 async def _store_items(
@@ -252,7 +302,8 @@ async def _store_items(
     store: IngestStore,
     now: datetime,
     policy: IngestPolicy,
-) -> IngestReport:
+) -> tuple[IngestReport, list[Plan]]:
+    """Decide and store ``items``; the report, and the plans as carried out."""
     plans, counts = await _plans(source, items, store=store, now=now, policy=policy)
     done = await store_plans(store, plans, timezone=source.timezone, now=now, policy=policy)
     # Stories a stored item showed to be one are merged (see ingest.similar.bridged).
@@ -262,7 +313,7 @@ async def _store_items(
         if before.decision.action is not after.decision.action:
             counts[before.decision.action] -= 1
             counts[after.decision.action] += 1
-    return IngestReport(
+    report = IngestReport(
         source.id,
         status="ok",
         new=counts[Action.NEW],
@@ -282,6 +333,7 @@ async def _store_items(
             )
         ),
     )
+    return report, done
 
 
 async def _plans(
@@ -444,19 +496,21 @@ async def ingest_document(
     """
     policy = policy or IngestPolicy()
     result = FetchResult(url=base_url or source.url, status=200, headers=headers or {}, body=body)
-    feed, items, skipped = await asyncio.to_thread(_read, source, result, now, policy)
+    feed, items, read = await _read_new(source, result, store, now, policy)
     items, _collided = repair_identities(items, distrust=False, keep=frozenset())
-    items = await _articles(source, items, store, now)
-    items, filtered = filters.apply(source, items)  # blocked items are never stored
+    made = await _articles(source, items, store, now)
+    items, filtered = filters.apply(source, made)  # blocked items are never stored
     free = await store.hold_embargoed(items, now)
-    stored = await _store_items(source, free, store=store, now=now, policy=policy)
+    stored, done = await _store_items(source, free, store=store, now=now, policy=policy)
+    await _remember(store, source, made, done, now)
     return replace(
         stored,
         filtered=filtered,
         held=len(items) - len(free),
         http_status=200,
         entries=len(feed.entries),
-        skipped=stored.skipped + skipped,
+        unchanged=stored.unchanged + read.seen,
+        skipped=stored.skipped + read.skipped,
     )
 
 
@@ -477,7 +531,8 @@ async def release_embargoed(
     reports = []
     for source_id, items in by_source.items():
         source = sources.get(source_id) or Source(id=source_id, url="http://removed.invalid/")
-        reports.append(await _store_items(source, items, store=store, now=now, policy=policy))
+        report, _done = await _store_items(source, items, store=store, now=now, policy=policy)
+        reports.append(report)
     await store.embargo_done(due)
     return reports
 
@@ -512,12 +567,14 @@ def _discovered(result: FetchResult) -> Discovery | None:
 
 
 def _normalize_all(
-    feed: ParsedFeed, source: Source, base_url: str, now: datetime, max_entries: int
+    entries: Sequence[tuple[RawEntry, str | None]], source: Source, base_url: str, now: datetime
 ) -> tuple[list[Item], int]:
-    items, skipped = [], max(0, len(feed.entries) - max_entries)
-    for raw in feed.entries[:max_entries]:
+    """The items of ``entries`` (each with its raw digest), and how many made none."""
+    items = []
+    for raw, digest in entries:
         try:
-            items.append(normalize(raw, source.id, now=now, base_url=base_url))
+            item = normalize(raw, source.id, now=now, base_url=base_url)
         except EntryError:
-            skipped += 1
-    return items, skipped
+            continue
+        items.append(replace(item, raw_digest=digest) if digest else item)
+    return items, len(entries) - len(items)

@@ -78,7 +78,10 @@ class Writes(Protocol):
 
 
 class Statuses(Protocol):
-    """A source's health and schedule record."""
+    """A source's health and schedule record, and the raw entries it sent before."""
+
+    async def seen_entries(self, source_id: str, digests: Sequence[str]) -> set[str]: ...
+    async def mark_seen(self, source_id: str, digests: Sequence[str], now_ms: int) -> None: ...
 
     async def source_status(self, source_id: str) -> SourceStatus: ...
     async def save_status(

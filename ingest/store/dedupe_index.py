@@ -322,6 +322,8 @@ class RedisIndex:
         near = keys.near_record(record.entry_id)
         pipe.hset(near, "known", dead.to_json())  # near copies of it are blocked too
         pipe.pexpire(near, ttl)
+        if record.source_id:  # what the source sends again takes the full path: blocked
+            pipe.delete(keys.source_seen(record.source_id))
         return dead
 
 

@@ -47,6 +47,7 @@ from ingest.store.editing import EditError, Editing
 from ingest.store.embargo import Held, RedisEmbargoes, split
 from ingest.store.timeline import Arrivals
 from ingest.stories import StoryEvidence, follow
+from ingest.unchanged import SEEN_FOR_MS
 from ingest.versions import record_of
 
 MACHINE = Actor("wirefeed", "machine", "worker")
@@ -129,6 +130,28 @@ class RedisEntries(Editing):
         """Which of ``identities`` the source has a record for."""
         found: set[str] = await self._call(self.index.known_identities(source_id, identities))
         return found
+
+    async def seen_entries(self, source_id: str, digests: Sequence[str]) -> set[str]:
+        """Those of ``digests`` (raw entries, see :mod:`ingest.unchanged`) the source sent
+        before: one read per document."""
+        if not digests:
+            return set()
+        scores = await self._call(self._r.zmscore(keys.source_seen(source_id), list(digests)))
+        return {d for d, score in zip(digests, scores, strict=True) if score is not None}
+
+    async def mark_seen(self, source_id: str, digests: Sequence[str], now_ms: int) -> None:
+        """Record that ``digests`` were first taken at ``now_ms``. A digest is forgotten
+        once its entries may have been purged (``retention.entries``, at most
+        :data:`~ingest.unchanged.SEEN_FOR_MS`): an entry still listed then takes the full
+        path once more, which finds it expired."""
+        if not digests:
+            return
+        key, keep_ms = keys.source_seen(source_id), min(self.retention.entries_ms, SEEN_FOR_MS)
+        pipe = self._r.pipeline(transaction=False)
+        pipe.zadd(key, dict.fromkeys(digests, now_ms), nx=True)
+        pipe.zremrangebyscore(key, "-inf", f"({now_ms - keep_ms}")
+        pipe.pexpire(key, keep_ms)
+        await self._call(pipe.execute())
 
     async def page_stories(self, pages: Iterable[str]) -> dict[str, str]:
         """For each page an earlier item came from: the story that item opened."""

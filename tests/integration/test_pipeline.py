@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
 
 from config.sources import Source
-from ingest import keys
+from ingest import keys, pipeline
 from ingest.fetch.http import HttpFetcher
+from ingest.model import Item, RawEntry
 from ingest.pipeline import ingest_source
 from ingest.store.redis_store import RedisStore
 from tests.support import FeedServer, Reply
@@ -149,3 +153,52 @@ async def test_items_sharing_a_url_share_a_story(
     assert len(report.stories) == 1
     story = await store.story(report.stories[0])
     assert story is not None and story.entry_count == 2
+
+
+async def test_a_repoll_normalizes_only_the_entries_the_source_did_not_send_before(
+    server: FeedServer,
+    store: RedisStore,
+    rclient: aioredis.Redis,
+    fetcher: HttpFetcher,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = (("a", "Alpha", "one"), ("b", "Beta", "two"), ("c", "Gamma", "three"))
+    url = server.set("/wire.rss", Reply(rss(*first)))
+    source = Source(id="wire-a", url=url)
+    assert (await ingest_source(source, fetcher=fetcher, store=store, now=NOW)).new == 3
+    taken: list[str | None] = []
+    real = pipeline.normalize
+
+    def counting(raw: RawEntry, *args: Any, **kwargs: Any) -> Item:
+        taken.append(raw.native_id)
+        return real(raw, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "normalize", counting)
+    server.set("/wire.rss", Reply(rss(("d", "Delta", "four"), *first[:2], ("c", "Gamma", "3"))))
+    later = NOW + timedelta(minutes=5)
+    report = await ingest_source(source, fetcher=fetcher, store=store, now=later)
+    # a and b were known by their raw digest (the parser resolves the guids as links)
+    assert sorted((t or "")[-2:] for t in taken) == ["/c", "/d"]
+    assert (report.new, report.updated, report.unchanged) == (1, 1, 2)
+    seen = await rclient.zrange(keys.source_seen("wire-a"), 0, -1, withscores=True)
+    assert (
+        sorted(score for _d, score in seen)
+        == [NOW.timestamp() * 1000] * 3 + [later.timestamp() * 1000] * 2
+    )  # scored when first taken
+    assert await rclient.pttl(keys.source_seen("wire-a")) > 0
+
+
+async def test_a_changed_source_config_takes_every_entry_again(
+    server: FeedServer, store: RedisStore, fetcher: HttpFetcher
+) -> None:
+    url = server.set("/wire.rss", Reply(rss(("a", "Alpha", "one"), ("b", "Beta", "two"))))
+    blocking = Source(id="wire-a", url=url, block={"title": "beta"})
+    first = await ingest_source(blocking, fetcher=fetcher, store=store, now=NOW)
+    assert (first.new, first.filtered) == (1, 1)
+    server.set("/wire.rss", Reply(rss(("a", "Alpha", "one"), ("b", "Beta", "two")) + b"\n"))
+    again = await ingest_source(blocking, fetcher=fetcher, store=store, now=NOW)
+    assert (again.new, again.unchanged, again.filtered) == (0, 2, 0)  # both known, unread
+    server.set("/wire.rss", Reply(rss(("a", "Alpha", "one"), ("b", "Beta", "two"))))
+    opened = replace(blocking, block={})
+    report = await ingest_source(opened, fetcher=fetcher, store=store, now=NOW)
+    assert (report.new, report.unchanged, report.filtered) == (1, 1, 0)

@@ -57,7 +57,7 @@ READER = ("reader==3.26", "sgmllib3k")
 """reader and what its vendored feedparser imports (sgmllib is gone from the standard library)."""
 READER_VENV = ROOT / "var" / "bench" / "reader-venv"
 WORKLOADS = ("new", "repoll")
-SPY = ("py-spy", "record", "--nonblocking", "--rate", "50")
+SPY = ("py-spy", "record", "--nonblocking", "--rate", "100")
 
 COMMON = tuple(
     """council harbor agency river officials storm bridge crews residents minister court report
@@ -239,7 +239,7 @@ def wirefeed_arm(
     (worker,) = fleet.processes
     spy = (
         subprocess.Popen(
-            [*SPY, "-o", str(profile), "-p", str(worker.pid)],
+            [*SPY, *spy_format(profile), "-o", str(profile), "-p", str(worker.pid)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -275,6 +275,11 @@ def wirefeed_arm(
         if spy is not None:
             spy.wait(30)
     return results
+
+
+def spy_format(profile: Path) -> list[str]:
+    """A flame graph for ``.svg``, py-spy's collapsed stacks (one line per stack) otherwise."""
+    return [] if profile.suffix == ".svg" else ["--format", "raw"]
 
 
 def docs_items(body: bytes) -> int:
@@ -410,7 +415,8 @@ def main() -> None:
     parser.add_argument(
         "--profile",
         type=Path,
-        help="sample the worker of the first round with py-spy into this SVG (needs py-spy)",
+        help="sample the worker of the first round with py-spy into this file: a flame graph for"
+        " .svg, collapsed stacks otherwise (needs py-spy)",
     )
     args = parser.parse_args()
     if args.profile is not None and shutil.which("py-spy") is None:

@@ -105,12 +105,14 @@ def similarity(a: Signature, b: Signature) -> float:
     return sum(1 for x, y in zip(a, b, strict=True) if x == y) / PERMUTATIONS
 
 
-def band_keys(sig: Signature) -> list[str]:
-    """One key per band: the band's index and its values, for the LSH index."""
-    return [
+@lru_cache(maxsize=1024)
+def band_keys(sig: Signature) -> tuple[str, ...]:
+    """One key per band: the band's index and its values, for the LSH index (asked for
+    several times per item, like its signature: kept)."""
+    return tuple(
         f"{band}:{'.'.join(f'{v:x}' for v in sig[band * ROWS : (band + 1) * ROWS])}"
         for band in range(BANDS)
-    ]
+    )
 
 
 def pack(sig: Signature) -> bytes:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -31,7 +31,7 @@ from ingest import fingerprint, keys
 from ingest.dedupe import Evidence, NearRecord, entry_id
 from ingest.model import Item, Known, to_ms
 from ingest.store import scripts
-from ingest.store.connect import queue_gets
+from ingest.store.connect import is_cluster, queue_gets
 
 BUCKET_CAP = 24
 """Entries kept per LSH bucket: the newest win; old ones age out of lookups."""
@@ -61,6 +61,9 @@ class RedisIndex:
     def __init__(self, client: aioredis.Redis, retention: Retention) -> None:
         self._r = client
         self.retention = retention
+        self._one_server = not is_cluster(client)
+        """An item's buckets are read and entered by one script each on one server; a
+        cluster keeps them in many slots, so there they go as one command per bucket."""
 
     async def evidence(self, source_id: str, items: Sequence[Item]) -> list[Evidence]:
         """The evidence for each of ``items`` (of one source), in order."""
@@ -156,17 +159,20 @@ class RedisIndex:
         """For each item, the entries sharing most of its buckets (the item's own aside)."""
         if not items:
             return []
-        signatures = [fingerprint.signature(item.terms) for item in items]
+        bands_of = [fingerprint.band_keys(fingerprint.signature(item.terms)) for item in items]
         pipe = self._r.pipeline(transaction=False)
-        for sig in signatures:
-            for band in fingerprint.band_keys(sig):
-                pipe.lrange(keys.lsh_band(band), 0, BUCKET_CAP - 1)
-        buckets = await pipe.execute()
+        for bands in bands_of:
+            names = [keys.lsh_band(band) for band in bands]
+            if self._one_server:
+                scripts.queue(pipe, scripts.READ_BUCKETS, keys=names, args={"cap": BUCKET_CAP})
+            else:
+                for name in names:
+                    pipe.lrange(name, 0, BUCKET_CAP - 1)
+        replies = iter(await pipe.execute())
+        buckets = [self._buckets(replies, bands) for bands in bands_of]
         shortlists = []
-        for n, item in enumerate(items):
-            hits = Counter(
-                e for b in buckets[n * fingerprint.BANDS : (n + 1) * fingerprint.BANDS] for e in b
-            )
+        for item, found in zip(items, buckets, strict=True):
+            hits = Counter(e for b in found for e in b)
             own = entry_id(item.source_id, item.identity)
             shortlists.append([e for e, _ in hits.most_common(CANDIDATES + 1) if e != own])
         wanted = sorted({e for shortlist in shortlists for e in shortlist})
@@ -190,18 +196,28 @@ class RedisIndex:
             self._queue_near_record(pipe, item, record, to_ms(item.published))
             bands = fingerprint.band_keys(fingerprint.signature(item.terms))
             bands_of.append(bands)
-            for band in bands:
-                scripts.queue(
-                    pipe,
-                    scripts.ENTER_BUCKET,
-                    keys=[keys.lsh_band(band)],
-                    args={"entry_id": record.entry_id, "cap": BUCKET_CAP, "ttl_ms": ttl},
-                )
+            args: dict[str, scripts.Arg] = {
+                "entry_id": record.entry_id,
+                "cap": BUCKET_CAP,
+                "ttl_ms": ttl,
+            }
+            names = [keys.lsh_band(band) for band in bands]
+            if self._one_server:
+                scripts.queue(pipe, scripts.ENTER_BUCKETS, keys=names, args=args)
+            else:
+                for name in names:
+                    scripts.queue(pipe, scripts.ENTER_BUCKET, keys=[name], args=args)
         replies = iter(await pipe.execute())
         seen: list[dict[str, set[str]]] = []  # per claim: band -> entries there before it
         for (_item, record), bands in zip(claims, bands_of, strict=True):
             next(replies), next(replies)  # the near record's HSET and PEXPIRE
-            seen.append({b: {str(e) for e in next(replies)} - {record.entry_id} for b in bands})
+            before = self._buckets(replies, bands)
+            seen.append(
+                {
+                    b: {str(e) for e in ids} - {record.entry_id}
+                    for b, ids in zip(bands, before, strict=True)
+                }
+            )
         shortlists = [
             [
                 e
@@ -216,6 +232,11 @@ class RedisIndex:
             (before, tuple(records[e] for e in shortlist if e in records))
             for before, shortlist in zip(seen, shortlists, strict=True)
         ]
+
+    def _buckets(self, replies: Iterator[Any], bands: Sequence[str]) -> list[list[Any]]:
+        """One item's buckets from a pipeline's replies: one script's reply on one server,
+        one reply per bucket on a cluster."""
+        return list(next(replies)) if self._one_server else [next(replies) for _ in bands]
 
     def queue_withdraw_near(self, pipe: Any, item: Item, entry: str) -> None:
         """Take an item that yielded to a near copy back out of the near-copy index."""
@@ -269,7 +290,17 @@ class RedisIndex:
         self._queue_near_record(pipe, item, record, published_ms)
         if entered:
             return
-        for band in fingerprint.band_keys(fingerprint.signature(item.terms)):
+        bands = fingerprint.band_keys(fingerprint.signature(item.terms))
+        if self._one_server:
+            args: dict[str, scripts.Arg] = {
+                "entry_id": record.entry_id,
+                "cap": BUCKET_CAP,
+                "ttl_ms": ttl,
+            }
+            names = [keys.lsh_band(band) for band in bands]
+            scripts.queue(pipe, scripts.ENTER_BUCKETS, keys=names, args=args)
+            return
+        for band in bands:
             key = keys.lsh_band(band)
             pipe.lrem(key, 0, record.entry_id)
             pipe.lpush(key, record.entry_id)

@@ -79,7 +79,9 @@ class _Loadable:
 class Script:
     """One Lua script: ``keys`` and ``args`` name its KEYS and ARGV in order; ``rest`` names a
     group of ARGV after ``args`` repeated any number of times (empty: none). ``doc`` says
-    what it does, what it returns and the slot it touches."""
+    what it does, what it returns and the slot it touches. A ``many`` script takes any
+    number of keys of its one declared kind, which live in many slots: it runs on one
+    server only, and its caller sends the commands one by one to a cluster."""
 
     name: str
     keys: tuple[str, ...]
@@ -87,6 +89,7 @@ class Script:
     source: str = field(repr=False)
     doc: str = field(repr=False)
     rest: tuple[str, ...] = ()
+    many: bool = False
     sha: str = field(init=False, repr=False)
     loadable: _Loadable = field(init=False, repr=False, compare=False)
     _arg_names: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -99,7 +102,9 @@ class Script:
 
     def argv(self, keys: Sequence[Arg], args: Mapping[str, Arg], rest: Sequence[Arg]) -> list[Arg]:
         """KEYS then ARGV as sent, after checking them against the declaration."""
-        if len(keys) != len(self.keys):
+        if self.many and not keys:
+            raise ValueError(f"script {self.name}: no keys given, it takes one or more")
+        if not self.many and len(keys) != len(self.keys):
             raise ValueError(
                 f"script {self.name}: {len(keys)} keys given, it declares {len(self.keys)} "
                 f"({', '.join(self.keys) or 'none'})"
@@ -416,6 +421,42 @@ return 1
 """,
 )
 
+INDEX_TERMS = Script(
+    "index_terms",
+    keys=("term_stories",),
+    args=("story_id", "item_ms", "cap", "ttl_ms"),
+    many=True,
+    doc="""INDEX_TERM on every term_stories given (an item's top terms), at once: story_id
+    at item_ms (only ever later), each list trimmed to the cap newest, expiring after ttl_ms.
+    Returns 1. Many keys: one server only.""",
+    source="""
+for _, key in ipairs(KEYS) do
+  redis.call('ZADD', key, 'GT', ARGV[2], ARGV[1])
+  redis.call('ZREMRANGEBYRANK', key, 0, -tonumber(ARGV[3]) - 1)
+  redis.call('PEXPIRE', key, ARGV[4])
+end
+return 1
+""",
+)
+
+READ_TERMS = Script(
+    "read_terms",
+    keys=("term_stories",),
+    args=("max_ms", "min_ms"),
+    rest=("depth",),
+    many=True,
+    doc="""The stories of every term_stories given (an item's top terms) with an item time
+    from min_ms to max_ms, newest first, at most depth of each (rest: one depth per key, in
+    KEYS order). Returns one list per key. Many keys: one server only.""",
+    source="""
+local found = {}
+for i, key in ipairs(KEYS) do
+  found[i] = redis.call('ZREVRANGEBYSCORE', key, ARGV[1], ARGV[2], 'LIMIT', 0, ARGV[i + 2])
+end
+return found
+""",
+)
+
 COUNT_TERMS = Script(
     "count_terms",
     keys=("doc_frequency",),
@@ -495,6 +536,44 @@ redis.call('LPUSH', KEYS[1], ARGV[1])
 redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return prior
+""",
+)
+
+ENTER_BUCKETS = Script(
+    "enter_buckets",
+    keys=("lsh_band",),
+    args=("entry_id", "cap", "ttl_ms"),
+    many=True,
+    doc="""ENTER_BUCKET on every lsh_band given (an item's bands), at once: entry_id at the
+    head of each bucket (once), trimmed to cap, expiring after ttl_ms. Returns, per bucket in
+    KEYS order, the bucket as it was (at most cap). Many keys: one server only.""",
+    source="""
+local cap = tonumber(ARGV[2])
+local prior = {}
+for i, key in ipairs(KEYS) do
+  prior[i] = redis.call('LRANGE', key, 0, cap - 1)
+  redis.call('LREM', key, 0, ARGV[1])
+  redis.call('LPUSH', key, ARGV[1])
+  redis.call('LTRIM', key, 0, cap - 1)
+  redis.call('PEXPIRE', key, ARGV[3])
+end
+return prior
+""",
+)
+
+READ_BUCKETS = Script(
+    "read_buckets",
+    keys=("lsh_band",),
+    args=("cap",),
+    many=True,
+    doc="""Read every lsh_band given (an item's bands). Returns, per bucket in KEYS order,
+    its first cap entries. Many keys: one server only.""",
+    source="""
+local found = {}
+for i, key in ipairs(KEYS) do
+  found[i] = redis.call('LRANGE', key, 0, tonumber(ARGV[1]) - 1)
+end
+return found
 """,
 )
 
@@ -592,10 +671,14 @@ ALL: tuple[Script, ...] = (
     SYNC,
     SCHEDULE_NOW,
     INDEX_TERM,
+    INDEX_TERMS,
+    READ_TERMS,
     COUNT_TERMS,
     ADD_PROFILE,
     OPEN_STORY,
     ENTER_BUCKET,
+    ENTER_BUCKETS,
+    READ_BUCKETS,
     TAKE_DUE,
     FORGET_RELEASED,
     ACQUIRE,

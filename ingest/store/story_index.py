@@ -35,7 +35,7 @@ from ingest import keys, similar
 from ingest.model import Item, Known, Linking, to_ms
 from ingest.planner import Lookup
 from ingest.store import scripts
-from ingest.store.connect import queue_gets
+from ingest.store.connect import is_cluster, queue_gets
 from ingest.store.dedupe_index import Retention
 from ingest.stories import StoryEvidence, rule_for, story_keys
 
@@ -60,6 +60,9 @@ class RedisStoryIndex:
         self._r = client
         self.retention = retention
         self.policy = policy
+        self._one_server = not is_cluster(client)
+        """An item's terms are read and indexed by one script each on one server; a cluster
+        keeps them in many slots, so there they go as one command per term."""
 
     async def evidence(
         self, source_id: str, items: Sequence[Item], rules: Sequence[StoryRule], now_ms: int
@@ -125,22 +128,32 @@ class RedisStoryIndex:
         tops = [similar.top_terms(lk.weights) for lk in lookups]
         pipe = self._r.pipeline(transaction=False)
         for lookup, terms in zip(lookups, tops, strict=True):
-            for rank, term in enumerate(terms):
-                depth = TERM_CAP if rank < DEEP_TERMS else SHALLOW
-                pipe.zrevrangebyscore(
-                    keys.term_stories(term),
-                    lookup.at_ms + window,
-                    lookup.at_ms - window,
-                    start=0,
-                    num=depth,
+            depths = [TERM_CAP if rank < DEEP_TERMS else SHALLOW for rank in range(len(terms))]
+            span = (lookup.at_ms + window, lookup.at_ms - window)
+            names = [keys.term_stories(term) for term in terms]
+            if self._one_server and names:
+                scripts.queue(
+                    pipe,
+                    scripts.READ_TERMS,
+                    keys=names,
+                    args={"max_ms": span[0], "min_ms": span[1]},
+                    rest=depths,
                 )
+                continue
+            for name, depth in zip(names, depths, strict=True):
+                pipe.zrevrangebyscore(name, span[0], span[1], start=0, num=depth)
         replies = iter(await pipe.execute())
         shortlists = []
-        for lookup, terms in zip(lookups, tops, strict=True):
+        for terms, lookup in zip(tops, lookups, strict=True):
             votes: dict[str, float] = defaultdict(float)
-            for term in terms:
+            found = (
+                list(next(replies))
+                if self._one_server and terms
+                else [next(replies) for _ in terms]
+            )
+            for term, stories in zip(terms, found, strict=True):
                 weight = lookup.weights[term]
-                for story in next(replies):
+                for story in stories:
                     votes[story] += weight
             shortlists.append(_shortlist(votes))
         profiles, merged = await self._profiles(sorted({s for sl in shortlists for s in sl}))
@@ -306,13 +319,18 @@ class RedisStoryIndex:
                 },
                 rest=pairs,
             )
-        for term in linking.top_terms:
-            scripts.queue(
-                pipe,
-                scripts.INDEX_TERM,
-                keys=[keys.term_stories(term)],
-                args={"story_id": story_id, "item_ms": at_ms, "cap": TERM_CAP, "ttl_ms": ttl},
-            )
+        index: dict[str, scripts.Arg] = {
+            "story_id": story_id,
+            "item_ms": at_ms,
+            "cap": TERM_CAP,
+            "ttl_ms": ttl,
+        }
+        names = [keys.term_stories(term) for term in linking.top_terms]
+        if self._one_server and names:  # one script for all the terms
+            scripts.queue(pipe, scripts.INDEX_TERMS, keys=names, args=index)
+        else:
+            for name in names:
+                scripts.queue(pipe, scripts.INDEX_TERM, keys=[name], args=index)
         if new and item.terms:
             scripts.queue(pipe, scripts.COUNT_TERMS, keys=[keys.DOC_FREQUENCY], rest=item.terms)
             pipe.incr(keys.DOC_TOTAL)

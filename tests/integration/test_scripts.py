@@ -3,6 +3,7 @@ the server forgot (restart, ``SCRIPT FLUSH``, a new node) is loaded again, run o
 
 from __future__ import annotations
 
+import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
 
@@ -46,3 +47,69 @@ async def test_an_unchecked_script_the_server_forgot_answers_noscript(
     (reply,) = await pipe.execute(raise_on_error=False)
     assert isinstance(reply, NoScriptError)  # the caller reruns it (the schedule's settle does)
     assert await rclient.zrange(keys.SCHEDULE, 0, -1) == []
+
+
+# -- the many-key scripts do on one server what their one-key commands do -------------------------
+
+
+def _one_slot(name: str, count: int) -> list[str]:
+    """Keys in one slot, so these scripts run on a cluster too (there wirefeed sends them
+    one command per key, as their keys live in many slots)."""
+    return [f"{keys.PREFIX}:{{many-keys}}:{name}{n}" for n in range(count)]
+
+
+async def _lists(client: aioredis.Redis, names: list[str]) -> list[list[str]]:
+    return [await client.lrange(name, 0, -1) for name in names]
+
+
+async def test_the_many_key_bucket_scripts_match_the_one_key_commands(
+    rclient: aioredis.Redis,
+) -> None:
+    mine, theirs = _one_slot("m", 6), _one_slot("t", 6)
+    for n, (a, b) in enumerate(zip(mine, theirs, strict=True)):  # buckets of 0..5 entries
+        for e in range(n):
+            await rclient.rpush(a, f"e{e}")
+            await rclient.rpush(b, f"e{e}")
+    await rclient.rpush(mine[5], "new")  # already in one bucket: entered once, at the head
+    await rclient.rpush(theirs[5], "new")
+    read = await scripts.run(rclient, scripts.READ_BUCKETS, keys=mine, args={"cap": 3})
+    assert read == [await rclient.lrange(name, 0, 2) for name in theirs]
+    args = {"entry_id": "new", "cap": 4, "ttl_ms": 60_000}
+    prior = await scripts.run(rclient, scripts.ENTER_BUCKETS, keys=mine, args=args)
+    one_by_one = [
+        await scripts.run(rclient, scripts.ENTER_BUCKET, keys=[name], args=args) for name in theirs
+    ]
+    assert prior == one_by_one
+    assert await _lists(rclient, mine) == await _lists(rclient, theirs)
+    ttls = [await rclient.pttl(name) for name in mine]
+    assert all(0 < ttl <= 60_000 for ttl in ttls), ttls
+
+
+async def test_the_many_key_term_scripts_match_the_one_key_commands(
+    rclient: aioredis.Redis,
+) -> None:
+    mine, theirs = _one_slot("m", 4), _one_slot("t", 4)
+    for at, story in ((1_000, "s1"), (5_000, "s2"), (3_000, "s3"), (9_000, "s1")):
+        index = {"story_id": story, "item_ms": at, "cap": 2, "ttl_ms": 60_000}
+        await scripts.run(rclient, scripts.INDEX_TERMS, keys=mine, args=index)
+        for name in theirs:
+            await scripts.run(rclient, scripts.INDEX_TERM, keys=[name], args=index)
+    for a, b in zip(mine, theirs, strict=True):
+        assert await rclient.zrange(a, 0, -1, withscores=True) == await rclient.zrange(
+            b, 0, -1, withscores=True
+        )
+        assert 0 < await rclient.pttl(a) <= 60_000
+    depths = [1, 2, 1, 2]
+    found = await scripts.run(
+        rclient,
+        scripts.READ_TERMS,
+        keys=mine,
+        args={"max_ms": 9_000, "min_ms": 2_000},
+        rest=depths,
+    )
+    assert found == [
+        await rclient.zrevrangebyscore(name, 9_000, 2_000, start=0, num=depth)
+        for name, depth in zip(theirs, depths, strict=True)
+    ]
+    with pytest.raises(ValueError, match="read_terms: no keys given"):
+        await scripts.run(rclient, scripts.READ_TERMS, keys=[], args={"max_ms": 1, "min_ms": 0})

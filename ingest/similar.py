@@ -152,10 +152,17 @@ def rejoin(
 ) -> str | None:
     """The story opened a moment earlier that an item about to open its own story ``own``
     should join instead (as it would have, had it seen that story stored), if any."""
+    # Only a story sharing a term with the item can score above 0, and with a bar above 0 a
+    # score of 0 never changes the choice: the others are not built at all.
+    sharing = {
+        o.story_id
+        for o in prior
+        if o.story_id != own and (bar <= 0 or not o.vector.keys().isdisjoint(weighted))
+    }
     stories: dict[str, dict[str, float]] = {}
     spans: dict[str, tuple[int, int]] = {}
     for o in prior:  # openings that joined one story count as that story's first entries
-        if o.story_id == own:
+        if o.story_id not in sharing:
             continue
         centroid = stories.setdefault(o.story_id, {})
         for term, weight in o.vector.items():

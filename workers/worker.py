@@ -50,7 +50,7 @@ import socket
 import time
 import uuid
 from collections import deque
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,6 +67,7 @@ from ingest.fetch.hubs import open_hub_client
 from ingest.fetch.politeness import RedisHostGate
 from ingest.fetch.subscriber import RedisSubscriber
 from ingest.model import IngestReport, SourceStatus
+from ingest.offload import Offload, ProcessPool, in_thread
 from ingest.pipeline import IngestPolicy, ingest_source, release_embargoed
 from ingest.store.connect import open_redis
 from ingest.store.fleet import RedisFleet
@@ -143,6 +144,9 @@ class Worker:
         jobs that end do not ask again."""
         self._stopping = False
         self.ingest_policy, self.timing_policy = policies(settings, rules)
+        self.offload: Offload = in_thread
+        """Where documents are parsed and normalized: a pool of processes while running
+        with ``parse_processes`` (see :mod:`ingest.offload`)."""
 
     async def run(self, stop: asyncio.Event, sources: list[Source] | None = None) -> None:
         """Work until ``stop`` is set; then finish running jobs (bounded) and close clients.
@@ -168,6 +172,9 @@ class Worker:
             if self.settings.public_url
             else None
         )
+        processes = self.settings.parse_processes
+        pool = ProcessPool(processes) if processes else None
+        self.offload = pool or in_thread
         scheduler = AsyncIOScheduler(timezone=UTC)
         try:
             if not await self._start_up(stop, sources):
@@ -184,6 +191,8 @@ class Worker:
             await self.fetcher.aclose()
             await self.hub_http.aclose()
             await client.aclose()
+            if pool is not None:
+                await asyncio.to_thread(pool.close)
             log.info(
                 "worker %s stopped after %d polls",
                 self.id,
@@ -274,29 +283,58 @@ class Worker:
                 schedulable.append(source)
         await self.schedule.sync(schedulable)
 
+    def _job(self, work: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+        """``work`` as a scheduled job: a run the scheduler cancels as the worker stops ends
+        quietly (the scheduler would log it as a crash, with a traceback)."""
+
+        async def job() -> None:
+            try:
+                await work()
+            except asyncio.CancelledError:
+                if not self._stopping:
+                    raise
+
+        job.__name__ = job.__qualname__ = getattr(work, "__name__", "job")
+        return job
+
     def _add_jobs(self, scheduler: AsyncIOScheduler) -> None:
         now = datetime.now(UTC)
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
         scheduler.add_job(
-            self.pump, "interval", seconds=TICK_SECONDS, next_run_time=now, id="pump", **common
+            self._job(self.pump),
+            "interval",
+            seconds=TICK_SECONDS,
+            next_run_time=now,
+            id="pump",
+            **common,
         )
         scheduler.add_job(
-            self.release,
+            self._job(self.release),
             "interval",
             seconds=EMBARGO_TICK_SECONDS,
             next_run_time=now,
             id="embargoes",
             **common,
         )
-        scheduler.add_job(self.renew_subscriptions, "interval", seconds=30.0, id="websub", **common)
         scheduler.add_job(
-            self.renew, "interval", seconds=self.settings.lease_seconds / 3, id="renew", **common
+            self._job(self.renew_subscriptions), "interval", seconds=30.0, id="websub", **common
         )
         scheduler.add_job(
-            self.maintain, "interval", seconds=MAINTENANCE_SECONDS, id="maintain", **common
+            self._job(self.renew),
+            "interval",
+            seconds=self.settings.lease_seconds / 3,
+            id="renew",
+            **common,
         )
         scheduler.add_job(
-            self.heartbeat,
+            self._job(self.maintain),
+            "interval",
+            seconds=MAINTENANCE_SECONDS,
+            id="maintain",
+            **common,
+        )
+        scheduler.add_job(
+            self._job(self.heartbeat),
             "interval",
             seconds=HEARTBEAT_SECONDS,
             next_run_time=now,
@@ -457,6 +495,7 @@ class Worker:
             gate=self.gate,
             status=job.status,
             save_status=False,
+            offload=self.offload,
         )
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:

@@ -77,3 +77,29 @@ async def test_a_poll_settled_while_its_lease_is_being_renewed_is_rescheduled(
     assert due is not None
     assert due < await server_ms(rclient) + 60_000  # its next poll, not the end of a lease
     assert "lease lost" not in caplog.text
+
+
+async def test_a_job_the_scheduler_cancels_as_the_worker_stops_ends_quietly() -> None:
+    """APScheduler cancels running jobs when it shuts down and logs a cancelled one as a
+    crash, with a traceback: a job cancelled while the worker stops ends quietly instead."""
+    worker = Worker(Settings(), "redis://127.0.0.1:1/0")  # connects only when it runs
+    started = asyncio.Event()
+
+    async def work() -> None:
+        started.set()
+        await asyncio.sleep(60)
+
+    job = worker._job(work)
+    assert job.__name__ == "work"
+    running = asyncio.create_task(job())
+    await started.wait()
+    running.cancel()  # not stopping: a cancel is a cancel
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    started.clear()
+    stopping = asyncio.create_task(job())
+    await started.wait()
+    worker._stopping = True
+    stopping.cancel()
+    await stopping
+    assert not stopping.cancelled()

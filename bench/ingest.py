@@ -184,9 +184,27 @@ class FeedFiles:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU of process ``pid`` so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """User and system CPU of process ``pid`` and its live children so far (Linux /proc):
+    the worker and its parse processes."""
+    return _own_cpu(pid) + sum(_own_cpu(child) for child in _children(pid))
+
+
+def _own_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:  # gone meanwhile
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue
+    return found
 
 
 class RedisCounters:
@@ -218,10 +236,16 @@ class RedisCounters:
 
 
 def wirefeed_arm(
-    url: str, files: FeedFiles, docs: dict[str, list[bytes]], tmp: Path, profile: Path | None
+    url: str,
+    files: FeedFiles,
+    docs: dict[str, list[bytes]],
+    tmp: Path,
+    profile: Path | None,
+    parse_processes: int | None = None,
 ) -> dict:
     """Both workloads through one real worker process on an empty database; with
-    ``profile``, py-spy samples the worker into that file (a flame graph, SVG)."""
+    ``profile``, py-spy samples the worker into that file; ``parse_processes`` sets
+    ``WIREFEED_PARSE_PROCESSES`` (unset: the worker's default)."""
     open_sync(url).execute_command("FLUSHALL", "SYNC")  # freed now, not lazily: an empty baseline
     feeds, items = len(docs["new"]), docs_items(docs["new"][0])
     fresh = items // 10
@@ -235,7 +259,8 @@ def wirefeed_arm(
     results: dict[str, dict[str, float]] = {}
     files.publish(docs["new"])
     before, started = counters.read(), time.perf_counter()
-    fleet = Fleet(url, sources, 1, lease=120.0, log=tmp / "worker.log")
+    env = {} if parse_processes is None else {"WIREFEED_PARSE_PROCESSES": str(parse_processes)}
+    fleet = Fleet(url, sources, 1, lease=120.0, log=tmp / "worker.log", env=env)
     (worker,) = fleet.processes
     spy = (
         subprocess.Popen(
@@ -413,6 +438,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument(
+        "--parse-processes",
+        type=int,
+        help="WIREFEED_PARSE_PROCESSES for the worker (default: unset, one per core beyond one)",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         help="sample the worker of the first round with py-spy into this file: a flame graph for"
@@ -433,7 +463,9 @@ def main() -> None:
                     for arm in order if n % 2 == 0 else order[::-1]:
                         if arm == "wirefeed":
                             profile = args.profile if n == 0 else None
-                            runs[arm].append(wirefeed_arm(url, files, docs, tmp, profile))
+                            runs[arm].append(
+                                wirefeed_arm(url, files, docs, tmp, profile, args.parse_processes)
+                            )
                         elif arm == "reader":
                             runs[arm].append(reader_arm(files, docs, tmp, args.concurrency))
                         else:
@@ -446,6 +478,7 @@ def main() -> None:
         "items_per_feed": args.items,
         "rounds": args.rounds,
         "mean_feed_bytes": sum(map(len, docs["new"])) // args.feeds,
+        "parse_processes": args.parse_processes,
         **summary(runs),
     }
     path = write_results("ingest", figures)

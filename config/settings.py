@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import os
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -71,6 +72,10 @@ class Settings:
     tombstone_days: float = 365.0
     hash_change_cap: int = 5
     worker_concurrency: int = 20
+    parse_processes: int = 0
+    """Processes a worker parses and normalizes documents in (0: a thread of its own)."""
+    run_workers: int = field(default_factory=lambda: min(8, os.cpu_count() or 1))
+    """Worker processes ``wirefeed run`` starts: one per core (at most 8)."""
     lease_seconds: float = 120.0
     feed_page_size: int = 50
     feed_max_age: int = 60
@@ -131,6 +136,8 @@ class Settings:
             tombstone_days=env.number("TOMBSTONE_DAYS", 365.0, "days"),
             hash_change_cap=env.integer("HASH_CHANGE_CAP", 5, low=1),
             worker_concurrency=env.integer("WORKER_CONCURRENCY", 20, low=1, high=1000),
+            parse_processes=env.integer("PARSE_PROCESSES", 0, low=0, high=64),
+            run_workers=env.integer("RUN_WORKERS", min(8, os.cpu_count() or 1), low=1, high=64),
             lease_seconds=env.number("LEASE_SECONDS", 120.0),
             feed_page_size=env.integer("FEED_PAGE_SIZE", 50, low=1, high=1000),
             feed_max_age=env.integer("FEED_MAX_AGE", 60, low=0),

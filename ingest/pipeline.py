@@ -15,9 +15,10 @@
         | merge      stories a stored item bridged become one          (ingest.similar.bridged)
         then the source's status is saved (see ingest.health for the states)
 
-Parsing and normalization run in a worker thread, so one 5 MB document does not stall every
-other fetch of the process. A failure to fetch or parse is recorded on the source and reported;
-it is never raised, so one bad source cannot stop a worker.
+Parsing and normalization run in a worker thread, or in a pool process when the caller passes
+one (:mod:`ingest.offload`), so one 5 MB document does not stall every other fetch. A
+failure to fetch or parse is recorded on the source and reported; it is never raised, so one
+bad source cannot stop a worker.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from ingest.model import (
     Validators,
 )
 from ingest.normalize import normalize
+from ingest.offload import Offload, in_thread
 from ingest.parse import parse
 from ingest.planner import Lookup, plan
 from ingest.ports import IngestStore
@@ -81,6 +83,7 @@ async def ingest_source(
     gate: HostGate | None = None,
     status: SourceStatus | None = None,
     save_status: bool = True,
+    offload: Offload = in_thread,
 ) -> IngestReport:
     """Poll ``source`` once and store what is new; save and report what happened.
 
@@ -88,12 +91,20 @@ async def ingest_source(
     the time of the attempt (aware); ``status`` may be passed when the caller already read it.
     The source's new status is saved once, at the end, and returned as ``report.after``; with
     ``save_status=False`` the caller saves it (a worker batching its writes does).
+    ``offload`` runs parsing and normalizing (a thread; a worker may pass a process pool).
     Never raises for anything the source or its server did.
     """
     policy = policy or IngestPolicy()
     stored = status or await store.source_status(source.id)
     report, after = await _poll(
-        source, stored, fetcher=fetcher, store=store, now=now, policy=policy, gate=gate
+        source,
+        stored,
+        fetcher=fetcher,
+        store=store,
+        now=now,
+        policy=policy,
+        gate=gate,
+        offload=offload,
     )
     if save_status:
         await store.save_status(after, previous=stored)
@@ -109,6 +120,7 @@ async def _poll(
     now: datetime,
     policy: IngestPolicy,
     gate: HostGate | None,
+    offload: Offload,
 ) -> tuple[IngestReport, SourceStatus]:
     url = health.current_url(source, stored)
     status = stored if stored.fetched_url == url else replace(stored, fetched_url=url)
@@ -130,7 +142,7 @@ async def _poll(
             await gate.release(permit)
     fetched = time.perf_counter() - started
     status = health.redirected(status, source, url, result, policy.health)
-    report, after = await _fetched(source, status, result, store, now, policy)
+    report, after = await _fetched(source, status, result, store, now, policy, offload)
     return replace(report, fetch_seconds=fetched), after
 
 
@@ -141,6 +153,7 @@ async def _fetched(
     store: IngestStore,
     now: datetime,
     policy: IngestPolicy,
+    offload: Offload = in_thread,
 ) -> tuple[IngestReport, SourceStatus]:
     floors = freshness.floors(result.headers, now, status=result.status)
     body_hash = None if result.not_modified else hashlib.sha256(result.body).hexdigest()[:32]
@@ -154,7 +167,7 @@ async def _fetched(
         return report, health.succeeded(status, result, now, policy.health, ttl=status.ttl)
     started = time.perf_counter()
     try:
-        feed, items, read = await _read_new(source, result, store, now, policy)
+        feed, items, read = await _read_new(source, result, store, now, policy, offload)
         found = await asyncio.to_thread(_discovered, result)
     except ParseError as exc:
         report = IngestReport(
@@ -264,16 +277,23 @@ class _Read:
 
 
 async def _read_new(
-    source: Source, result: FetchResult, store: IngestStore, now: datetime, policy: IngestPolicy
+    source: Source,
+    result: FetchResult,
+    store: IngestStore,
+    now: datetime,
+    policy: IngestPolicy,
+    offload: Offload = in_thread,
 ) -> tuple[ParsedFeed, list[Item], _Read]:
     """Parse a document and normalize the entries the source did not send before (see
-    :mod:`ingest.unchanged`); parsing and normalizing run in a thread."""
-    feed = await asyncio.to_thread(_parse, source, result)
+    :mod:`ingest.unchanged`); parsing and normalizing run where ``offload`` runs them."""
+    feed = await offload(_parse, source, result)
     entries = feed.entries[: policy.max_entries]
     digests = unchanged.raw_digests(source, result.url, entries)
     seen = await store.seen_entries(source.id, [d for d in digests if d])
     todo = [(e, d) for e, d in zip(entries, digests, strict=True) if d is None or d not in seen]
-    items, skipped = await asyncio.to_thread(_normalize_all, todo, source, result.url, now)
+    items, skipped = (
+        await offload(_normalize_all, todo, source, result.url, now) if todo else ([], 0)
+    )
     left_out = len(feed.entries) - len(entries)
     return feed, items, _Read(len(entries) - len(todo), skipped + left_out)
 

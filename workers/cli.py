@@ -147,7 +147,10 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         children.append(Child("demo", demo, port=loaded.demo_port))
         if not settings.fetch_allow_networks:
             extra_env[PREFIX + "FETCH_ALLOW_NETWORKS"] = DEMO_NETWORKS
-    children.append(Child("worker", python_module("workers.cli", "worker"), reloads=True))
+    # One worker per core: they share the sources by leases, and the second core pays
+    # (bench/scale.py: two workers store about 1.6 times what one does on two cores).
+    for _n in range(settings.run_workers):
+        children.append(Child("worker", python_module("workers.cli", "worker"), reloads=True))
     children.append(Child("web", python_module("feeds")))
     url = f"http://{settings.http_host}:{settings.http_port}/"
     banner = f"wirefeed is running: open {url}  (Ctrl-C stops everything)"

@@ -311,8 +311,14 @@ def test_hot_reload_by_edit_and_sighup_refuses_a_broken_file(
 
 
 def children_of(pid: int) -> dict[str, int]:
+    """The processes ``wirefeed run`` started, by what they are (from /proc; of several
+    workers, one)."""
+    return {what: pids[-1] for what, pids in processes_of(pid).items()}
+
+
+def processes_of(pid: int) -> dict[str, list[int]]:
     """The processes ``wirefeed run`` started, by what they are (from /proc)."""
-    found = {}
+    found: dict[str, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -323,12 +329,17 @@ def children_of(pid: int) -> dict[str, int]:
             continue
         if int(stat.rsplit(")", 1)[1].split()[1]) != pid or not alive(int(entry.name)):
             continue
-        if "valkey-server" in cmdline:
-            found["redis"] = int(entry.name)
-        elif "workers.cli worker" in cmdline:
-            found["worker"] = int(entry.name)
-        elif "-m feeds" in cmdline:
-            found["web"] = int(entry.name)
+        what = (
+            "redis"
+            if "valkey-server" in cmdline
+            else "worker"
+            if "workers.cli worker" in cmdline
+            else "web"
+            if "-m feeds" in cmdline
+            else None
+        )
+        if what is not None:
+            found.setdefault(what, []).append(int(entry.name))
     return found
 
 
@@ -348,6 +359,7 @@ def test_run_heals_after_kill_9_and_leaves_nothing_behind_when_killed_itself(
         WIREFEED_HTTP_PORT=str(port),
         WIREFEED_DATA_DIR=str(tmp_path / "var"),
         WIREFEED_LEASE_SECONDS="5",
+        WIREFEED_RUN_WORKERS="1",  # the one worker killed is the one that must come back
     )
     log = tmp_path / "run.log"
     recorded: set[int] = set()
@@ -382,4 +394,31 @@ def test_run_heals_after_kill_9_and_leaves_nothing_behind_when_killed_itself(
         os.kill(run.pid, signal.SIGKILL)  # the supervisor itself
         run.wait(timeout=30)
         wait_for(lambda: not any(alive(pid) for pid in recorded), timeout=60)
+    assert "Traceback" not in log.read_text()
+
+
+def test_run_starts_a_worker_per_core_as_asked_and_stops_them_all(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    url = server.set("/r.rss", Reply(rss("Levee holds")))
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(sources_text({"r": url}))
+    port = free_port()
+    env = env_for(
+        None,
+        sources,
+        WIREFEED_HTTP_PORT=str(port),
+        WIREFEED_DATA_DIR=str(tmp_path / "var"),
+        WIREFEED_RUN_WORKERS="2",
+    )
+    log = tmp_path / "run.log"
+    with process([sys.executable, "-m", "workers.cli", "run"], env, log) as run:
+        found = wait_for(lambda: len(processes_of(run.pid).get("worker", [])) == 2 and True, 60)
+        assert found
+        workers = processes_of(run.pid)["worker"]
+        wait_for(lambda: status_of(f"http://127.0.0.1:{port}/readyz") == 200, timeout=60)
+        wait_for(lambda: server.requests["/r.rss"] > 0, timeout=60)
+        run.send_signal(signal.SIGINT)
+        run.wait(timeout=30)
+        wait_for(lambda: not any(alive(pid) for pid in workers), timeout=60)
     assert "Traceback" not in log.read_text()

@@ -24,7 +24,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html import escape
@@ -204,9 +204,18 @@ class Fleet:
     """Worker processes on ``redis_url`` reading ``sources``; kill -9 and restart them."""
 
     def __init__(
-        self, redis_url: str, sources: Path, count: int, *, lease: float = 3.0, log: Path
+        self,
+        redis_url: str,
+        sources: Path,
+        count: int,
+        *,
+        lease: float = 3.0,
+        log: Path,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.redis_url, self.sources, self.lease, self.log = redis_url, sources, lease, log
+        self.env = dict(env or {})
+        """More of the workers' environment (WIREFEED_* settings)."""
         self.log_level = "WARNING"
         self.processes: list[subprocess.Popen[bytes]] = [self._start() for _ in range(count)]
         self.kills = 0
@@ -220,6 +229,7 @@ class Fleet:
             WIREFEED_HOST_CONCURRENCY="0",
             WIREFEED_HOST_PER_MINUTE="0",
             WIREFEED_LEASE_SECONDS=str(self.lease),
+            **self.env,
         )
         with self.log.open("ab") as out:
             return subprocess.Popen(

@@ -97,6 +97,9 @@ def test_other_variables_are_ignored() -> None:
         pytest.param(
             "WORKER_CONCURRENCY", "1000", "worker_concurrency", 1000, id="concurrency-high"
         ),
+        pytest.param("PARSE_PROCESSES", "0", "parse_processes", 0, id="parse-in-a-thread"),
+        pytest.param("PARSE_PROCESSES", "3", "parse_processes", 3, id="parse-processes"),
+        pytest.param("RUN_WORKERS", "1", "run_workers", 1, id="run-one-worker"),
         pytest.param("LEASE_SECONDS", "30", "lease_seconds", 30.0, id="lease"),
         pytest.param("FEED_PAGE_SIZE", "1", "feed_page_size", 1, id="page-size"),
         pytest.param("FEED_MAX_AGE", "0", "feed_max_age", 0, id="max-age-zero"),
@@ -157,6 +160,7 @@ SECONDS = "must be a number of seconds > 0"
             f"{WHOLE} from 1 to 1000, got '1001'",
             id="concurrency-high",
         ),
+        pytest.param("PARSE_PROCESSES", "-1", f"{WHOLE} from 0 to 64, got '-1'", id="parse-neg"),
         pytest.param("FEED_PAGE_SIZE", "0", f"{WHOLE} from 1 to 1000, got '0'", id="page-zero"),
         pytest.param("FEED_MAX_AGE", "-1", f"{WHOLE} >= 0, got '-1'", id="max-age-negative"),
         pytest.param("FETCH_CONNECT_TIMEOUT", "0", f"{SECONDS}, got '0'", id="connect-zero"),

@@ -58,6 +58,7 @@ from ingest import fingerprint, keys
 from ingest.dedupe import DedupePolicy, Evidence, decide
 from ingest.model import Action, Item, Known, RawEntry, to_ms
 from ingest.normalize import normalize
+from ingest.store import scripts
 from ingest.store.dedupe_index import BUCKET_CAP, RedisIndex, Retention
 from ingest.store.redis_store import RedisStore
 from ingest.stories import assign
@@ -166,6 +167,7 @@ class RespPipe:
 
     def __init__(self) -> None:
         self.parts: list[bytes] = []
+        self.scripts: set[Any] = set()  # redis-py's pipelines load these; load() does here
 
     def _add(self, *args: Any) -> None:
         self.parts.append(hiredis.pack_command(args))
@@ -190,6 +192,9 @@ class RespPipe:
 
     def echo(self, value: str) -> None:
         self._add("ECHO", value)
+
+    def evalsha(self, sha: str, numkeys: int, *args: Any) -> None:
+        self._add("EVALSHA", sha, numkeys, *args)
 
 
 def queue_stored(pipe: Any, index: RedisIndex, item: Item) -> None:
@@ -280,7 +285,10 @@ def _in_order(
 
 def load(url: str, start: int, stop: int) -> float:
     """Index items ``start`` to ``stop``; returns the seconds it took."""
-    conn = redis.Redis.from_url(url).connection_pool.get_connection()
+    client = redis.Redis.from_url(url)
+    for script in scripts.ALL:  # the raw pipelines run them by SHA
+        client.script_load(script.source)
+    conn = client.connection_pool.get_connection()
     conn.connect()
     sock = conn._sock  # raw: per-reply parsing in redis-py would be the bottleneck here
     assert sock is not None

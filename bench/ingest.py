@@ -1,6 +1,7 @@
 """Ingest throughput, CPU and memory per item: a real worker against reader and bare feedparser.
 
     python bench/ingest.py [--feeds 40] [--items 100] [--rounds 3] [--concurrency 8]
+                           [--workers 1] [--parse-processes N] [--profile FILE]
 
 Generated RSS feeds (``--items`` items each, a few paragraphs of HTML per item, invented text;
 every item distinct, so each is a new entry of its own story) are served from a threaded
@@ -24,7 +25,8 @@ Three arms, in alternating order from round to round, each on a fresh database:
 * ``feedparser``: bare ``feedparser.parse`` over the same bytes, in this process.
 
 Prints items per second, CPU per item and the ratios, medians over the rounds, and writes
-bench/results/ingest.json.
+bench/results/ingest.json (``ingest-N-workers.json`` with ``--workers N``: N worker processes
+share the sources, as ``wirefeed run`` starts one per core).
 """
 
 from __future__ import annotations
@@ -242,10 +244,12 @@ def wirefeed_arm(
     tmp: Path,
     profile: Path | None,
     parse_processes: int | None = None,
+    workers: int = 1,
 ) -> dict:
     """Both workloads through one real worker process on an empty database; with
     ``profile``, py-spy samples the worker into that file; ``parse_processes`` sets
-    ``WIREFEED_PARSE_PROCESSES`` (unset: the worker's default)."""
+    ``WIREFEED_PARSE_PROCESSES`` (unset: the worker's default); ``workers`` worker processes
+    share the sources (as ``wirefeed run`` starts one per core), their CPU summed."""
     open_sync(url).execute_command("FLUSHALL", "SYNC")  # freed now, not lazily: an empty baseline
     feeds, items = len(docs["new"]), docs_items(docs["new"][0])
     fresh = items // 10
@@ -260,8 +264,12 @@ def wirefeed_arm(
     files.publish(docs["new"])
     before, started = counters.read(), time.perf_counter()
     env = {} if parse_processes is None else {"WIREFEED_PARSE_PROCESSES": str(parse_processes)}
-    fleet = Fleet(url, sources, 1, lease=120.0, log=tmp / "worker.log", env=env)
-    (worker,) = fleet.processes
+    fleet = Fleet(url, sources, workers, lease=120.0, log=tmp / "worker.log", env=env)
+    worker = fleet.processes[0]
+
+    def cpu() -> float:
+        return sum(cpu_seconds(p.pid) for p in fleet.processes)
+
     spy = (
         subprocess.Popen(
             [*SPY, *spy_format(profile), "-o", str(profile), "-p", str(worker.pid)],
@@ -274,14 +282,16 @@ def wirefeed_arm(
     try:
         for workload, want in (("new", feeds * items), ("repoll", feeds * (items + fresh))):
             if workload == "repoll":
-                cpu0 = cpu_seconds(worker.pid)
+                cpu0 = cpu()
                 before, started = counters.read(), time.perf_counter()
                 files.publish(docs["repoll"])
             else:
                 cpu0 = 0.0  # the process's start-up is part of a first ingest
             deadline = time.monotonic() + 900
             while counters.stored(feeds) < want:
-                if worker.poll() is not None or time.monotonic() > deadline:
+                if any(p.poll() is not None for p in fleet.processes) or (
+                    time.monotonic() > deadline
+                ):
                     raise SystemExit(f"the worker stopped or stalled: see {tmp / 'worker.log'}")
                 time.sleep(0.02)
             elapsed = time.perf_counter() - started
@@ -290,7 +300,7 @@ def wirefeed_arm(
                 "items": feeds * items,
                 "new_items": feeds * (items if workload == "new" else fresh),
                 "seconds": elapsed,
-                "worker_cpu": cpu_seconds(worker.pid) - cpu0,
+                "worker_cpu": cpu() - cpu0,
                 "redis_cpu": after["cpu"] - before["cpu"],
                 "commands": after["commands"] - before["commands"],
                 "bytes": after["bytes"] - before["bytes"],
@@ -438,6 +448,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="wirefeed worker processes (wirefeed run: one per core)",
+    )
+    parser.add_argument(
         "--parse-processes",
         type=int,
         help="WIREFEED_PARSE_PROCESSES for the worker (default: unset, one per core beyond one)",
@@ -464,7 +480,15 @@ def main() -> None:
                         if arm == "wirefeed":
                             profile = args.profile if n == 0 else None
                             runs[arm].append(
-                                wirefeed_arm(url, files, docs, tmp, profile, args.parse_processes)
+                                wirefeed_arm(
+                                    url,
+                                    files,
+                                    docs,
+                                    tmp,
+                                    profile,
+                                    args.parse_processes,
+                                    args.workers,
+                                )
                             )
                         elif arm == "reader":
                             runs[arm].append(reader_arm(files, docs, tmp, args.concurrency))
@@ -479,9 +503,12 @@ def main() -> None:
         "rounds": args.rounds,
         "mean_feed_bytes": sum(map(len, docs["new"])) // args.feeds,
         "parse_processes": args.parse_processes,
+        "workers": args.workers,
         **summary(runs),
     }
-    path = write_results("ingest", figures)
+    path = write_results(
+        "ingest" if args.workers == 1 else f"ingest-{args.workers}-workers", figures
+    )
     for workload in WORKLOADS:
         print(f"{workload}:")
         for arm in ("wirefeed", "reader", "feedparser"):

@@ -229,13 +229,6 @@ class LoadPipe(RespPipe):
     def sadd(self, name: str, *values: str) -> None:
         self._add("SADD", name, *values)
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.scripts: set[Any] = set()  # redis-py's pipelines load these; load() does here
-
-    def evalsha(self, sha: str, numkeys: int, *args: Any) -> None:
-        self._add("EVALSHA", sha, numkeys, *args)
-
 
 _df: dict[str, int] = {}
 _total = 0
@@ -319,7 +312,7 @@ def load(url: str, size: int, df: dict[str, int], total: int) -> float:
     for n in range(0, len(fields), 10_000):
         client.hset(keys.DOC_FREQUENCY, mapping={t: df[t] for t in fields[n : n + 10_000]})
     client.set(keys.DOC_TOTAL, total)
-    for script in (scripts.INDEX_TERM, scripts.COUNT_TERMS, scripts.ADD_PROFILE):  # run by SHA
+    for script in scripts.ALL:  # the raw pipelines run them by SHA
         client.script_load(script.source)
     conn = client.connection_pool.get_connection()
     conn.connect()

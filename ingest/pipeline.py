@@ -50,6 +50,7 @@ from ingest.model import (
     RawEntry,
     SourceStatus,
     Validators,
+    to_ms,
 )
 from ingest.normalize import normalize
 from ingest.offload import Offload, in_thread
@@ -305,14 +306,10 @@ async def _remember(
     items killed, blocked or expired, which take the full path each time they come."""
     refused = {p.item.raw_digest for p in done if p.decision.action in _REFUSED}
     digests = {i.raw_digest for i in items if i.raw_digest and i.raw_digest not in refused}
-    await store.mark_seen(source.id, sorted(d for d in digests if d), _ms(now))
+    await store.mark_seen(source.id, sorted(d for d in digests if d), to_ms(now))
 
 
 _REFUSED = (Action.KILL, Action.BLOCKED, Action.EXPIRED)
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 async def _store_items(

@@ -189,18 +189,13 @@ class RedisIndex:
         taken back out with :meth:`queue_withdraw_near`."""
         if not claims:
             return []
-        ttl = self.retention.entries_ms
         pipe = self._r.pipeline(transaction=False)
         bands_of = []
         for item, record in claims:
             self._queue_near_record(pipe, item, record, to_ms(item.published))
             bands = fingerprint.band_keys(fingerprint.signature(item.terms))
             bands_of.append(bands)
-            args: dict[str, scripts.Arg] = {
-                "entry_id": record.entry_id,
-                "cap": BUCKET_CAP,
-                "ttl_ms": ttl,
-            }
+            args = self._entering(record.entry_id)
             names = [keys.lsh_band(band) for band in bands]
             if self._one_server:
                 scripts.queue(pipe, scripts.ENTER_BUCKETS, keys=names, args=args)
@@ -232,6 +227,10 @@ class RedisIndex:
             (before, tuple(records[e] for e in shortlist if e in records))
             for before, shortlist in zip(seen, shortlists, strict=True)
         ]
+
+    def _entering(self, entry: str) -> dict[str, scripts.Arg]:
+        """The ARGV of entering ``entry`` in its buckets (``ENTER_BUCKET(S)``)."""
+        return {"entry_id": entry, "cap": BUCKET_CAP, "ttl_ms": self.retention.entries_ms}
 
     def _buckets(self, replies: Iterator[Any], bands: Sequence[str]) -> list[list[Any]]:
         """One item's buckets from a pipeline's replies: one script's reply on one server,
@@ -292,11 +291,7 @@ class RedisIndex:
             return
         bands = fingerprint.band_keys(fingerprint.signature(item.terms))
         if self._one_server:
-            args: dict[str, scripts.Arg] = {
-                "entry_id": record.entry_id,
-                "cap": BUCKET_CAP,
-                "ttl_ms": ttl,
-            }
+            args = self._entering(record.entry_id)
             names = [keys.lsh_band(band) for band in bands]
             scripts.queue(pipe, scripts.ENTER_BUCKETS, keys=names, args=args)
             return

@@ -110,7 +110,7 @@ class EditorsDesk:
         }
         raw = await self.reads.entry_json(owner.story_id, entry_id)
         if raw:
-            entry = Entry.from_json(raw)
+            entry = Entry.unpack(raw)
             state["title"] = entry.title
             state["correction_note"] = entry.correction_note
         return state
@@ -141,7 +141,7 @@ class EditorsDesk:
                 "were kept): it cannot be brought back from here",
             )
         before = await self.entry_state(entry_id)
-        entry = Entry.from_json(raw)
+        entry = Entry.unpack(raw)
         await self.reads.lift_kill(entry_id, entry)
         with suppress(OwnershipError):  # paused or gone: it comes back when it polls again
             await self.registry.fetch_now(entry.source_id)

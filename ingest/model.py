@@ -6,8 +6,10 @@ these classes instead. All datetimes here are timezone-aware and, after normaliz
 
 from __future__ import annotations
 
+import base64
 import enum
 import json
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -280,6 +282,24 @@ class Plan:
     linking: Linking = Linking()
 
 
+PACKED = "z1:"
+"""How a packed entry starts: raw deflate of its JSON (with :data:`_ENTRY_WORDS` as the preset
+dictionary), in base64, as the stores' clients read text. JSON starts with ``{``, so entries
+stored before packing read as they are. A new dictionary needs a new prefix."""
+
+_ENTRY_WORDS = (
+    b'"authors": [], "content_hash": "", "content_html": "", "copy_key": "", '
+    b'"corrected_at": null, "correction_note": null, "explicit_version": null, '
+    b'"first_seen": 17, "id": "", "identity": "", "identity_kind": "native", "url", "hash", '
+    b'"published": 17, "source_id": "", "story_id": "", "summary_html": "", "title": "", '
+    b'"updated": 17, "url": "https://www.", "version": 1, "versions": [[1, "", 17]]} '
+    b'<p></p> <a href="https://"></a> <strong></strong> <em></em> <br /> <ul><li></li></ul> '
+    b"the of and to in a for on that with is was said at by from as"
+)
+"""Deflate's preset dictionary: what most entries' JSON and HTML share, so even a short entry
+compresses. Never edit it in place: entries packed with it must still unpack."""
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One entry of a story's timeline, as stored and rendered."""
@@ -343,6 +363,24 @@ class Entry:
         data["corrected_at"] = to_ms(self.corrected_at) if self.corrected_at else None
         data["versions"] = [[v, h, to_ms(at)] for v, h, at in self.versions]
         return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+    def pack(self) -> str:
+        """The entry as stored: its JSON, compressed (see :data:`PACKED`). Even the shortest
+        entry's JSON (about 700 bytes of field names, ids and digests) packs to under half."""
+        squeeze = zlib.compressobj(6, zlib.DEFLATED, -15, zdict=_ENTRY_WORDS)
+        data = squeeze.compress(self.to_json().encode()) + squeeze.flush()
+        return PACKED + base64.b64encode(data).decode("ascii")
+
+    @classmethod
+    def unpack(cls, raw: str | bytes) -> Entry:
+        """An entry from what :meth:`pack` stored (plain JSON, as entries stored before
+        packing are, included)."""
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        if text.startswith(PACKED):
+            spring = zlib.decompressobj(-15, zdict=_ENTRY_WORDS)
+            data = spring.decompress(base64.b64decode(text[len(PACKED) :])) + spring.flush()
+            text = data.decode()
+        return cls.from_json(text)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Entry:

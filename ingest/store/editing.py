@@ -105,7 +105,7 @@ class Editing(RedisTimeline):
         await self._call(self._r.hset(keys.story_meta(other), "merged_into", target))
         ids = [str(e) for e in await self._call(self._r.zrange(keys.story_timeline(other), 0, -1))]
         raws = await self._call(self._r.hmget(keys.story_entries(other), ids)) if ids else []
-        entries = [Entry.from_json(r) for r in raws if r]
+        entries = [Entry.unpack(r) for r in raws if r]
         moved = await self._move(entries, other, target, now, edited=not automatic)
         involved = await self._sources_of(target, other)
         pipe = self._r.pipeline(transaction=False)
@@ -168,7 +168,7 @@ class Editing(RedisTimeline):
             raise EditError(
                 "not_found", f"{field}: not in story {story_id!r}: " + ", ".join(missing)
             )
-        return [Entry.from_json(raw) for raw in raws]
+        return [Entry.unpack(raw) for raw in raws]
 
     async def finish_merge(self, story_id: str, live: str, *, now: datetime) -> int:
         """Entries and "also reported by" credits written into ``story_id`` after a merge into
@@ -177,7 +177,7 @@ class Editing(RedisTimeline):
         timeline = await self._call(self._r.zrange(keys.story_timeline(story_id), 0, -1))
         ids = [str(e) for e in timeline]
         raws = await self._call(self._r.hmget(keys.story_entries(story_id), ids)) if ids else []
-        entries = [Entry.from_json(r) for r in raws if r]
+        entries = [Entry.unpack(r) for r in raws if r]
         moved = await self._move(entries, story_id, live, now, edited=False)
         also = await self._call(self._r.hgetall(keys.story_also(story_id)))
         fields = sorted(str(f) for f in also)

@@ -520,7 +520,7 @@ class RedisEntries(Editing):
                     args={"entry_id": entry_id, "now_ms": to_ms(now)},
                 )
             )
-            removed = Entry.from_json(raw) if raw else None
+            removed = Entry.unpack(raw) if raw else None
             reporters = [str(a) for a in also] + ([removed.source_id] if removed else [])
             if int(left) == 0:
                 await self._call(self._r.zrem(keys.STORIES, sid))
@@ -572,7 +572,7 @@ class RedisEntries(Editing):
         raw = await self._call(self._r.hget(keys.story_entries(owner.story_id), entry_id))
         if not raw:
             return False
-        entry = Entry.from_json(raw)
+        entry = Entry.unpack(raw)
         reporters = (await self._credits({owner.story_id})).get(entry_id, ())
         fixed = replace(
             entry,
@@ -581,7 +581,7 @@ class RedisEntries(Editing):
             updated=max(now, entry.updated),
         )
         pipe = self._r.pipeline(transaction=False)
-        pipe.hset(keys.story_entries(owner.story_id), entry_id, fixed.to_json())
+        pipe.hset(keys.story_entries(owner.story_id), entry_id, fixed.pack())
         pipe.hset(keys.story_meta(owner.story_id), "updated", str(to_ms(fixed.updated)))
         pipe.hincrby(keys.story_meta(owner.story_id), "rev", 1)
         pipe.zadd(keys.STORIES, {owner.story_id: to_ms(fixed.updated)}, gt=True)

@@ -67,7 +67,7 @@ class RedisReader(RedisAdapter):
         found = []
         for n, sid in enumerate(story_ids):
             meta, _ids, count, sources, also = heads[5 * n : 5 * n + 5]
-            timeline = tuple(Entry.from_json(r) for r in (bodies[n] or ()) if r)
+            timeline = tuple(Entry.unpack(r) for r in (bodies[n] or ()) if r)
             if meta and timeline:
                 found.append(story_of(sid, meta, timeline, int(count), sources, also))
         return found
@@ -90,7 +90,7 @@ class RedisReader(RedisAdapter):
         if not meta or not ids:
             return None
         raws = await self._call(self._r.hmget(keys.story_entries(story_id), ids))
-        timeline = tuple(Entry.from_json(r) for r in raws if r)
+        timeline = tuple(Entry.unpack(r) for r in raws if r)
         return story_of(story_id, meta, timeline, int(count), sources, also) if timeline else None
 
     async def merged_into(self, story_id: str) -> str | None:
@@ -135,7 +135,7 @@ class RedisReader(RedisAdapter):
         for raw, own in zip(replies[::2], replies[1::2], strict=True):
             if not raw:
                 continue
-            entry = Entry.from_json(raw)
+            entry = Entry.unpack(raw)
             if entry.source_id != source_id and own:
                 # This source's copy of another source's entry: its own link, so a reader of
                 # the source's feed goes where the source sent them.

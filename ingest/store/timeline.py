@@ -61,7 +61,7 @@ class RedisTimeline(RedisReader):
             args={
                 "entry_id": entry.id,
                 "published_ms": to_ms(entry.published),
-                "entry_json": entry.to_json(),
+                "entry_json": entry.pack(),
                 "changed_ms": changed_ms,
                 "first_seen_ms": to_ms(entry.first_seen),
                 "timezone": timezone,
@@ -131,7 +131,7 @@ class RedisTimeline(RedisReader):
             pipe.hget(keys.story_entries(story_id), entry_id)
         raws = await self._call(pipe.execute())
         return {
-            eid: Entry.from_json(raw)
+            eid: Entry.unpack(raw)
             for (_sid, eid), raw in zip(wanted, raws, strict=True)
             if raw is not None
         }

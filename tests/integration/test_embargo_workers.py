@@ -47,7 +47,7 @@ def stop(process: subprocess.Popen[bytes]) -> int:
 def stored_entries(r: redis.Redis) -> list[Entry]:
     found = []
     for sid in r.zrange(keys.STORIES, 0, -1):
-        found += [Entry.from_json(raw) for raw in r.hvals(keys.story_entries(sid))]
+        found += [Entry.unpack(raw) for raw in r.hvals(keys.story_entries(sid))]
     return found
 
 

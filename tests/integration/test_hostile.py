@@ -127,7 +127,7 @@ async def everything(client: aioredis.Redis) -> dict[str, str]:
 async def stored_entries(client: aioredis.Redis) -> list[Entry]:
     entries = []
     async for key in client.scan_iter(f"{keys.PREFIX}:{{story:*}}:entries"):
-        entries += [Entry.from_json(raw) for raw in (await client.hgetall(key)).values()]
+        entries += [Entry.unpack(raw) for raw in (await client.hgetall(key)).values()]
     return sorted(entries, key=lambda e: e.identity)
 
 

@@ -113,3 +113,27 @@ async def test_the_many_key_term_scripts_match_the_one_key_commands(
     ]
     with pytest.raises(ValueError, match="read_terms: no keys given"):
         await scripts.run(rclient, scripts.READ_TERMS, keys=[], args={"max_ms": 1, "min_ms": 0})
+
+
+async def test_a_profile_keeps_six_significant_digits_of_its_weights(
+    rclient: aioredis.Redis,
+) -> None:
+    story = "harbor-story"
+    names = [keys.story_profile(story), keys.story_meta(story), keys.story_contributed(story)]
+    exact: dict[str, float] = {}
+    for n, weights in enumerate(({"harbor": 3**-0.5, "ferry": 2**-0.5}, {"harbor": 0.1234567891})):
+        args = {"entry_id": f"e{n}", "item_ms": 1_000, "half_life_ms": 3_600_000}
+        await scripts.run(
+            rclient,
+            scripts.ADD_PROFILE,
+            keys=names,
+            args={**args, "cap": 64, "ttl_ms": 60_000},
+            rest=[x for tw in weights.items() for x in (tw[0], repr(tw[1]))],
+        )
+        for term, weight in weights.items():
+            exact[term] = exact.get(term, 0.0) + weight
+    stored = dict(await rclient.zrange(names[0], 0, -1, withscores=True))
+    assert stored.keys() == exact.keys()
+    for term, weight in exact.items():
+        assert stored[term] == pytest.approx(weight, rel=1e-6)
+        assert stored[term] == float(f"{stored[term]:.6g}")  # no more digits than six

@@ -8,7 +8,8 @@ source twice at once.
 ::
 
     pump            keep `concurrency` jobs running from the local queue; when the queue runs
-                    low, claim more due sources (held ones stay within 2 x concurrency) in one
+                    low, claim more due sources (held ones stay within concurrency plus the
+                    low-water mark, so a burst is shared among the live workers) in one
                     call and read their configs and statuses in one round trip, while jobs
                     keep starting from what is still queued. A job that ends starts the next
                     one at once; claims after a short one (nothing more due) wait for a tick.
@@ -380,6 +381,14 @@ class Worker:
         """Few enough queued claims that the next claim should be on its way."""
         return len(self._queue) <= self.settings.worker_concurrency // LOW_WATER_DIVISOR
 
+    def _room(self) -> int:
+        """How many more claims this worker may hold: one per slot and a low queue behind
+        them. It used to be two per slot, which on a burst (a first ingest of many sources)
+        let the first worker to claim take everything and left the others idle."""
+        slots = self.settings.worker_concurrency
+        held = len(self._running) + len(self._queue)
+        return slots + max(1, slots // LOW_WATER_DIVISOR) - held
+
     async def _claim_while_low(self, *, idle_only: bool = False) -> None:
         """Claim while the queue is low. ``idle_only`` (the tick): only with a slot free, so
         a worker whose every slot is stuck on slow servers leaves due sources to the others;
@@ -390,6 +399,8 @@ class Worker:
         try:
             while self._low() and not self._drained and not self._stopping:
                 if idle_only and len(self._running) >= self.settings.worker_concurrency:
+                    return
+                if self._room() <= 0:  # every slot busy and the queue at its low-water mark
                     return
                 await self._claim()
                 self._fill()
@@ -403,8 +414,7 @@ class Worker:
             self._claiming = False
 
     async def _claim(self) -> None:
-        held = len(self._running) + len(self._queue)
-        want = 2 * self.settings.worker_concurrency - held
+        want = self._room()
         claims = await self.schedule.claim(want, self.settings.lease_seconds)
         self.metrics.lease("claimed", len(claims))
         self._drained = len(claims) < want

@@ -518,22 +518,51 @@ return 1
 OPEN_STORY = Script(
     "open_story",
     keys=("story_openings",),
-    args=("opening_json", "cap", "ttl_ms"),
+    args=("opening_json", "cap", "ttl_ms", "after"),
     doc="""The list of recent story openings (story_openings): opening_json pushed at its
-    head, the list trimmed to cap, expiring after ttl_ms. Returns the list as it was (at most
-    cap). Of two openings at the same moment, exactly one sees the other: the one whose script
-    ran second. One key.""",
+    head, the list trimmed to cap, expiring after ttl_ms. Returns {1, the openings pushed
+    since ``after``} when ``after`` (the opening the caller pushed just before, in the same
+    pipeline) is still listed: the caller knows the rest. Else {0, the list as it was (at most
+    cap)}. So a batch of openings reads the list once, not once per opening. Of two openings
+    at the same moment, exactly one sees the other: the one whose script ran second. One
+    key.""",
     source="""
-local prior = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+local cap = tonumber(ARGV[2])
+local prior = redis.call('LRANGE', KEYS[1], 0, cap - 1)
+local reply, cut = {0}, #prior
+if ARGV[4] ~= '' then
+  for i, listed in ipairs(prior) do
+    if listed == ARGV[4] then reply[1], cut = 1, i - 1 break end
+  end
+end
+for i = 1, cut do reply[i + 1] = prior[i] end
 redis.call('LPUSH', KEYS[1], ARGV[1])
-redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+redis.call('LTRIM', KEYS[1], 0, cap - 1)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return prior
+return reply
 """,
 )
 
 
 # -- the dedupe index (ingest.store.dedupe_index) -------------------------------------------------
+
+_ENTER = """
+local function enter(key, bucket)
+  -- A bucket is trimmed to cap, so what LRANGE read is all of it unless it is full: only a
+  -- bucket holding entry_id, or a full one, needs the LREM, and only a full one the LTRIM.
+  local full = #bucket >= cap
+  local held = full
+  for _, id in ipairs(bucket) do
+    if id == ARGV[1] then held = true break end
+  end
+  if held then redis.call('LREM', key, 0, ARGV[1]) end
+  redis.call('LPUSH', key, ARGV[1])
+  if full then redis.call('LTRIM', key, 0, cap - 1) end
+  redis.call('PEXPIRE', key, ARGV[3])
+end
+"""
+"""Lua shared by ENTER_BUCKET and ENTER_BUCKETS: enter ARGV[1] (entry_id) in the bucket at
+``key`` that LRANGE read as ``bucket``, with ``cap`` and ARGV[3] (ttl_ms) set."""
 
 ENTER_BUCKET = Script(
     "enter_bucket",
@@ -543,11 +572,11 @@ ENTER_BUCKET = Script(
     expiring after ttl_ms. Returns the bucket as it was (at most cap). Per bucket, of two
     racing entries exactly one sees the other: the one whose script ran second. One key.""",
     source="""
-local prior = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
-redis.call('LREM', KEYS[1], 0, ARGV[1])
-redis.call('LPUSH', KEYS[1], ARGV[1])
-redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+local cap = tonumber(ARGV[2])
+local prior = redis.call('LRANGE', KEYS[1], 0, cap - 1)
+"""
+    + _ENTER
+    + """enter(KEYS[1], prior)
 return prior
 """,
 )
@@ -562,13 +591,12 @@ ENTER_BUCKETS = Script(
     KEYS order, the bucket as it was (at most cap). Many keys: one server only.""",
     source="""
 local cap = tonumber(ARGV[2])
-local prior = {}
+"""
+    + _ENTER
+    + """local prior = {}
 for i, key in ipairs(KEYS) do
   prior[i] = redis.call('LRANGE', key, 0, cap - 1)
-  redis.call('LREM', key, 0, ARGV[1])
-  redis.call('LPUSH', key, ARGV[1])
-  redis.call('LTRIM', key, 0, cap - 1)
-  redis.call('PEXPIRE', key, ARGV[3])
+  enter(key, prior[i])
 end
 return prior
 """,

@@ -137,3 +137,24 @@ async def test_a_profile_keeps_six_significant_digits_of_its_weights(
     for term, weight in exact.items():
         assert stored[term] == pytest.approx(weight, rel=1e-6)
         assert stored[term] == float(f"{stored[term]:.6g}")  # no more digits than six
+
+
+async def test_entering_a_bucket_does_what_lrem_lpush_ltrim_do(rclient: aioredis.Redis) -> None:
+    """The script skips the LREM and LTRIM where they would change nothing; every shape of
+    bucket ends as the plain commands leave it (the cluster path queues those)."""
+    cap = 4
+    shapes = [[f"e{e}" for e in range(n)] for n in range(7)]  # empty to longer than cap
+    shapes += [[*s[:k], "new", *s[k:]] for s in shapes for k in range(len(s) + 1)]
+    mine, theirs = _one_slot("enter-m", len(shapes)), _one_slot("enter-t", len(shapes))
+    for shape, a, b in zip(shapes, mine, theirs, strict=True):
+        for entry in shape:
+            await rclient.rpush(a, entry)
+            await rclient.rpush(b, entry)
+        args = {"entry_id": "new", "cap": cap, "ttl_ms": 60_000}
+        prior = await scripts.run(rclient, scripts.ENTER_BUCKET, keys=[a], args=args)
+        assert prior == shape[:cap]
+        pipe = rclient.pipeline(transaction=False)
+        pipe.lrem(b, 0, "new").lpush(b, "new").ltrim(b, 0, cap - 1).pexpire(b, 60_000)
+        await pipe.execute()
+        assert await rclient.lrange(a, 0, -1) == await rclient.lrange(b, 0, -1), shape
+        assert 0 < await rclient.pttl(a) <= 60_000

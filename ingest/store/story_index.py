@@ -228,39 +228,53 @@ class RedisStoryIndex:
         time) in the list of recent openings; return for each the openings entered before it."""
         if not openings:
             return []
-        pipe = self._r.pipeline(transaction=False)
-        for story_id, linking, at_ms in openings:
-            heaviest = sorted(linking.vector, key=lambda tw: (-tw[1], tw[0]))[:OPENING_TERMS]
-            record = similar.Opening(story_id, dict(heaviest), at_ms)
-            scripts.queue(
-                pipe,
-                scripts.OPEN_STORY,
-                keys=[keys.STORY_OPENINGS],
-                args={"opening_json": record.to_json(), "cap": OPENINGS, "ttl_ms": OPENINGS_TTL_MS},
-            )
-        replies = await pipe.execute()
-        # Every reply lists the openings entered before it: decode each one once, not once
-        # per reply that lists it.
+        priors = await self._enter_openings(openings)
+        # Decode (and follow) each opening once, not once per prior that lists it.
         decoded: dict[str | bytes, similar.Opening] = {}
-        found = [
-            [
-                decoded.get(raw) or decoded.setdefault(raw, similar.Opening.from_json(raw))
-                for raw in prior
-            ]
-            for prior in replies
-        ]
-        named = sorted({o.story_id for prior in found for o in prior})
+        for raw in (raw for prior in priors for raw in prior):
+            if raw not in decoded:
+                decoded[raw] = similar.Opening.from_json(raw)
+        named = sorted({o.story_id for o in decoded.values()})
         into: dict[str, str] = {}
         if named:
-            raw = await self._r.hmget(keys.STORY_OPENINGS_INTO, named)
-            into = {s: str(t) for s, t in zip(named, raw, strict=True) if t}
+            targets = await self._r.hmget(keys.STORY_OPENINGS_INTO, named)
+            into = {s: str(t) for s, t in zip(named, targets, strict=True) if t}
 
-        def follow(story: str) -> str:
+        def follow(opening: similar.Opening) -> similar.Opening:
+            story = opening.story_id
             for _ in range(5):  # an opening that joined one that had joined another
                 story = into.get(story, story)
-            return story
+            return opening if story == opening.story_id else replace(opening, story_id=story)
 
-        return [[replace(o, story_id=follow(o.story_id)) for o in prior] for prior in found]
+        if into:
+            decoded = {raw: follow(o) for raw, o in decoded.items()}
+        return [[decoded[raw] for raw in prior] for prior in priors]
+
+    async def _enter_openings(
+        self, openings: Sequence[tuple[str, Linking, int]]
+    ) -> list[list[str | bytes]]:
+        """Push the openings in one pipeline; for each, the list as it was before it (raw).
+        Each script after the first is told the opening pushed before it, and sends only what
+        others pushed since: the rest is known here (see ``OPEN_STORY``)."""
+        pipe = self._r.pipeline(transaction=False)
+        pushed: list[str] = []
+        for story_id, linking, at_ms in openings:
+            heaviest = sorted(linking.vector, key=lambda tw: (-tw[1], tw[0]))[:OPENING_TERMS]
+            record = similar.Opening(story_id, dict(heaviest), at_ms).to_json()
+            args: dict[str, scripts.Arg] = {
+                "opening_json": record,
+                "cap": OPENINGS,
+                "ttl_ms": OPENINGS_TTL_MS,
+                "after": pushed[-1] if pushed else "",
+            }
+            scripts.queue(pipe, scripts.OPEN_STORY, keys=[keys.STORY_OPENINGS], args=args)
+            pushed.append(record)
+        priors: list[list[str | bytes]] = []
+        for n, (since, *listed) in enumerate(await pipe.execute()):
+            if int(since):  # the rest: the opening pushed before it, and what that one read
+                listed = [*listed, pushed[n - 1], *priors[n - 1]][:OPENINGS]
+            priors.append(listed)
+        return priors
 
     async def opened_into(self, joined: Mapping[str, str]) -> None:
         """Record that the items about to open the stories of ``joined`` joined these others,

@@ -140,14 +140,40 @@ def nearest(item: Item, candidates: Sequence[NearRecord]) -> Near:
     mine, when = set(item.terms), to_ms(item.published)
     best: Near = (None, 0.0, None)
     for record in candidates:
-        known = record.known
-        if known.source_id == item.source_id or abs(record.at_ms - when) > NEAR_WINDOW_MS:
-            continue
-        theirs = set(record.terms)
-        score = len(mine & theirs) / len(mine | theirs) if mine | theirs else 0.0
-        if score > best[1]:
-            best = (known, score, min(len(mine), len(theirs)))
+        found = _likeness(item, mine, when, record)
+        if found is not None and found[0] > best[1]:
+            best = (record.known, *found)
     return best
+
+
+def may_be_near(
+    item: Item, candidates: Sequence[NearRecord], policy: DedupePolicy
+) -> list[NearRecord]:
+    """The candidates :func:`decide` could file ``item`` against as a near copy, in order:
+    of another source, recent, and at least as alike as the lowest bar (every bar is at least
+    ``policy.near_threshold``). Leaving the others out never changes what :func:`nearest`
+    finds close enough: it picks the most alike, which is either among these or below
+    every bar."""
+    mine, when = set(item.terms), to_ms(item.published)
+    return [
+        record
+        for record in candidates
+        if (found := _likeness(item, mine, when, record)) is not None
+        and found[0] >= policy.near_threshold
+    ]
+
+
+def _likeness(
+    item: Item, mine: set[str], when: int, record: NearRecord
+) -> tuple[float, int] | None:
+    """The Jaccard of words of ``item`` (its words ``mine``, its time ``when``) with a
+    candidate, and the shorter side's word count; None for one of the item's own source or
+    outside the near-copy window."""
+    if record.known.source_id == item.source_id or abs(record.at_ms - when) > NEAR_WINDOW_MS:
+        return None
+    theirs = set(record.terms)
+    score = len(mine & theirs) / len(mine | theirs) if mine | theirs else 0.0
+    return score, min(len(mine), len(theirs))
 
 
 def won_race(other: NearRecord, mine: str, before: Mapping[str, set[str]]) -> bool:
@@ -156,7 +182,7 @@ def won_race(other: NearRecord, mine: str, before: Mapping[str, set[str]]) -> bo
     was in every bucket they share before ``mine`` entered, or they saw each other (entered
     at the same moment) and its id is the smaller. Both sides reach the same verdict from
     what they read, so exactly one of two racing near copies is stored."""
-    theirs = set(fingerprint.band_keys(fingerprint.signature(list(other.terms))))
+    theirs = set(fingerprint.bands(other.terms))
     shared = [band for band in before if band in theirs]
     return all(other.entry_id in before[band] for band in shared) or other.entry_id < mine
 

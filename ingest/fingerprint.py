@@ -105,6 +105,15 @@ def similarity(a: Signature, b: Signature) -> float:
     return sum(1 for x, y in zip(a, b, strict=True) if x == y) / PERMUTATIONS
 
 
+@lru_cache(maxsize=4096)
+def bands(terms: tuple[str, ...]) -> tuple[str, ...]:
+    """The LSH band keys of an item's (or a stored record's) terms. Asked for several times
+    per item (evidence, claims, index writes): kept for the last few thousand, which covers
+    the items of every document a worker has in flight (a cache of one document's worth was
+    evicted by the others before the item's next step, and the signature computed again)."""
+    return band_keys(_signature(frozenset(terms)))
+
+
 @lru_cache(maxsize=1024)
 def band_keys(sig: Signature) -> tuple[str, ...]:
     """One key per band: the band's index and its values, for the LSH index (asked for

@@ -23,7 +23,15 @@ from dataclasses import replace
 from datetime import datetime
 
 from ingest import similar
-from ingest.dedupe import DedupePolicy, Evidence, NearRecord, decide, nearest, won_race
+from ingest.dedupe import (
+    DedupePolicy,
+    Evidence,
+    NearRecord,
+    decide,
+    may_be_near,
+    nearest,
+    won_race,
+)
 from ingest.dedupe import entry_id as entry_id_of
 from ingest.model import Action, Assignment, Decision, Known, Plan, to_ms
 from ingest.stories import follow
@@ -57,7 +65,10 @@ def after_near(
     """The decision for a NEW plan that entered the near-copy index and found ``before``
     there (see :func:`ingest.dedupe.won_race`), with the near copy it yields to; None: it
     won, or no near copy that won is close enough."""
-    won = [c for c in candidates if won_race(c, plan.decision.entry_id, before)]
+    # Whom it raced is worked out only for the candidates it could yield to (the rest would
+    # be found too unlike anyway): each verdict needs the candidate's LSH bands.
+    close = may_be_near(plan.item, candidates, policy)
+    won = [c for c in close if won_race(c, plan.decision.entry_id, before)]
     rival, score, size = nearest(plan.item, won)
     if rival is None:
         return None

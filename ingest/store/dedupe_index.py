@@ -159,7 +159,7 @@ class RedisIndex:
         """For each item, the entries sharing most of its buckets (the item's own aside)."""
         if not items:
             return []
-        bands_of = [fingerprint.band_keys(fingerprint.signature(item.terms)) for item in items]
+        bands_of = [fingerprint.bands(item.terms) for item in items]
         pipe = self._r.pipeline(transaction=False)
         for bands in bands_of:
             names = [keys.lsh_band(band) for band in bands]
@@ -193,7 +193,7 @@ class RedisIndex:
         bands_of = []
         for item, record in claims:
             self._queue_near_record(pipe, item, record, to_ms(item.published))
-            bands = fingerprint.band_keys(fingerprint.signature(item.terms))
+            bands = fingerprint.bands(item.terms)
             bands_of.append(bands)
             args = self._entering(record.entry_id)
             names = [keys.lsh_band(band) for band in bands]
@@ -240,7 +240,7 @@ class RedisIndex:
     def queue_withdraw_near(self, pipe: Any, item: Item, entry: str) -> None:
         """Take an item that yielded to a near copy back out of the near-copy index."""
         pipe.delete(keys.near_record(entry))
-        for band in fingerprint.band_keys(fingerprint.signature(item.terms)):
+        for band in fingerprint.bands(item.terms):
             pipe.lrem(keys.lsh_band(band), 0, entry)
 
     async def _records(self, entry_ids: Sequence[str]) -> dict[str, NearRecord]:
@@ -289,7 +289,7 @@ class RedisIndex:
         self._queue_near_record(pipe, item, record, published_ms)
         if entered:
             return
-        bands = fingerprint.band_keys(fingerprint.signature(item.terms))
+        bands = fingerprint.bands(item.terms)
         if self._one_server:
             args = self._entering(record.entry_id)
             names = [keys.lsh_band(band) for band in bands]

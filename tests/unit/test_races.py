@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ingest import fingerprint, races
-from ingest.dedupe import DedupePolicy, NearRecord, entry_id
+from ingest.dedupe import DedupePolicy, Evidence, NearRecord, decide, entry_id, nearest, won_race
 from ingest.model import Action, Assignment, Decision, Item, Known, Linking, Plan, to_ms
 from ingest.similar import Opening, SimilarityPolicy
 from tests.support.items import make_item
@@ -61,6 +64,52 @@ def test_a_near_copy_that_entered_first_wins_and_one_that_did_not_loses() -> Non
     # one that entered after this plan, with a larger id, is the one that yields
     later = NearRecord("z-later", owner("z-later"), to_ms(NOW), tuple(WORDS.split()))
     assert races.after_near(plan, {b: set() for b in bands}, [later], NOW, POLICY) is None
+
+
+def _after_near_everyone(
+    plan: Plan, before: dict[str, set[str]], candidates: list[NearRecord]
+) -> tuple[Decision, Known] | None:
+    """after_near as it was: the race worked out against every candidate."""
+    won = [c for c in candidates if won_race(c, plan.decision.entry_id, before)]
+    rival, score, size = nearest(plan.item, won)
+    if rival is None:
+        return None
+    decision = decide(plan.item, Evidence(near=rival, near_score=score, near_terms=size), NOW)
+    return None if decision.action is Action.NEW else (decision, rival)
+
+
+_VOCABULARY = [*WORDS.split(), "ferry", "pier", "cargo", "storm", "dock", "crane", "tide", "gale"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    mine=st.sets(st.sampled_from(_VOCABULARY), min_size=1),
+    others=st.lists(
+        st.tuples(
+            st.sets(st.sampled_from(_VOCABULARY), min_size=1),
+            st.sampled_from(["wire-a", "wire-b", "wire-c"]),
+            st.integers(min_value=-4, max_value=4),  # days from the item's time
+            st.booleans(),  # entered before the plan in the buckets they share
+            st.sampled_from(["a", "z"]),  # id smaller or larger than the plan's
+        ),
+        max_size=6,
+    ),
+)
+def test_leaving_out_unlike_candidates_changes_no_race(
+    mine: set[str], others: list[tuple[set[str], str, int, bool, str]]
+) -> None:
+    plan = fresh(words=" ".join(sorted(mine)))
+    my_bands = fingerprint.bands(plan.item.terms)
+    candidates, before = [], {b: set() for b in my_bands}
+    for n, (words, source, days, first, prefix) in enumerate(others):
+        eid = f"{prefix}-{n}"
+        at = to_ms(NOW + timedelta(days=days))
+        candidates.append(NearRecord(eid, owner(eid, source), at, tuple(sorted(words))))
+        if first:
+            for band in set(my_bands) & set(fingerprint.bands(tuple(sorted(words)))):
+                before[band].add(eid)
+    expected = _after_near_everyone(plan, before, candidates)
+    assert races.after_near(plan, before, candidates, NOW, POLICY) == expected
 
 
 def duplicate(source: str, identity: str, url: str, of: str = "e-owner") -> Plan:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.model import PACKED, Entry
+from tests.support.stories import CHENNAI_ENTRY
 
 AT = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
 
@@ -18,22 +20,13 @@ SUMMARY = (
 
 
 def entry(summary: str = SUMMARY, *, title: str = "Harbor closes east terminal") -> Entry:
-    return Entry(
-        id="4f1c2a9e0b7d3c5a8e21",
-        story_id="9a3b7c1d2e4f",
-        source_id="harbor-wire",
-        identity="urn:invented:harbor-17",
-        identity_kind="native",
-        url="https://harbor.example/news/17",
+    """An entry with every field set (a correction, two versions, an author)."""
+    return replace(
+        CHENNAI_ENTRY,
         title=title,
         summary_html=summary,
-        content_html="",
-        published=AT,
-        updated=AT + timedelta(minutes=5),
         authors=("Ida Marsh",),
-        content_hash="0f" * 16,
         version=2,
-        first_seen=AT + timedelta(minutes=6),
         versions=((1, "1e" * 16, AT), (2, "0f" * 16, AT + timedelta(minutes=5))),
         copy_key="3c" * 16,
         correction_note="Corrects the number of towns.",

@@ -1,7 +1,7 @@
 """Ingest throughput, CPU and memory per item: a real worker against reader and bare feedparser.
 
     python bench/ingest.py [--feeds 40] [--items 100] [--rounds 3] [--concurrency 8]
-                           [--workers 1] [--parse-processes N] [--profile FILE]
+                           [--workers 1] [--parse-processes N] [--profile FILE] [--breakdown]
 
 Generated RSS feeds (``--items`` items each, a few paragraphs of HTML per item, invented text;
 every item distinct, so each is a new entry of its own story) are served from a threaded
@@ -26,7 +26,8 @@ Three arms, in alternating order from round to round, each on a fresh database:
 
 Prints items per second, CPU per item and the ratios, medians over the rounds, and writes
 bench/results/ingest.json (``ingest-N-workers.json`` with ``--workers N``: N worker processes
-share the sources, as ``wirefeed run`` starts one per core).
+share the sources, as ``wirefeed run`` starts one per core). ``--breakdown`` adds where a new
+item's server time and memory go, by command (scripts by name) and key kind.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections import Counter
 from datetime import timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -52,6 +54,7 @@ import feedparser
 from common import ROOT, RUN_CLOCK, free_port, redis_server, write_results
 
 from ingest import keys
+from ingest.store import scripts
 from ingest.store.connect import open_sync
 from tests.support.fleet import Fleet
 
@@ -237,6 +240,68 @@ class RedisCounters:
         return sum(int(c) for c in pipe.execute())
 
 
+BREAKDOWN_FEEDS = 10
+"""The breakdown's pass reads this many of the feeds: the slow log holds every command sent."""
+
+
+class Breakdown:
+    """Where a new item's server time and memory go: every command's time from the slow log
+    (its threshold at 0 while the new workload runs: scripts by name, each with the commands
+    it runs), then the memory of every key (``MEMORY USAGE``) by kind. Taken in a pass of its
+    own over the first :data:`BREAKDOWN_FEEDS` feeds, as logging every command slows the
+    server a little."""
+
+    def __init__(self, url: str) -> None:
+        self.client = open_sync(url)
+        self.names = {script.sha: script.name for script in scripts.ALL}
+        self.figures: dict[str, Any] = {}
+
+    def start(self) -> None:
+        self.client.config_set("slowlog-max-len", 1_000_000)
+        self.client.slowlog_reset()
+        self.client.config_set("slowlog-log-slower-than", 0)
+
+    def take(self, new_items: int) -> None:
+        self.client.config_set("slowlog-log-slower-than", 10_000)
+        spent: Counter[str] = Counter()
+        calls: Counter[str] = Counter()
+        for row in self.client.slowlog_get(1_000_000):
+            command = row["command"]  # the command line, arguments joined by spaces
+            text = command.decode(errors="replace") if isinstance(command, bytes) else command
+            args = text.split(" ", 2)[:2]
+            name = args[0].lower()
+            if name == "evalsha" and len(args) > 1:
+                name = f"script {self.names.get(args[1], args[1][:8])}"
+            spent[name] += int(row["duration"])
+            calls[name] += 1
+        self.client.slowlog_reset()
+        self.client.config_set("slowlog-max-len", 128)
+        memory: Counter[str] = Counter()
+        for key in self.client.scan_iter(count=1000):
+            memory[key_kind(key.decode())] += self.client.memory_usage(key, samples=0) or 0
+        self.figures = {
+            "server_us_per_new_item": {
+                name: {"us": round(us / new_items, 1), "calls": round(calls[name] / new_items, 2)}
+                for name, us in spent.most_common(15)
+            },
+            "memory_bytes_per_new_item": {
+                kind: round(size / new_items) for kind, size in memory.most_common(15)
+            },
+            "memory_usage_sum_per_new_item": round(sum(memory.values()) / new_items),
+        }
+
+
+def key_kind(key: str) -> str:
+    """A key's kind, from :mod:`ingest.keys`: ``wf:v1:{story:ID}:entries`` is
+    ``{story}:entries``, ``wf:v1:lsh:12:ab.cd`` is ``lsh``."""
+    parts = key.removeprefix(f"{keys.PREFIX}:").split(":")
+    if parts[0].startswith("{"):
+        tag = parts[0].strip("{}")
+        rest = [p for p in parts[1:] if not p.endswith("}")]
+        return f"{{{tag}}}:{rest[0]}" if rest else parts[0]
+    return parts[0]
+
+
 def wirefeed_arm(
     url: str,
     files: FeedFiles,
@@ -245,6 +310,7 @@ def wirefeed_arm(
     profile: Path | None,
     parse_processes: int | None = None,
     workers: int = 1,
+    breakdown: Breakdown | None = None,
 ) -> dict:
     """Both workloads through one real worker process on an empty database; with
     ``profile``, py-spy samples the worker into that file; ``parse_processes`` sets
@@ -261,6 +327,8 @@ def wirefeed_arm(
     sources.write_text("\n".join(lines) + "\n")
     counters = RedisCounters(url)
     results: dict[str, dict[str, float]] = {}
+    if breakdown is not None:
+        breakdown.start()
     files.publish(docs["new"])
     before, started = counters.read(), time.perf_counter()
     env = {} if parse_processes is None else {"WIREFEED_PARSE_PROCESSES": str(parse_processes)}
@@ -296,6 +364,8 @@ def wirefeed_arm(
                 time.sleep(0.02)
             elapsed = time.perf_counter() - started
             after = counters.read()
+            if breakdown is not None and workload == "new":
+                breakdown.take(feeds * items)
             results[workload] = {
                 "items": feeds * items,
                 "new_items": feeds * (items if workload == "new" else fresh),
@@ -441,33 +511,11 @@ def summary(runs: dict[str, list[dict]]) -> dict[str, Any]:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--feeds", type=int, default=40)
-    parser.add_argument("--items", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="wirefeed worker processes (wirefeed run: one per core)",
-    )
-    parser.add_argument(
-        "--parse-processes",
-        type=int,
-        help="WIREFEED_PARSE_PROCESSES for the worker (default: unset, one per core beyond one)",
-    )
-    parser.add_argument(
-        "--profile",
-        type=Path,
-        help="sample the worker of the first round with py-spy into this file: a flame graph for"
-        " .svg, collapsed stacks otherwise (needs py-spy)",
-    )
-    args = parser.parse_args()
-    if args.profile is not None and shutil.which("py-spy") is None:
-        parser.error("--profile needs py-spy on the PATH (pip install py-spy)")
-    docs = workloads(args.feeds, args.items)
+def measure(
+    args: argparse.Namespace, docs: dict[str, list[bytes]]
+) -> tuple[dict[str, list[dict]], Breakdown | None]:
+    """Every arm's rounds, in alternating order; with ``--breakdown``, one more pass."""
+    breakdown = None
     runs: dict[str, list[dict]] = {"wirefeed": [], "reader": [], "feedparser": []}
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
@@ -495,8 +543,51 @@ def main() -> None:
                         else:
                             runs[arm].append(feedparser_arm(docs))
                         print(f"round {n + 1}: {arm} done", flush=True)
+                if args.breakdown:  # a pass of its own: logging every command costs time
+                    breakdown = Breakdown(url)
+                    some = {w: d[:BREAKDOWN_FEEDS] for w, d in docs.items()}
+                    wirefeed_arm(
+                        url, files, some, tmp, None, args.parse_processes, args.workers, breakdown
+                    )
         finally:
             files.stop()
+    return runs, breakdown
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=40)
+    parser.add_argument("--items", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="wirefeed worker processes (wirefeed run: one per core)",
+    )
+    parser.add_argument(
+        "--parse-processes",
+        type=int,
+        help="WIREFEED_PARSE_PROCESSES for the worker (default: unset, one per core beyond one)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="sample the worker of the first round with py-spy into this file: a flame graph for"
+        " .svg, collapsed stacks otherwise (needs py-spy)",
+    )
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="after the timed rounds, one more new workload: server time per command and"
+        " script (slow log) and memory per key kind, per new item",
+    )
+    args = parser.parse_args()
+    if args.profile is not None and shutil.which("py-spy") is None:
+        parser.error("--profile needs py-spy on the PATH (pip install py-spy)")
+    docs = workloads(args.feeds, args.items)
+    runs, breakdown = measure(args, docs)
     figures: dict[str, Any] = {
         "feeds": args.feeds,
         "items_per_feed": args.items,
@@ -506,9 +597,18 @@ def main() -> None:
         "workers": args.workers,
         **summary(runs),
     }
+    if breakdown is not None:
+        figures["breakdown"] = breakdown.figures
     path = write_results(
         "ingest" if args.workers == 1 else f"ingest-{args.workers}-workers", figures
     )
+    print_figures(figures)
+    if breakdown is not None:
+        print_breakdown(breakdown.figures)
+    print(f"written to {path}")
+
+
+def print_figures(figures: dict[str, Any]) -> None:
     for workload in WORKLOADS:
         print(f"{workload}:")
         for arm in ("wirefeed", "reader", "feedparser"):
@@ -521,7 +621,16 @@ def main() -> None:
             f"redis commands/item {figures['wirefeed'][workload]['commands_per_item']}, "
             f"bytes/new item {figures['wirefeed'][workload].get('bytes_per_new_item')}"
         )
-    print(f"written to {path}")
+
+
+def print_breakdown(found: dict[str, Any]) -> None:
+    print("server time per new item (slow log at 0; scripts include the commands they run):")
+    for name, row in found["server_us_per_new_item"].items():
+        print(f"  {row['us']:>8} us  {row['calls']:>7} calls  {name}")
+    total = found["memory_usage_sum_per_new_item"]
+    print(f"memory per new item by key kind (MEMORY USAGE, {total} in all):")
+    for kind, size in found["memory_bytes_per_new_item"].items():
+        print(f"  {size:>8} B  {kind}")
 
 
 if __name__ == "__main__":

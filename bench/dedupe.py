@@ -237,8 +237,15 @@ def _table_signature(terms: Sequence[str]) -> fingerprint.Signature:
     return tuple(map(min, *rows))
 
 
+def _table_bands(terms: tuple[str, ...]) -> tuple[str, ...]:
+    """``fingerprint.bands`` over :func:`_table_signature` (the index writes ask for it)."""
+    return fingerprint.band_keys(_table_signature(terms))
+
+
 def _loader_init() -> None:
-    fingerprint.signature = _table_signature  # loader processes only; probes use the real one
+    # loader processes only; probes use the real ones
+    fingerprint.signature = _table_signature
+    fingerprint.bands = _table_bands
 
 
 def offline_index() -> RedisIndex:

@@ -449,10 +449,12 @@ async def count_reads(arm: Arm) -> None:
     profiles = index._profiles
     fetched: list[int] = []
 
-    async def counting(stories: Sequence[str]) -> dict[str, tuple[set[str], int]]:
-        found = await profiles(stories)
+    async def counting(
+        stories: Sequence[str],
+    ) -> tuple[dict[str, similar.Profile], dict[str, str]]:
+        found, merged = await profiles(stories)
         fetched.extend([len(found), sum(len(p.centroid) for p in found.values())])
-        return found
+        return found, merged
 
     index._profiles = counting  # type: ignore[method-assign]
     df, total = await index._frequencies({t for d in arm.docs for p in d for t in p.item.terms})

@@ -243,9 +243,7 @@ def _table_bands(terms: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _loader_init() -> None:
-    # loader processes only; probes use the real ones
-    fingerprint.signature = _table_signature
-    fingerprint.bands = _table_bands
+    fingerprint.bands = _table_bands  # loader processes only; probes use the real one
 
 
 def offline_index() -> RedisIndex:

@@ -85,9 +85,7 @@ def signature(terms: Iterable[str]) -> Signature:
     return _signature(frozenset(terms))
 
 
-@lru_cache(maxsize=1024)
 def _signature(terms: frozenset[str]) -> Signature:
-    # Asked for several times per item (evidence, claims, index writes, rivals' checks).
     if not terms:
         return (_MASK,) * PERMUTATIONS
     return tuple(map(min, zip(*(_hashes(t) for t in terms), strict=True)))
@@ -114,10 +112,9 @@ def bands(terms: tuple[str, ...]) -> tuple[str, ...]:
     return band_keys(_signature(frozenset(terms)))
 
 
-@lru_cache(maxsize=1024)
 def band_keys(sig: Signature) -> tuple[str, ...]:
-    """One key per band: the band's index and its values, for the LSH index (asked for
-    several times per item, like its signature: kept)."""
+    """One key per band: the band's index and its values, for the LSH index (what is asked
+    for again and again is :func:`bands`, which keeps them)."""
     return tuple(
         f"{band}:{'.'.join(f'{v:x}' for v in sig[band * ROWS : (band + 1) * ROWS])}"
         for band in range(BANDS)

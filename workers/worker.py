@@ -379,15 +379,18 @@ class Worker:
 
     def _low(self) -> bool:
         """Few enough queued claims that the next claim should be on its way."""
-        return len(self._queue) <= self.settings.worker_concurrency // LOW_WATER_DIVISOR
+        return len(self._queue) <= self._low_water()
+
+    def _low_water(self) -> int:
+        """Queued claims at or below which the next claim goes out."""
+        return self.settings.worker_concurrency // LOW_WATER_DIVISOR
 
     def _room(self) -> int:
         """How many more claims this worker may hold: one per slot and a low queue behind
         them. It used to be two per slot, which on a burst (a first ingest of many sources)
         let the first worker to claim take everything and left the others idle."""
-        slots = self.settings.worker_concurrency
         held = len(self._running) + len(self._queue)
-        return slots + max(1, slots // LOW_WATER_DIVISOR) - held
+        return self.settings.worker_concurrency + max(1, self._low_water()) - held
 
     async def _claim_while_low(self, *, idle_only: bool = False) -> None:
         """Claim while the queue is low. ``idle_only`` (the tick): only with a slot free, so

@@ -163,18 +163,22 @@ class RedisIndex:
         pipe = self._r.pipeline(transaction=False)
         for bands in bands_of:
             names = [keys.lsh_band(band) for band in bands]
-            if self._one_server:
-                scripts.queue(pipe, scripts.READ_BUCKETS, keys=names, args={"cap": BUCKET_CAP})
+            if self._one_server:  # the server counts: only the shortlist comes back
+                args = {"cap": BUCKET_CAP, "top": CANDIDATES + 1}
+                scripts.queue(pipe, scripts.MOST_SHARED, keys=names, args=args)
             else:
                 for name in names:
                     pipe.lrange(name, 0, BUCKET_CAP - 1)
         replies = iter(await pipe.execute())
-        buckets = [self._buckets(replies, bands) for bands in bands_of]
         shortlists = []
-        for item, found in zip(items, buckets, strict=True):
-            hits = Counter(e for b in found for e in b)
+        for item, bands in zip(items, bands_of, strict=True):
+            if self._one_server:
+                most = [str(e) for e in next(replies)]
+            else:
+                hits = Counter(e for _ in bands for e in next(replies))
+                most = [e for e, _ in hits.most_common(CANDIDATES + 1)]
             own = entry_id(item.source_id, item.identity)
-            shortlists.append([e for e, _ in hits.most_common(CANDIDATES + 1) if e != own])
+            shortlists.append([e for e in most if e != own])
         wanted = sorted({e for shortlist in shortlists for e in shortlist})
         records = await self._records(wanted)
         return [tuple(records[e] for e in shortlist if e in records) for shortlist in shortlists]

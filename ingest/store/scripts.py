@@ -602,19 +602,54 @@ return prior
 """,
 )
 
-READ_BUCKETS = Script(
-    "read_buckets",
+MOST_SHARED = Script(
+    "most_shared",
     keys=("lsh_band",),
-    args=("cap",),
+    args=("cap", "top"),
     many=True,
-    doc="""Read every lsh_band given (an item's bands). Returns, per bucket in KEYS order,
-    its first cap entries. Many keys: one server only.""",
+    doc="""The entries most of the lsh_band given (an item's bands) hold, reading each
+    bucket's first cap entries. Returns at most top of them, by the number of buckets holding
+    them, ties in the order first read (KEYS order, then each bucket's own): the order of
+    collections.Counter.most_common over the same reads. Counting here rather than in the
+    client keeps the reply to a few ids; returning every bucket made the client parse them
+    all. Many keys: one server only.""",
     source="""
-local found = {}
-for i, key in ipairs(KEYS) do
-  found[i] = redis.call('LRANGE', key, 0, tonumber(ARGV[1]) - 1)
+local cap, top = tonumber(ARGV[1]), tonumber(ARGV[2])
+local count, order = {}, {}
+for _, key in ipairs(KEYS) do
+  for _, e in ipairs(redis.call('LRANGE', key, 0, cap - 1)) do
+    local c = count[e]
+    if c then
+      count[e] = c + 1
+    else
+      count[e] = 1
+      order[#order + 1] = e
+    end
+  end
 end
-return found
+local by, most = {}, 0
+for _, e in ipairs(order) do
+  local c = count[e]
+  if c > most then
+    most = c
+  end
+  local row = by[c]
+  if not row then
+    row = {}
+    by[c] = row
+  end
+  row[#row + 1] = e
+end
+local out = {}
+for c = most, 1, -1 do
+  for _, e in ipairs(by[c] or {}) do
+    if #out == top then
+      return out
+    end
+    out[#out + 1] = e
+  end
+end
+return out
 """,
 )
 
@@ -719,7 +754,7 @@ ALL: tuple[Script, ...] = (
     OPEN_STORY,
     ENTER_BUCKET,
     ENTER_BUCKETS,
-    READ_BUCKETS,
+    MOST_SHARED,
     TAKE_DUE,
     FORGET_RELEASED,
     ACQUIRE,

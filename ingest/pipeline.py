@@ -54,7 +54,7 @@ from ingest.model import (
 )
 from ingest.normalize import normalize
 from ingest.offload import Offload, in_thread
-from ingest.parse import parse
+from ingest.parse import goes_to_feedparser, parse
 from ingest.planner import Lookup, plan
 from ingest.ports import IngestStore
 from ingest.similar import SimilarityPolicy
@@ -201,7 +201,7 @@ async def _fetched(
         hubs=found.hubs if found else (),
         topic=found.topic if found else None,
         http_status=result.status,
-        entries=len(feed.entries),
+        entries=read.entries,
         unchanged=stored.unchanged + read.seen,
         skipped=stored.skipped + read.skipped,
         floors=_with_ttl(floors, feed.ttl),
@@ -214,7 +214,7 @@ async def _fetched(
         policy.health,
         new_items=stored.new,
         body_hash=body_hash,
-        entries=len(feed.entries),
+        entries=read.entries,
         ttl=feed.ttl,
     )
     return report, after
@@ -275,6 +275,8 @@ class _Read:
     """Raw entries the source sent before, unchanged: not normalized, counted as unchanged."""
     skipped: int
     """Entries left out: past ``max_entries``, or with nothing to show."""
+    entries: int
+    """The document's entries, seen ones included."""
 
 
 async def _read_new(
@@ -286,8 +288,20 @@ async def _read_new(
     offload: Offload = in_thread,
 ) -> tuple[ParsedFeed, list[Item], _Read]:
     """Parse a document and normalize the entries the source did not send before (see
-    :mod:`ingest.unchanged`); parsing and normalizing run where ``offload`` runs them."""
-    feed = await offload(_parse, source, result)
+    :mod:`ingest.unchanged`); parsing and normalizing run where ``offload`` runs them. RSS
+    and Atom are cut into entries first, and only those not seen are parsed."""
+    feed = None
+    if goes_to_feedparser(result.body, result.headers, source.kind):
+        cut = await offload(unchanged.cut, source, result.url, result.body, policy.max_entries)
+        if cut is not None:
+            seen = await store.seen_entries(source.id, list(cut.digests))
+            dropped = frozenset(n for n, d in enumerate(cut.digests) if d in seen)
+            read = await offload(_read_cut, source, result, now, cut, dropped)
+            if not isinstance(read, ParsedFeed):
+                return read
+            feed = read  # the whole document, whose entries do not match the cut
+    if feed is None:
+        feed = await offload(_parse, source, result)
     entries = feed.entries[: policy.max_entries]
     digests = unchanged.raw_digests(source, result.url, entries)
     seen = await store.seen_entries(source.id, [d for d in digests if d])
@@ -296,7 +310,50 @@ async def _read_new(
         await offload(_normalize_all, todo, source, result.url, now) if todo else ([], 0)
     )
     left_out = len(feed.entries) - len(entries)
-    return feed, items, _Read(len(entries) - len(todo), skipped + left_out)
+    return feed, items, _Read(len(entries) - len(todo), skipped + left_out, len(feed.entries))
+
+
+def _read_cut(
+    source: Source,
+    result: FetchResult,
+    now: datetime,
+    cut: unchanged.Cut,
+    dropped: frozenset[int],
+) -> tuple[ParsedFeed, list[Item], _Read] | ParsedFeed:
+    """Parse what is left of a document once the entries seen (``dropped``) are cut out,
+    and normalize its entries. If it does not parse to one entry per span left, or an entry
+    shares its id with one cut out, the whole document is parsed instead (its seen entries
+    skipped all the same). If even that does not match the cut, the parsed document comes
+    back alone, for the caller to take without the cut. CPU only."""
+    found = _parse_cut(source, result, cut, dropped) if dropped else None
+    if found is None or unchanged.collides([e for _n, e in found[1]], result.body, cut, dropped):
+        dropped = frozenset()
+        whole = _parse(source, result)
+        if len(whole.entries) != len(cut.spans):
+            return whole
+        found = whole, list(enumerate(whole.entries))
+    feed, entries = found
+    digests = unchanged.with_digests(entries, cut.digests)
+    todo = [
+        (e, d) for (n, e), d in zip(entries, digests, strict=True) if d is None or n not in dropped
+    ]
+    items, skipped = _normalize_all(todo, source, result.url, now)
+    return feed, items, _Read(len(cut.spans) - len(todo), skipped, len(cut.spans))
+
+
+def _parse_cut(
+    source: Source, result: FetchResult, cut: unchanged.Cut, dropped: frozenset[int]
+) -> tuple[ParsedFeed, list[tuple[int, RawEntry]]] | None:
+    """The document without the spans in ``dropped``, parsed: the feed and its entries, each
+    with the number of its span; ``None`` unless that is one entry per span left."""
+    kept = [n for n in range(len(cut.spans)) if n not in dropped]
+    try:
+        feed = _parse(source, replace(result, body=cut.split(result.body).without(set(dropped))))
+    except ParseError:
+        return None  # without them it is no feed (one whose format is unknown, say)
+    if len(feed.entries) != len(kept):
+        return None
+    return feed, list(zip(kept, feed.entries, strict=True))
 
 
 async def _remember(
@@ -513,7 +570,7 @@ async def ingest_document(
     """
     policy = policy or IngestPolicy()
     result = FetchResult(url=base_url or source.url, status=200, headers=headers or {}, body=body)
-    feed, items, read = await _read_new(source, result, store, now, policy)
+    _feed, items, read = await _read_new(source, result, store, now, policy)
     items, _collided = repair_identities(items, distrust=False, keep=frozenset())
     made = await _articles(source, items, store, now)
     items, filtered = filters.apply(source, made)  # blocked items are never stored
@@ -525,7 +582,7 @@ async def ingest_document(
         filtered=filtered,
         held=len(items) - len(free),
         http_status=200,
-        entries=len(feed.entries),
+        entries=read.entries,
         unchanged=stored.unchanged + read.seen,
         skipped=stored.skipped + read.skipped,
     )

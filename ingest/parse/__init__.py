@@ -17,7 +17,7 @@ from ingest.model import ParsedFeed
 from ingest.parse import jsonfeed, newsml, ninjs, xml
 from ingest.parse.discover import html_problem, looks_like_html
 
-__all__ = ["ParseError", "parse"]
+__all__ = ["ParseError", "goes_to_feedparser", "parse"]
 
 
 def parse(
@@ -36,23 +36,41 @@ def parse(
     """
     if not body.strip():
         raise ParseError("empty document")
-    if kind in ("jsonfeed", "ninjs") or (kind in ("auto", "folder") and _looks_like_json(body)):
+    route = _route(body, headers, kind)
+    if route == "json":
         doc = jsonfeed.load(body)
         if kind == "ninjs" or (kind != "jsonfeed" and ninjs_version is not None):
             return ninjs.parse_document(doc, ninjs_version)
         if kind != "jsonfeed" and not _is_jsonfeed(doc) and ninjs.looks_like_ninjs(doc):
             return ninjs.parse_document(doc)
         return jsonfeed.parse_document(doc)
-    if looks_like_html(body, headers):
+    if route == "html":
         base = {k.lower(): v for k, v in headers.items()}.get("content-location", "")
         raise ParseError(html_problem(body, base))
-    if kind == "newsml" or (kind in ("auto", "folder") and newsml.looks_like_newsml(body)):
+    if route == "newsml":
         return newsml.parse(body)
     feed = xml.parse(body, headers)
     if kind in ("rss", "atom") and not feed.format.startswith(kind):
         note = f"configured as {kind} but the document is {feed.format}"
         return replace(feed, warnings=(*feed.warnings, note))
     return feed
+
+
+def goes_to_feedparser(body: bytes, headers: Mapping[str, str], kind: str = "auto") -> bool:
+    """Whether :func:`parse` reads ``body`` as RSS or Atom (with feedparser): the documents
+    :mod:`ingest.parse.skim` can cut into entries."""
+    return bool(body.strip()) and _route(body, headers, kind) == "xml"
+
+
+def _route(body: bytes, headers: Mapping[str, str], kind: str) -> str:
+    """Which parser reads ``body``: json, html (refused), newsml or xml."""
+    if kind in ("jsonfeed", "ninjs") or (kind in ("auto", "folder") and _looks_like_json(body)):
+        return "json"
+    if looks_like_html(body, headers):
+        return "html"
+    if kind == "newsml" or (kind in ("auto", "folder") and newsml.looks_like_newsml(body)):
+        return "newsml"
+    return "xml"
 
 
 def _looks_like_json(body: bytes) -> bool:

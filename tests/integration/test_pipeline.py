@@ -188,6 +188,65 @@ async def test_a_repoll_normalizes_only_the_entries_the_source_did_not_send_befo
     assert await rclient.pttl(keys.source_seen("wire-a")) > 0
 
 
+def counting_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of items in each document the pipeline hands the parser."""
+    parsed: list[int] = []
+    real = pipeline._parse
+
+    def counting(source: Source, result: Any) -> Any:
+        parsed.append(result.body.count(b"<item>"))
+        return real(source, result)
+
+    monkeypatch.setattr(pipeline, "_parse", counting)
+    return parsed
+
+
+async def test_a_repoll_parses_only_the_entries_it_has_not_seen(
+    server: FeedServer, store: RedisStore, fetcher: HttpFetcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = (("a", "Alpha", "one"), ("b", "Beta", "two"), ("c", "Gamma", "three"))
+    url = server.set("/wire.rss", Reply(rss(*first)))
+    source = Source(id="wire-a", url=url)
+    parsed = counting_parses(monkeypatch)
+    assert (await ingest_source(source, fetcher=fetcher, store=store, now=NOW)).new == 3
+    assert parsed == [3]
+    # the channel's own fields changed too: they are not part of an item's digest
+    body = rss(("d", "Delta", "four"), *first).replace(b"<title>T</title>", b"<title>T2</title>")
+    server.set("/wire.rss", Reply(body))
+    later = NOW + timedelta(minutes=5)
+    report = await ingest_source(source, fetcher=fetcher, store=store, now=later)
+    assert parsed == [3, 1]
+    assert (report.entries, report.new, report.unchanged) == (4, 1, 3)
+    server.set("/wire.rss", Reply(body + b"\n"))
+    again = await ingest_source(source, fetcher=fetcher, store=store, now=later)
+    assert parsed == [3, 1, 0]  # the channel alone
+    assert (again.entries, again.new, again.unchanged) == (4, 0, 4)
+
+
+async def test_an_id_reused_beside_the_entry_it_named_has_the_whole_document_parsed(
+    server: FeedServer, store: RedisStore, fetcher: HttpFetcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A guid given to a second item while the first is still in the feed: the ids of the
+    source collide, which only a parse of both items can see (then it distrusts them)."""
+    first = (("a", "Alpha", "one"), ("b", "Beta", "two"))
+    url = server.set("/wire.rss", Reply(rss(*first)))
+    source = Source(id="wire-a", url=url)
+    assert (await ingest_source(source, fetcher=fetcher, store=store, now=NOW)).new == 2
+    parsed = counting_parses(monkeypatch)
+    reused = rss(*first).replace(
+        b"</channel>",
+        b"<item><guid>a</guid><title>Other</title><link>https://news.example/other</link>"
+        b"<description>else</description></item></channel>",
+    )
+    server.set("/wire.rss", Reply(reused))
+    report = await ingest_source(
+        source, fetcher=fetcher, store=store, now=NOW + timedelta(minutes=5)
+    )
+    assert parsed == [1, 3]  # the new item alone, then (its id cut out with a) all of them
+    assert report.new == 1
+    assert (await store.source_status("wire-a")).ids_unreliable == 1
+
+
 async def test_a_changed_source_config_takes_every_entry_again(
     server: FeedServer, store: RedisStore, fetcher: HttpFetcher
 ) -> None:

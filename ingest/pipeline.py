@@ -54,7 +54,7 @@ from ingest.model import (
 )
 from ingest.normalize import normalize
 from ingest.offload import Offload, in_thread
-from ingest.parse import goes_to_feedparser, parse
+from ingest.parse import goes_to_feedparser, parse, skim
 from ingest.planner import Lookup, plan
 from ingest.ports import IngestStore
 from ingest.similar import SimilarityPolicy
@@ -348,7 +348,7 @@ def _parse_cut(
     with the number of its span; ``None`` unless that is one entry per span left."""
     kept = [n for n in range(len(cut.spans)) if n not in dropped]
     try:
-        feed = _parse(source, replace(result, body=cut.split(result.body).without(set(dropped))))
+        feed = _parse(source, replace(result, body=skim.without(result.body, cut.spans, dropped)))
     except ParseError:
         return None  # without them it is no feed (one whose format is unknown, say)
     if len(feed.entries) != len(kept):

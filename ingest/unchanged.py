@@ -66,9 +66,6 @@ class Cut:
     spans: tuple[tuple[int, int], ...]
     digests: tuple[str, ...]
 
-    def split(self, body: bytes) -> skim.Split:
-        return skim.Split(body, self.spans, b"")
-
 
 def cut(source: Source, base_url: str, body: bytes, max_entries: int) -> Cut | None:
     """The document's entries and their digests, or ``None`` when it must be parsed whole
@@ -109,8 +106,8 @@ def collides(entries: Sequence[RawEntry], body: bytes, cut: Cut, dropped: frozen
     ids = {e.native_id for e in entries if e.native_id}
     if not ids or not dropped:
         return False
-    gone = cut.split(body)
-    written = {w for n in dropped for w in _written_ids(gone.entry(n))}
+    spans = [cut.spans[n] for n in dropped]
+    written = {w for start, end in spans for w in _written_ids(body[start:end])}
     return any(_may_name(native, w) for native in ids for w in written)
 
 

@@ -25,6 +25,8 @@ channel (its title, its ``lastBuildDate``) changes without changing any entry.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 _MARKUP = re.compile(
@@ -56,17 +58,22 @@ class Split:
         start, end = self.spans[n]
         return self.body[start:end]
 
-    def without(self, dropped: set[int]) -> bytes:
+    def without(self, dropped: AbstractSet[int]) -> bytes:
         """The document with the entries numbered in ``dropped`` cut out."""
-        if not dropped:
-            return self.body
-        parts, at = [], 0
-        for n, (start, end) in enumerate(self.spans):
-            if n in dropped:
-                parts.append(self.body[at:start])
-                at = end
-        parts.append(self.body[at:])
-        return b"".join(parts)
+        return without(self.body, self.spans, dropped)
+
+
+def without(body: bytes, spans: Sequence[tuple[int, int]], dropped: AbstractSet[int]) -> bytes:
+    """``body`` with the spans numbered in ``dropped`` cut out."""
+    if not dropped:
+        return body
+    parts, at = [], 0
+    for n, (start, end) in enumerate(spans):
+        if n in dropped:
+            parts.append(body[at:start])
+            at = end
+    parts.append(body[at:])
+    return b"".join(parts)
 
 
 def split(body: bytes) -> Split | None:
